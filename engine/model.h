@@ -1,0 +1,84 @@
+// Public interface of the engine: load a model, run it over tokens with a latent KV cache.
+// Other layers (generation, the app, bench) use only this header and model_config.h.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/model_config.h"
+
+namespace dschat {
+
+// Anything wrong with a model directory or file. The message names the file, and the tensor
+// or config key, and says what is wrong.
+struct ModelError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown by Model::load when the progress callback asked to stop.
+struct LoadCancelled : std::runtime_error {
+  LoadCancelled() : std::runtime_error("loading cancelled") {}
+};
+
+// Called as bytes of weights are prepared (mapped, validated, converted, paged in).
+// Return false to cancel the load.
+using LoadProgress = std::function<bool(uint64_t bytes_done, uint64_t bytes_total)>;
+
+// Storage type of the matrices at run time (issue: speed). Native keeps the checkpoint's dtype.
+enum class WeightType { Native, F32, BF16, Q8_0, Q4_0 };
+
+struct LoadOptions {
+  int threads = 0;  // 0 = all hardware threads
+  WeightType weight_type = WeightType::Native;
+  WeightType output_weight_type = WeightType::Native;  // lm_head and embeddings
+  LoadProgress progress;
+};
+
+class Model {
+ public:
+  // `path` is a model directory (config.json + safetensors), or later a .pt file.
+  // Throws ModelError (clear message) or LoadCancelled.
+  static std::unique_ptr<Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
+  virtual ~Model() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual std::string name() const = 0;                 // directory or file name
+  virtual uint64_t parameter_count() const = 0;         // main model, MTP layers excluded
+  virtual uint64_t weight_bytes() const = 0;            // bytes of weights as held at run time
+  virtual std::string describe() const = 0;             // multi-line summary for `dschat info`
+};
+
+// One sequence's state: the latent KV cache (normalised c_kv and roped k_pe per layer and
+// position) and scratch buffers. Not thread-safe; one per conversation.
+class InferenceContext {
+ public:
+  // `max_tokens` bounds the cache (<= config().max_position_embeddings unless overridden).
+  static std::unique_ptr<InferenceContext> create(const Model& model, int max_tokens);
+  virtual ~InferenceContext() = default;
+
+  virtual int size() const = 0;      // tokens in the cache
+  virtual int capacity() const = 0;  // max_tokens
+  virtual const std::vector<int32_t>& tokens() const = 0;  // the cached tokens, in order
+
+  // Drops every position >= n (rollback for undo/regenerate/reuse). n <= size().
+  virtual void truncate(int n) = 0;
+
+  // Runs `tokens` at positions size()..size()+n-1 and appends them to the cache. Full-sequence
+  // (batched, chunked) path when n > 1, absorbed-MLA decode path when n == 1.
+  // Writes the logits of the last token to `last_logits` (vocab floats) if non-empty, and of
+  // every token to `all_logits` (n * vocab) if non-empty. Checks `cancel` between chunks and
+  // layers; on cancel returns false and the cache holds a consistent prefix (size() tells).
+  // Throws ModelError if the cache would overflow.
+  virtual bool append(std::span<const int32_t> tokens, std::span<float> last_logits,
+                      const std::atomic<bool>* cancel = nullptr,
+                      std::span<float> all_logits = {}) = 0;
+};
+
+}  // namespace dschat

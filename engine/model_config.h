@@ -1,0 +1,68 @@
+// The model description every format becomes: DeepseekV3Config keys (Hugging Face defaults for
+// missing keys) plus the few named variant choices the forward pass honours.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dschat {
+
+enum class ScoringFunc { Softmax, Sigmoid };
+enum class TopkMethod { NoAuxTc /* V3: groups ranked by sum of top-2 */, GroupLimitedGreedy /* V2: by max */, Greedy };
+
+struct RopeScaling {           // YaRN (rope_scaling.type == "yarn")
+  double factor = 1.0;
+  int original_max_position_embeddings = 4096;
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  double mscale = 1.0;
+  double mscale_all_dim = 0.0;
+};
+
+struct ModelConfig {
+  std::string model_type = "deepseek_v3";
+  int vocab_size = 129280;
+  int hidden_size = 7168;
+  int intermediate_size = 18432;
+  int moe_intermediate_size = 2048;
+  int num_hidden_layers = 61;
+  int num_attention_heads = 128;
+  int num_key_value_heads = 128;
+  int n_shared_experts = 1;
+  int n_routed_experts = 256;
+  double routed_scaling_factor = 2.5;
+  int kv_lora_rank = 512;
+  int q_lora_rank = 1536;      // 0 when config.json says null: full-rank q_proj
+  int qk_rope_head_dim = 64;
+  int v_head_dim = 128;
+  int qk_nope_head_dim = 128;
+  int n_group = 8;
+  int topk_group = 4;
+  int num_experts_per_tok = 8;
+  int first_k_dense_replace = 3;
+  int moe_layer_freq = 1;
+  bool norm_topk_prob = true;
+  ScoringFunc scoring_func = ScoringFunc::Sigmoid;
+  TopkMethod topk_method = TopkMethod::NoAuxTc;
+  std::string hidden_act = "silu";
+  int max_position_embeddings = 4096;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  std::optional<RopeScaling> rope_scaling;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;
+  int num_nextn_predict_layers = 0;
+  std::optional<int> bos_token_id = 0;
+  std::vector<int> eos_token_ids = {1};
+
+  int qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
+  // Layer i is MoE when i >= first_k_dense_replace and i % moe_layer_freq == 0.
+  bool is_moe_layer(int layer) const {
+    return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0;
+  }
+};
+
+}  // namespace dschat
