@@ -1,0 +1,64 @@
+// A conversation as data: system prompt, user and assistant messages with their time and
+// statistics, and its JSON form (the conversation file format of DESIGN.md, whose `messages`
+// follow the OpenAI chat format) and Markdown export.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/generation.h"
+#include "engine/sampler.h"
+
+namespace dschat {
+
+// A conversation file that cannot be read: the message names the file and what is wrong.
+struct ConversationError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Role { System, User, Assistant };
+const char* role_name(Role role);  // "system", "user", "assistant"
+
+struct Message {
+  Role role = Role::User;
+  std::string content;
+  std::string time;                        // ISO 8601 UTC, e.g. "2026-11-22T10:00:00Z"
+  std::optional<GenerationStats> stats;    // assistant messages
+  bool interrupted = false;                // assistant reply stopped by the user (kept)
+};
+
+struct ModelRef {
+  std::string path;
+  std::string name;
+};
+
+struct Conversation {
+  std::string id;        // file stem, e.g. "20261122-100000-3fa9"; never from user text
+  std::string created;   // ISO 8601 UTC
+  std::string updated;
+  ModelRef model;
+  std::string system;    // system prompt ("" = none)
+  SamplingParams sampling;
+  std::vector<Message> messages;  // user/assistant, alternating, starting with user
+};
+
+// Current time as ISO 8601 UTC with seconds ("2026-11-22T10:00:00Z").
+std::string utc_now_iso8601();
+// A fresh conversation id from the current time and random bits: "YYYYMMDD-HHMMSS-xxxx".
+std::string new_conversation_id();
+
+// JSON in the DESIGN.md format: format, version, created, updated, model, system, sampling,
+// messages (role, content, time; assistant: stats {tokens, tokens_per_second, stop, ...};
+// "interrupted": true when interrupted).
+nlohmann::json conversation_to_json(const Conversation& conversation);
+// Reads that format back. `origin` names the file in error messages. Throws ConversationError.
+Conversation conversation_from_json(const nlohmann::json& json, const std::string& origin);
+
+// Markdown: a title, the system prompt, then "**User**" / "**Assistant**" sections.
+std::string conversation_to_markdown(const Conversation& conversation);
+
+}  // namespace dschat

@@ -1,0 +1,34 @@
+// A model directory loaded for chatting: the weights, the tokenizer, and what the directory
+// says about generation (sampling defaults, every end-of-sequence id).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "engine/model.h"
+#include "engine/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace dschat {
+
+struct LoadedModel {
+  std::filesystem::path path;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  SamplingParams sampling_defaults;  // generation_config.json, else 0.7 / 0.9
+  // Union of config.json eos_token_id, generation_config.json eos_token_id and
+  // tokenizer_config.json eos_token (looked up in the vocabulary).
+  std::vector<int32_t> eos_ids;
+
+  // Loads everything (Model::load with `options`, so options.progress reports 0-100% and can
+  // cancel). Throws ModelError, TokenizerError or LoadCancelled.
+  static std::shared_ptr<LoadedModel> load(const std::filesystem::path& path, const LoadOptions& options = {});
+};
+
+// Reads the eos ids a directory declares beyond config.json: generation_config.json
+// eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`.
+std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
+                                     const Tokenizer& tokenizer);
+
+}  // namespace dschat
