@@ -52,6 +52,7 @@ struct ModelConfig {
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
   std::optional<RopeScaling> rope_scaling;
+  bool rope_interleave = true;  // DeepSeek's interleaved pairs (2i, 2i+1); false: rotate-half (i, i+d/2)
   bool tie_word_embeddings = false;
   bool attention_bias = false;
   int num_nextn_predict_layers = 0;
@@ -64,5 +65,16 @@ struct ModelConfig {
     return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0;
   }
 };
+
+// Reads `config_json` (a config.json) into a validated ModelConfig. Missing keys take Hugging
+// Face's defaults (DeepseekV3Config, or DeepseekV2Config when model_type is deepseek_v2).
+// Throws ModelError naming the file, the key and why for anything the engine cannot honour.
+ModelConfig load_model_config(const std::filesystem::path& config_json);
+
+// The same from JSON text; `source` names it in error messages.
+ModelConfig parse_model_config(const std::string& json_text, const std::string& source);
+
+// Throws ModelError ("<source>: <key> ...") if the config is inconsistent or unsupported.
+void validate_model_config(const ModelConfig& config, const std::string& source);
 
 }  // namespace dschat

@@ -1,0 +1,40 @@
+// Element types and typed views into mapped checkpoint files. A view never owns its bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dschat {
+
+// Storage types a checkpoint may hold. The kernels compute with F32, F16 and BF16 weights;
+// the others are recognised (so files validate) but rejected when bound as weights.
+enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2 };
+
+size_t dtype_size(DType dtype);                         // bytes per element
+const char* dtype_name(DType dtype);                    // safetensors spelling: "BF16"
+std::optional<DType> dtype_from_name(const std::string& name);
+bool dtype_is_weight(DType dtype);                      // F32, F16 or BF16
+
+// One tensor inside a mapped file.
+struct TensorInfo {
+  std::string name;
+  std::string file;            // the file that holds it, for error messages
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const std::byte* data = nullptr;
+  uint64_t nbytes = 0;
+
+  int64_t element_count() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  std::string shape_string() const;  // "[8, 512]"
+};
+
+std::string shape_string(const std::vector<int64_t>& shape);
+
+}  // namespace dschat
