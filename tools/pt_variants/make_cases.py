@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Builds small random checkpoints of the two from-scratch DeepSeek-V3 variants, saved exactly
+as each project saves them, and their golden outputs (notes/golden_contract.md style):
+
+  tests/data/pt/<case>/model.pt      the checkpoint
+  tests/data/pt/<case>/ids.json      {"ids": [...]}
+  tests/data/pt/<case>/logits.npy    float32 [n_ids, vocab], computed in float64 from the saved weights
+  tests/data/pt/<case>/greedy.json   {"prompt": [...], "tokens": [32 ids]} (the project's own generate, argmax)
+  tests/data/pt/<case>/ablations/<feature>.npy + ablations.json
+  tests/data/pt/<case>/case.json     what the case covers
+
+Run with Debian's interpreter (torch 1.13):  /usr/bin/python3 tools/pt_variants/make_cases.py
+"""
+import copy
+import json
+import os
+import pathlib
+import sys
+
+import numpy as np
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE / "era"))
+import mayank_model  # noqa: E402
+import model as era_model  # noqa: E402  (module name `model`, as in the original project)
+
+ROOT = HERE.parent.parent
+OUT = ROOT / "tests" / "data" / "pt"
+N_IDS = 40
+N_GREEDY = 32
+
+
+def randomise(module, gen, matrix_std, embed_std):
+    """Weights large enough that every feature moves the logits; norms near 1, biases small."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.dim() == 1 and name.endswith("weight"):        # norm weights
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            elif p.dim() == 1:                                   # biases
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+            elif "wte" in name or "wpe" in name or "embed" in name or "lm_head" in name:
+                p.copy_(embed_std * torch.randn(p.shape, generator=gen))
+            else:
+                p.copy_(matrix_std / p.shape[1] ** 0.5 * torch.randn(p.shape, generator=gen))
+
+
+def save_zip_as(obj, path, stem):
+    """torch.save names the archive's top folder after the file stem; the originals were saved as
+    best_deepseek_v3.pt / checkpoint_5500.pt, so save under that stem, then rename."""
+    tmp = path.parent / f"{stem}.pt"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_goldens(case_dir, model, ids, ablations, greedy, about):
+    m64 = copy.deepcopy(model).double().eval()
+    idx = torch.tensor(ids)
+    with torch.no_grad():
+        golden = m64.forward_all(idx).numpy()
+        np.save(case_dir / "logits.npy", golden.astype(np.float32))
+        (case_dir / "ablations").mkdir(exist_ok=True)
+        summary = {}
+        for feature, (what, ab) in ablations.items():
+            alt = m64.forward_all(idx, ab).numpy()
+            np.save(case_dir / "ablations" / f"{feature}.npy", alt.astype(np.float32))
+            summary[feature] = {"what": what, "max_abs_diff_vs_golden": float(np.abs(alt - golden).max()),
+                                "max_abs_golden": float(np.abs(golden).max())}
+        tokens = greedy(m64, ids)
+    (case_dir / "ablations.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (case_dir / "ids.json").write_text(json.dumps({"ids": ids}) + "\n")
+    (case_dir / "greedy.json").write_text(json.dumps({"prompt": ids, "tokens": tokens}) + "\n")
+    (case_dir / "case.json").write_text(json.dumps(about, indent=1) + "\n")
+
+
+def make_mayank(case_dir):
+    gen = torch.Generator().manual_seed(8001)
+    cfg = mayank_model.MayankConfig()
+    model = mayank_model.MayankModel(cfg)
+    randomise(model, gen, matrix_std=1.0, embed_std=0.5)
+    with torch.no_grad():
+        for block in list(model.h) + [h for h in model.mtp_heads]:
+            block.mlp.expert_bias.copy_(0.3 * torch.randn(cfg.n_experts, generator=gen))
+            # A small latent (rms ~ 0.01), as after training, so where eps sits in RMSNorm shows.
+            block.attn.kv_proj.weight.mul_(0.01)
+    assert model.wte.weight is model.lm_head.weight
+    save_zip_as(model.state_dict(), case_dir / "model.pt", "best_deepseek_v3")
+    ids = torch.randint(0, cfg.vocab_size, (N_IDS,), generator=gen).tolist()
+    A = mayank_model.Ablation
+    ablations = {
+        "no_wpe": ("learned position embeddings wpe not added", A(no_wpe=True)),
+        "eps_inside_sqrt": ("RMSNorm x*rsqrt(mean(x^2)+eps) instead of x/(rms+eps)", A(eps_inside_sqrt=True)),
+        "interleaved_rope": ("RoPE pairs (2i,2i+1) instead of rotate-half (i,i+16)", A(interleaved_rope=True)),
+        "shared_k_rope_head0": ("head 0's rotary key used by every head", A(shared_k_rope_head0=True)),
+        "no_biases": ("o_proj and SwiGLU biases dropped", A(no_biases=True)),
+        "unbiased_weights": ("expert weights = softmax of the unbiased top-2 logits", A(unbiased_weights=True)),
+    }
+    about = {
+        "variant": "Mayankpratapsingh022/DeepSeek-from-Scratch",
+        "saved_as": "torch.save(model.state_dict(), 'best_deepseek_v3.pt'), renamed model.pt",
+        "config": cfg.__dict__,
+        "covers": ["raw state dict", "tied wte/lm_head (one storage, two keys)", "wpe", "per-head k_rope from x",
+                   "q_rope from c_q", "rotate-half RoPE", "scale 1/sqrt(head_dim+rope_dim)",
+                   "RMSNorm w*x/(rms+eps) eps 1e-6", "biased SwiGLU experts and shared expert",
+                   "top-2 of router(x)+expert_bias, softmax over the two biased logits", "o_proj bias",
+                   "causal_mask and inv_freq buffers", "mtp_heads present and unused"],
+        "greedy": "the original generate() with argmax, window cropped to block_size",
+    }
+    write_goldens(case_dir, model, ids, ablations, lambda m, p: m.generate_greedy(p, N_GREEDY), about)
+
+
+def make_era(case_dir):
+    gen = torch.Generator().manual_seed(8002)
+    # The same 13 keyword arguments the original passes (app.py), scaled down.
+    cfg = era_model.DeepSeekV3Config(
+        vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, kv_lora_rank=32,
+        moe_intermediate_size=32, n_shared_experts=1, n_routed_experts=4, num_experts_per_tok=2,
+        max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True)
+    assert "qk_rope_head_dim" not in cfg.__dict__
+    model = era_model.DeepSeekV3ForCausalLM(cfg)
+    randomise(model, gen, matrix_std=1.0, embed_std=0.5)
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    # One AdamW step on random gradients so the optimizer state holds tensors, like a real run.
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    for p in model.parameters():
+        p.grad = 1e-2 * torch.randn(p.shape, generator=gen)
+    opt.step()
+    total_params = sum(p.numel() for p in model.parameters())
+    save_zip_as({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+                 "config": cfg, "total_params": total_params, "global_step": 5500},
+                case_dir / "model.pt", "checkpoint_5500")
+    ids = torch.randint(0, cfg.vocab_size, (N_IDS,), generator=gen).tolist()
+    A = era_model.Ablation
+    ablations = {
+        "interleaved_rope": ("RoPE pairs (2i,2i+1) instead of HF-Llama rotate-half", A(interleaved_rope=True)),
+        "no_renormalise": ("top-2 softmax probabilities not renormalised", A(no_renormalise=True)),
+        "nope_only_scale": ("softmax scale 1/sqrt(qk_nope) instead of 1/sqrt(qk_nope+qk_rope)",
+                            A(nope_only_scale=True)),
+    }
+    about = {
+        "variant": "pmgarg/ERA_V4_Sessio15",
+        "saved_as": "torch.save({model_state_dict, optimizer_state_dict (AdamW), config, total_params, "
+                    "global_step}, 'checkpoint_5500.pt'), renamed model.pt",
+        "config_object_fields": sorted(cfg.__dict__.keys()),
+        "class_defaults_used": {"q_lora_rank": 0, "qk_rope_head_dim": 64, "qk_nope_head_dim": 64,
+                                "v_head_dim": 64, "hidden_act": "silu"},
+        "covers": ["checkpoint dict with model_state_dict", "pickled model.DeepSeekV3Config object",
+                   "tied embeddings", "full-rank q_proj", "kv_down_proj -> kv_norm -> kv_up_proj per-head [nope|rope]",
+                   "kv_v_proj", "rotate-half RoPE cat(freqs,freqs)", "scale 1/sqrt(128)", "eps 1e-5",
+                   "Linear-SiLU-Linear experts", "softmax over all experts, top-2 renormalised", "shared expert weight 1"],
+        "greedy": "the original generate() with argmax (full recompute, no crop)",
+    }
+    write_goldens(case_dir, model, ids, ablations, lambda m, p: m.generate_greedy(p, N_GREEDY), about)
+
+
+def main():
+    torch.set_num_threads(1)
+    for name, make in (("mayank", make_mayank), ("era", make_era)):
+        case_dir = OUT / name
+        case_dir.mkdir(parents=True, exist_ok=True)
+        make(case_dir)
+        print(f"wrote {case_dir}")
+
+
+if __name__ == "__main__":
+    main()
