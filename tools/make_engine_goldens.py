@@ -34,7 +34,7 @@ def base_config(**overrides) -> dict:
         "model_type": "deepseek_v3",
         "vocab_size": 256,
         "hidden_size": 64,
-        "intermediate_size": 96,
+        "intermediate_size": 48,
         "moe_intermediate_size": 16,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
@@ -45,8 +45,8 @@ def base_config(**overrides) -> dict:
         "kv_lora_rank": 32,
         "q_lora_rank": 48,
         "qk_rope_head_dim": 16,
-        "v_head_dim": 16,
-        "qk_nope_head_dim": 16,
+        "v_head_dim": 8,
+        "qk_nope_head_dim": 12,
         "n_group": 1,
         "topk_group": 1,
         "num_experts_per_tok": 2,
@@ -147,7 +147,7 @@ def case_specs() -> dict:
     specs["qlora_sigmoid_groups"] = dict(
         config=base_config(n_routed_experts=16, num_experts_per_tok=4, n_group=4, topk_group=2,
                            routed_scaling_factor=2.5, q_lora_rank=48),
-        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=40, seed=1,
+        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=32, seed=1,
         gate_gain=3.0, bias_range=(-1.5, 0.3),
         what="q_lora_rank set (q_a_proj, q_a_layernorm, q_b_proj); sigmoid scores; noaux_tc gate with "
              "n_group 4 / topk_group 2 (groups ranked by the sum of their top-2 biased scores, other "
@@ -168,12 +168,12 @@ def case_specs() -> dict:
     specs["no_qlora_softmax_v2"] = dict(
         config=base_config(model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"],
                            q_lora_rank=None, scoring_func="softmax", topk_method="group_limited_greedy",
-                           n_routed_experts=16, num_experts_per_tok=4, n_group=4, topk_group=2,
+                           n_routed_experts=8, num_experts_per_tok=3, n_group=4, topk_group=2,
                            routed_scaling_factor=2.0, norm_topk_prob=True, n_shared_experts=2),
-        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=40, seed=2,
+        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=32, seed=2,
         gate_gain=3.0, bias_range=(0.0, 0.0),
         what="q_lora_rank null (full-rank q_proj); DeepSeek-V2 gate: softmax scores, "
-             "group_limited_greedy with n_group 4 / topk_group 2 ranking groups by their max score; "
+             "group_limited_greedy with 8 experts, top-3, n_group 4 / topk_group 2 ranking groups by their max score; "
              "norm_topk_prob true so routed_scaling_factor (2.0) is NOT applied (V2 rule: only when not "
              "normalised); no e_score_correction_bias; 2 shared experts; dense first layer; F32.",
         ablations=COMMON_ABLATIONS + [
@@ -187,13 +187,13 @@ def case_specs() -> dict:
             ablation("sigmoid_scores", "sigmoid instead of softmax scores", cfg={"scoring_func": "sigmoid"}),
             ablation("shared_experts_off", "shared experts not added", opts={"shared_experts": False}),
         ])
-    yarn = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32,
+    yarn = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 24,
             "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.8}
     specs["yarn"] = dict(
         config=base_config(rope_scaling=yarn, max_position_embeddings=128, rope_theta=500.0),
-        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=64, seed=3,
+        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=40, seed=3,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
-        what="rope_scaling yarn: factor 4, original_max_position_embeddings 32 (ids: 64, greedy to 96), "
+        what="rope_scaling yarn: factor 4, original_max_position_embeddings 24 (ids: 40, greedy to 72), "
              "beta_fast 32, beta_slow 1, mscale 1.0, mscale_all_dim 0.8 (so cos/sin are multiplied by "
              "attention_factor = mscale(4,1.0)/mscale(4,0.8) and the softmax scale by mscale(4,0.8)^2; "
              "Hugging Face semantics, applied at every position); rope_theta 500; F32.",
@@ -206,42 +206,42 @@ def case_specs() -> dict:
         ])
     specs["tied_embeddings"] = dict(
         config=base_config(tie_word_embeddings=True),
-        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=32, seed=4,
+        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=24, seed=4,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="tie_word_embeddings true: no lm_head.weight in the file, logits = norm(h) . embed_tokens^T; F32.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
     specs["moe_layer_freq_2"] = dict(
-        config=base_config(num_hidden_layers=3, first_k_dense_replace=0, moe_layer_freq=2),
-        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=32, seed=5,
+        config=base_config(num_hidden_layers=3, first_k_dense_replace=0, moe_layer_freq=2, n_routed_experts=4),
+        dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=24, seed=5,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="3 layers, first_k_dense_replace 0, moe_layer_freq 2: layers 0 and 2 are MoE, layer 1 is a "
-             "dense SwiGLU (intermediate_size 96); F32.",
+             "dense SwiGLU (intermediate_size 48); F32.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1] + [
             ablation("dense_mlp_off", "the dense SwiGLU of layer 1 contributes nothing", opts={"dense_mlp": False}),
         ])
     specs["bf16_mixed"] = dict(
         config=base_config(torch_dtype="bfloat16"),
-        dtype="BF16", bias_dtype="F32", layout="hf_single", n_ids=32, seed=6,
+        dtype="BF16", bias_dtype="F32", layout="hf_single", n_ids=24, seed=6,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="BF16 weights with F32 e_score_correction_bias (mixed dtypes); goldens computed in float64 "
              "from the BF16 values upcast exactly.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
     specs["f16"] = dict(
         config=base_config(torch_dtype="float16"),
-        dtype="F16", bias_dtype="F16", layout="hf_single", n_ids=32, seed=7,
+        dtype="F16", bias_dtype="F16", layout="hf_single", n_ids=24, seed=7,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="every tensor F16 (including e_score_correction_bias); goldens from the F16 values upcast exactly.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
     specs["sharded"] = dict(
         config=base_config(),
-        dtype="F32", bias_dtype="F32", layout="hf_sharded", n_ids=32, seed=8,
+        dtype="F32", bias_dtype="F32", layout="hf_sharded", n_ids=24, seed=8,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="Hugging Face sharded layout: model.safetensors.index.json + model-00001-of-00002 and "
              "model-00002-of-00002 (layer 1's experts split across the two shards); F32.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
     specs["mlx_layout"] = dict(
         config=base_config(),
-        dtype="F32", bias_dtype="F32", layout="mlx", n_ids=32, seed=9,
+        dtype="F32", bias_dtype="F32", layout="mlx", n_ids=24, seed=9,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="MLX layout: weights.safetensors, routed experts stacked as mlp.switch_mlp.{gate,up,down}_proj.weight "
              "[E, out, in]; same DeepSeek-V3 math as the Hugging Face layout; F32.",
