@@ -190,13 +190,15 @@ def case_specs() -> dict:
     yarn = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 24,
             "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.8}
     specs["yarn"] = dict(
-        config=base_config(rope_scaling=yarn, max_position_embeddings=128, rope_theta=500.0),
+        config=base_config(rope_scaling=yarn, max_position_embeddings=96, rope_theta=500.0),
         dtype="F32", bias_dtype="F32", layout="hf_single", n_ids=40, seed=3,
         gate_gain=3.0, bias_range=(-0.3, 0.3),
         what="rope_scaling yarn: factor 4, original_max_position_embeddings 24 (ids: 40, greedy to 72), "
              "beta_fast 32, beta_slow 1, mscale 1.0, mscale_all_dim 0.8 (so cos/sin are multiplied by "
              "attention_factor = mscale(4,1.0)/mscale(4,0.8) and the softmax scale by mscale(4,0.8)^2; "
-             "Hugging Face semantics, applied at every position); rope_theta 500; F32.",
+             "Hugging Face semantics, applied at every position); rope_theta 500; max_position_embeddings 96 = "
+             "factor x original_max_position_embeddings, so Hugging Face transformers (which derives the factor "
+             "from that ratio), its remote code and DeepSeek's code (which read factor) agree; F32.",
         ablations=COMMON_ABLATIONS + [
             ablation("yarn_off", "rope_scaling ignored (plain RoPE, plain softmax scale)", cfg={"rope_scaling": None}),
             ablation("yarn_softmax_mscale_off", "softmax scale without the mscale(factor, mscale_all_dim)^2 factor",
