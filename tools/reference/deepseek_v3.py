@@ -332,6 +332,16 @@ class MoEGate(nn.Module):
             self.register_buffer("e_score_correction_bias", torch.zeros(E, dtype=torch.float32))
         self.last_margin = None  # smallest gap at a top-k boundary (experts or groups), last forward
 
+    def _apply(self, fn):
+        """Keeps e_score_correction_bias in float32 when the module is cast to a half type
+        (as Hugging Face's _keep_in_fp32_modules does); float64 casts are honoured."""
+        keep = self.e_score_correction_bias.detach().clone() if self.has_bias else None
+        super()._apply(fn)
+        if keep is not None and self.e_score_correction_bias.dtype in (torch.float16, torch.bfloat16):
+            self.e_score_correction_bias = keep.to(device=self.e_score_correction_bias.device,
+                                                   dtype=torch.float32)
+        return self
+
     def forward(self, x: torch.Tensor):
         """x [N, H] -> (weights [N, k], indices [N, k])."""
         cfg, opts = self.cfg, self.opts
@@ -563,3 +573,57 @@ def load_config(path: str) -> DeepseekV3Config:
     import json
     with open(path) as f:
         return DeepseekV3Config.from_dict(json.load(f))
+
+
+def _self_check() -> None:
+    """Pytest-free sanity checks: full-sequence forward == absorbed latent-cache decode == per-prefix
+    recompute; gradients reach every kind of parameter; MTP and expert counts work; half casts keep
+    the router bias in float32."""
+    cfg = DeepseekV3Config(vocab_size=97, hidden_size=32, intermediate_size=48, moe_intermediate_size=16,
+                           num_hidden_layers=3, num_attention_heads=2, num_key_value_heads=2,
+                           n_shared_experts=1, n_routed_experts=8, routed_scaling_factor=2.0,
+                           kv_lora_rank=16, q_lora_rank=24, qk_rope_head_dim=8, v_head_dim=8,
+                           qk_nope_head_dim=12, n_group=2, topk_group=1, num_experts_per_tok=2,
+                           first_k_dense_replace=1, num_nextn_predict_layers=1,
+                           rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8,
+                                         "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.7})
+    torch.manual_seed(0)
+    model = DeepseekV3ForCausalLM(cfg, mtp=True).double()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.normal_(1.0, 0.1) if "norm" in name else p.normal_(0.0, p.shape[-1] ** -0.5)
+        for layer in model.main_layers() + model.mtp_layers():
+            if layer.is_moe:
+                layer.mlp.gate.e_score_correction_bias.uniform_(-0.2, 0.2)
+    ids = torch.randint(0, cfg.vocab_size, (20,))
+    with torch.no_grad():
+        full = model(ids)
+        inc = model.forward_incremental(ids)
+        prefix = torch.stack([model(ids[:t + 1])[-1] for t in range(len(ids))])
+    scale = full.abs().max()
+    assert (full - inc).abs().max() / scale < 1e-12, "absorbed decode differs"
+    assert (full - prefix).abs().max() / scale < 1e-12, "per-prefix recompute differs"
+    batch = torch.randint(0, cfg.vocab_size, (3, 12))
+    logits = model(batch)
+    hidden = model.hidden_states(batch)
+    mtp = model.forward_mtp(batch, hidden)
+    assert logits.shape == (3, 12, cfg.vocab_size) and mtp.shape == (3, 11, cfg.vocab_size)
+    loss = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.vocab_size), batch[:, 1:].reshape(-1)) \
+        + F.cross_entropy(mtp[:, :-1].reshape(-1, cfg.vocab_size), batch[:, 2:].reshape(-1))
+    loss.backward()
+    for name in ("model.layers.1.mlp.gate.weight", "model.layers.0.mlp.gate_proj.weight",
+                 "model.layers.1.self_attn.kv_b_proj.weight", "model.layers.3.eh_proj.weight",
+                 "model.embed_tokens.weight"):
+        assert model.get_parameter(name).grad.abs().sum() > 0, name
+    counts = model.expert_counts()
+    assert set(counts) == {1, 2, 3} and all(int(c.sum()) == 3 * 11 * 2 for k, c in counts.items() if k == 3)
+    model.to(torch.bfloat16)
+    assert model.model.layers[1].mlp.gate.e_score_correction_bias.dtype == torch.float32
+    with torch.no_grad():
+        half = model(ids).double()
+    assert (half - full).abs().max() / scale < 0.2, "bf16 forward far from float64"
+    print("reference self-check passed: decode/prefix agree to 1e-12, gradients flow, MTP and counts work")
+
+
+if __name__ == "__main__":
+    _self_check()

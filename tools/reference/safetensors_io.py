@@ -20,25 +20,24 @@ def _tensor_bytes(t: torch.Tensor) -> bytes:
 
 
 def save_file(tensors: dict, path: str, metadata: dict | None = None) -> None:
-    """Writes name -> tensor in insertion order, data offsets relative to the end of the header."""
+    """Writes name -> tensor in insertion order (data offsets relative to the end of the header),
+    one tensor at a time so large checkpoints need no second copy in memory."""
     header = {"__metadata__": metadata or {"format": "pt"}}
-    blobs = []
     offset = 0
     for name, t in tensors.items():
         if t.dtype not in _DTYPE_NAMES:
             raise ValueError(f"{name}: unsupported dtype {t.dtype}")
-        data = _tensor_bytes(t)
+        size = t.numel() * t.element_size()
         header[name] = {"dtype": _DTYPE_NAMES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
+                        "data_offsets": [offset, offset + size]}
+        offset += size
     header_bytes = json.dumps(header, separators=(",", ":")).encode()
     header_bytes += b" " * ((8 - len(header_bytes) % 8) % 8)  # keep the data 8-byte aligned
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(header_bytes)))
         f.write(header_bytes)
-        for data in blobs:
-            f.write(data)
+        for t in tensors.values():
+            f.write(_tensor_bytes(t))
 
 
 def load_file(path: str) -> dict:
