@@ -309,6 +309,16 @@ def build_case(name: str, spec: dict, out_root: str) -> dict:
         reread_logits = reference_model(reread_cfg, reread)(torch.tensor(ids))
     assert torch.equal(reread_logits, logits), name
 
+    # What float32 arithmetic reaches on these weights (full and decode paths, greedy tokens).
+    f32 = DeepseekV3ForCausalLM(cfg)
+    f32.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=False)
+    f32.eval()
+    with torch.no_grad():
+        f32_full = (f32(torch.tensor(ids)).double() - logits).abs().max().item() / scale
+        f32_inc = (f32.forward_incremental(torch.tensor(ids)).double() - logits).abs().max().item() / scale
+        f32_greedy_same = f32.greedy(ids, N_GREEDY) == greedy
+    assert max(f32_full, f32_inc) < 1e-5 and f32_greedy_same, (name, f32_full, f32_inc)
+
     np.save(os.path.join(case_dir, "logits.npy"), logits.numpy().astype(np.float32))
     with open(os.path.join(case_dir, "ids.json"), "w") as f:
         json.dump({"ids": ids}, f)
@@ -344,6 +354,8 @@ def build_case(name: str, spec: dict, out_root: str) -> dict:
         "min_greedy_top1_top2_gap_relative": g_margin,
         "tokens_per_expert_per_moe_layer_on_ids": counts,
         "self_check": {"absorbed_latent_cache_decode_rel": inc_rel, "per_prefix_recompute_rel": prefix_rel},
+        "float32_reference_rel": {"full_sequence": f32_full, "token_by_token_absorbed": f32_inc,
+                                  "greedy_identical": f32_greedy_same},
         "generated_by": "tools/make_engine_goldens.py (reference: tools/reference/deepseek_v3.py, float64)",
     }
     with open(os.path.join(case_dir, "case.json"), "w") as f:
@@ -351,7 +363,8 @@ def build_case(name: str, spec: dict, out_root: str) -> dict:
         f.write("\n")
     return {"case": name, "attempts": attempt + 1, "ablations": {k: v["relative_to_max_abs_golden"]
                                                                   for k, v in ablations.items()},
-            "routing_margin": routing_margin, "greedy_margin": g_margin}
+            "routing_margin": routing_margin, "greedy_margin": g_margin,
+            "float32_rel": max(f32_full, f32_inc)}
 
 
 def main() -> None:
