@@ -326,6 +326,7 @@ class MoEGate(nn.Module):
         self.cfg, self.opts = cfg, opts
         E = cfg.n_routed_experts
         self.weight = nn.Parameter(torch.empty(E, cfg.hidden_size))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # as nn.Linear; see init_weights()
         # V3 checkpoints carry the bias; V2 ones do not (still harmless as zeros for choosing).
         self.has_bias = cfg.topk_method == "noaux_tc"
         if self.has_bias:
@@ -494,6 +495,20 @@ class DeepseekV3ForCausalLM(nn.Module):
         self.register_buffer("rope_inv_freq", inv_freq, persistent=False)
         self.attention_factor = attention_factor
         self.scale = softmax_scale(cfg, self.opts)
+
+    @torch.no_grad()
+    def init_weights(self, std: float = 0.02, seed: Optional[int] = None) -> None:
+        """Hugging Face's DeepseekV3 initialisation: Linear, router and embedding weights
+        ~ N(0, std) (config initializer_range, 0.02), norm weights 1, router bias 0."""
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        for name, p in self.named_parameters():
+            if name.endswith("norm.weight") or "layernorm" in name:
+                p.fill_(1.0)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float32).to(p.dtype) * std)
+        for name, b in self.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.zero_()
 
     # -- helpers --------------------------------------------------------------------------------
     def main_layers(self):
