@@ -229,11 +229,19 @@ def case_specs() -> dict:
              "from the BF16 values upcast exactly.",
         ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
     specs["f16"] = dict(
-        config=base_config(torch_dtype="float16"),
+        config=base_config(torch_dtype="float16", model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"],
+                           q_lora_rank=None, scoring_func="softmax", topk_method="greedy",
+                           norm_topk_prob=False, routed_scaling_factor=1.5),
         dtype="F16", bias_dtype="F16", layout="hf_single", n_ids=24, seed=7,
-        gate_gain=3.0, bias_range=(-0.3, 0.3),
-        what="every tensor F16 (including e_score_correction_bias); goldens from the F16 values upcast exactly.",
-        ablations=COMMON_ABLATIONS + V3_GATE_ABLATIONS[:1])
+        gate_gain=3.0, bias_range=(0.0, 0.0),
+        what="every tensor F16; goldens from the F16 values upcast exactly. DeepSeek-V2-Lite-like gate: "
+             "q_lora_rank null, topk_method greedy, softmax, no groups, norm_topk_prob false so the "
+             "top-k softmax scores are multiplied by routed_scaling_factor 1.5 (V2 rule); no bias.",
+        ablations=COMMON_ABLATIONS + [
+            ablation("routed_scaling_off", "routed_scaling_factor taken as 1.0", cfg={"routed_scaling_factor": 1.0}),
+            ablation("norm_topk_prob_flipped", "norm_topk_prob true (then V2 does not scale)",
+                     cfg={"norm_topk_prob": "flip"}),
+        ])
     specs["sharded"] = dict(
         config=base_config(),
         dtype="F32", bias_dtype="F32", layout="hf_sharded", n_ids=24, seed=8,

@@ -155,7 +155,8 @@ def main():
                 ("no_qlora_softmax_v2", {"norm_topk_prob": False}),  # softmax, max-ranked groups, scaled
                 ("yarn", {"rope_scaling": None}),  # plain RoPE on the yarn case's weights
                 ("yarn", "yarn_equal_mscale"),
-                ("bf16_mixed", {})):
+                ("bf16_mixed", {}),
+                ("f16", {})):  # softmax, greedy, not normalised, scaled: V2 rule == official
             cfg, tensors = read_model_dir(os.path.join(data, case, "model"))
             ids = json.load(open(os.path.join(data, case, "ids.json")))["ids"]
             label = case
