@@ -1,1 +1,253 @@
 #include "tokenizer/tokenizer.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/added_vocabulary.h"
+#include "tokenizer/bpe_model.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/normalizer.h"
+#include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/utf8.h"
+
+namespace dschat {
+
+struct Tokenizer::Impl {
+  Normalizer normalizer;
+  PreTokenizer pre_tokenizer;
+  BpeModel model;
+  AddedVocabulary added;
+  TokenizerConfig config;
+  std::vector<std::string> bytes_of_id;  // what each id decodes to (before UTF-8 repair)
+  std::vector<char> special_of_id;
+  int32_t vocab_size = 0;
+};
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TokenizerError(path.string() + ": cannot open");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw TokenizerError(path.string() + ": read error");
+  return buffer.str();
+}
+
+// bos_token / eos_token are a string or an AddedToken object {"content": ...}.
+std::optional<std::string> token_setting(const nlohmann::json& config, const char* key, const std::string& origin) {
+  if (!config.contains(key) || config[key].is_null()) return std::nullopt;
+  const auto& value = config[key];
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value["content"].is_string()) return value["content"].get<std::string>();
+  throw TokenizerError(origin + ": \"" + key + "\" must be a string or an object with \"content\"");
+}
+
+TokenizerConfig parse_config(std::string_view text, const std::string& origin) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw TokenizerError(origin + ": not valid JSON: " + e.what());
+  }
+  if (!config.is_object()) throw TokenizerError(origin + ": expected a JSON object");
+  TokenizerConfig result;
+  result.bos_token = token_setting(config, "bos_token", origin);
+  result.eos_token = token_setting(config, "eos_token", origin);
+  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
+    result.add_bos_token = config["add_bos_token"].get<bool>();
+  }
+  if (config.contains("chat_template") && !config["chat_template"].is_null()) {
+    const auto& templ = config["chat_template"];
+    if (templ.is_string()) {
+      result.chat_template = templ.get<std::string>();
+    } else if (templ.is_array()) {
+      // [{"name": "default", "template": "..."}, ...]
+      for (const auto& entry : templ) {
+        if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
+            entry["template"].is_string()) {
+          result.chat_template = entry["template"].get<std::string>();
+        }
+      }
+    } else {
+      throw TokenizerError(origin + ": \"chat_template\" must be a string or a list of named templates");
+    }
+  }
+  return result;
+}
+
+void check_decoder(const nlohmann::json& decoder, const std::string& where) {
+  if (decoder.is_null()) throw TokenizerError(where + ": a ByteLevel decoder is required (found null)");
+  if (!decoder.is_object() || !decoder.contains("type") || !decoder["type"].is_string()) {
+    throw TokenizerError(where + ": expected an object with a \"type\"");
+  }
+  const std::string type = decoder["type"].get<std::string>();
+  if (type == "Sequence" && decoder.contains("decoders") && decoder["decoders"].is_array() &&
+      decoder["decoders"].size() == 1) {
+    check_decoder(decoder["decoders"][0], where + ".decoders[0]");
+    return;
+  }
+  if (type != "ByteLevel") throw TokenizerError(where + ": decoder type \"" + type + "\" is not supported (only ByteLevel)");
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
+  const auto json_path = dir / "tokenizer.json";
+  if (!std::filesystem::exists(json_path)) throw TokenizerError(json_path.string() + ": no such file");
+  Tokenizer tokenizer = from_json(read_file(json_path), json_path.string());
+  const auto config_path = dir / "tokenizer_config.json";
+  if (std::filesystem::exists(config_path)) {
+    tokenizer.impl_->config = parse_config(read_file(config_path), config_path.string());
+  }
+  return tokenizer;
+}
+
+Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& origin) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw TokenizerError(origin + ": not valid JSON: " + e.what());
+  }
+  if (!root.is_object()) throw TokenizerError(origin + ": expected a JSON object");
+  if (!root.contains("model")) throw TokenizerError(origin + ": no \"model\"");
+  auto section = [&](const char* key) -> const nlohmann::json& {
+    static const nlohmann::json null_value;
+    return root.contains(key) ? root[key] : null_value;
+  };
+
+  auto model = BpeModel::from_json(root["model"], origin + ": model");
+  auto impl = std::unique_ptr<Impl>(new Impl{Normalizer::from_json(section("normalizer"), origin + ": normalizer"),
+                                             PreTokenizer::from_json(section("pre_tokenizer"), origin + ": pre_tokenizer"),
+                                             std::move(model),
+                                             AddedVocabulary::from_json(section("added_tokens"), origin + ": added_tokens"),
+                                             {}, {}, {}, 0});
+  if (!impl->pre_tokenizer.has_byte_level()) {
+    throw TokenizerError(origin + ": pre_tokenizer: no ByteLevel step (only byte-level BPE is supported)");
+  }
+  check_decoder(section("decoder"), origin + ": decoder");
+  for (int b = 0; b < 256; ++b) {
+    if (!impl->model.token_to_id(byte_level::char_for_byte(static_cast<unsigned char>(b)))) {
+      throw TokenizerError(origin + ": model.vocab: the byte-level character \"" +
+                           byte_level::char_for_byte(static_cast<unsigned char>(b)) + "\" (byte " + std::to_string(b) +
+                           ") is missing");
+    }
+  }
+
+  // Decoded bytes of every id (HF ByteLevel decoder: a token whose characters are not all in the
+  // byte-level alphabet is emitted as its own UTF-8).
+  int32_t max_id = impl->model.max_id();
+  for (const AddedToken& token : impl->added.tokens()) max_id = std::max(max_id, token.id);
+  impl->vocab_size = max_id + 1;
+  impl->bytes_of_id.resize(impl->vocab_size);
+  impl->special_of_id.assign(impl->vocab_size, 0);
+  for (int32_t id = 0; id < impl->vocab_size; ++id) {
+    const std::string* text = nullptr;
+    if (const AddedToken* token = impl->added.find(id)) {
+      text = &token->content;
+      impl->special_of_id[id] = token->special;
+    } else {
+      text = impl->model.id_to_token(id);
+    }
+    if (text == nullptr) continue;  // a hole in the id space decodes to nothing
+    auto bytes = byte_level::decode(*text);
+    impl->bytes_of_id[id] = bytes ? std::move(*bytes) : *text;
+  }
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view utf8, bool parse_special) const {
+  if (auto bad = utf8::find_invalid(utf8)) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(utf8[*bad]));
+    throw TokenizerError("text is not valid UTF-8: byte " + std::string(hex) + " at offset " + std::to_string(*bad));
+  }
+  std::vector<int32_t> ids;
+  ids.reserve(utf8.size() / 3 + 4);
+  for (const TextSegment& segment : impl_->added.split(utf8, parse_special)) {
+    if (segment.token_id >= 0) {
+      ids.push_back(segment.token_id);
+      continue;
+    }
+    std::vector<std::string> pieces = impl_->normalizer.is_identity()
+                                          ? impl_->pre_tokenizer.split(segment.text)
+                                          : impl_->pre_tokenizer.split(impl_->normalizer.normalize(segment.text));
+    for (const std::string& piece : pieces) impl_->model.encode_piece(piece, ids);
+  }
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
+  std::string bytes;
+  for (int32_t id : ids) {
+    if (id < 0 || id >= impl_->vocab_size) {
+      throw TokenizerError("token id " + std::to_string(id) + " is out of range (vocabulary size " +
+                           std::to_string(impl_->vocab_size) + ")");
+    }
+    if (skip_special && impl_->special_of_id[id]) continue;
+    bytes += impl_->bytes_of_id[id];
+  }
+  return utf8::to_valid_lossy(bytes);
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  if (id < 0 || id >= impl_->vocab_size) {
+    throw TokenizerError("token id " + std::to_string(id) + " is out of range (vocabulary size " +
+                         std::to_string(impl_->vocab_size) + ")");
+  }
+  return impl_->bytes_of_id[id];
+}
+
+std::string Tokenizer::token_text(int32_t id) const {
+  if (const AddedToken* token = impl_->added.find(id)) return token->content;
+  if (const std::string* text = impl_->model.id_to_token(id)) return *text;
+  throw TokenizerError("token id " + std::to_string(id) + " has no token (vocabulary size " +
+                       std::to_string(impl_->vocab_size) + ")");
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token_text) const {
+  if (const AddedToken* token = impl_->added.find(token_text)) return token->id;
+  return impl_->model.token_to_id(token_text);
+}
+
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && id < impl_->vocab_size && impl_->special_of_id[id];
+}
+
+int32_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
+
+const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
+
+// ---------------------------------------------------------------------------------------------
+
+StreamingDecoder::StreamingDecoder(const Tokenizer& tokenizer, bool skip_special)
+    : tokenizer_(&tokenizer), skip_special_(skip_special) {}
+
+std::string StreamingDecoder::push(int32_t id) {
+  if (skip_special_ && tokenizer_->is_special(id)) return {};
+  pending_ += tokenizer_->token_bytes(id);
+  // Emit everything except a trailing proper prefix of a UTF-8 sequence: the lossy conversion
+  // of the emitted part then never depends on bytes still to come.
+  std::size_t keep = utf8::incomplete_tail_length(pending_);
+  std::string out = utf8::to_valid_lossy(std::string_view(pending_).substr(0, pending_.size() - keep));
+  pending_.erase(0, pending_.size() - keep);
+  return out;
+}
+
+std::string StreamingDecoder::finish() {
+  std::string out = utf8::to_valid_lossy(pending_);
+  pending_.clear();
+  return out;
+}
+
+void StreamingDecoder::reset() { pending_.clear(); }
+
+}  // namespace dschat

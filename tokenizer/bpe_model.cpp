@@ -1,0 +1,229 @@
+#include "tokenizer/bpe_model.h"
+
+#include <queue>
+
+#include "tokenizer/tokenizer.h"
+
+namespace dschat {
+
+namespace {
+
+// "a b" (the older layout) or ["a", "b"] (tokenizers >= 0.20).
+std::pair<std::string, std::string> parse_merge(const nlohmann::json& merge, const std::string& where) {
+  if (merge.is_string()) {
+    const std::string& text = merge.get_ref<const std::string&>();
+    std::size_t space = text.find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 >= text.size() ||
+        text.find(' ', space + 1) != std::string::npos) {
+      throw TokenizerError(where + ": merge \"" + text + "\" is not two tokens separated by one space");
+    }
+    return {text.substr(0, space), text.substr(space + 1)};
+  }
+  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
+  }
+  throw TokenizerError(where + ": a merge must be \"a b\" or [\"a\", \"b\"]");
+}
+
+std::size_t utf8_char_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+}  // namespace
+
+BpeModel::BpeModel(BpeModel&& other) noexcept
+    : vocab_(std::move(other.vocab_)),
+      id_to_token_(std::move(other.id_to_token_)),
+      merges_(std::move(other.merges_)),
+      unk_id_(other.unk_id_),
+      ignore_merges_(other.ignore_merges_),
+      cache_(std::move(other.cache_)) {}
+
+BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
+  vocab_ = std::move(other.vocab_);
+  id_to_token_ = std::move(other.id_to_token_);
+  merges_ = std::move(other.merges_);
+  unk_id_ = other.unk_id_;
+  ignore_merges_ = other.ignore_merges_;
+  cache_ = std::move(other.cache_);
+  return *this;
+}
+
+BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& where) {
+  if (!spec.is_object()) throw TokenizerError(where + ": expected an object");
+  if (!spec.contains("type") || spec["type"] != "BPE") {
+    std::string type = spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "(missing)";
+    throw TokenizerError(where + ".type: model type \"" + type + "\" is not supported (only BPE)");
+  }
+  auto is_set = [&](const char* key) { return spec.contains(key) && !spec[key].is_null(); };
+  if (is_set("dropout")) {
+    if (!spec["dropout"].is_number()) throw TokenizerError(where + ".dropout: expected a number or null");
+    if (spec["dropout"].get<double>() != 0.0) throw TokenizerError(where + ".dropout: BPE dropout is not supported");
+  }
+  if (is_set("byte_fallback")) {
+    if (!spec["byte_fallback"].is_boolean()) throw TokenizerError(where + ".byte_fallback: expected true or false");
+    if (spec["byte_fallback"].get<bool>()) throw TokenizerError(where + ".byte_fallback: byte_fallback = true is not supported");
+  }
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (!is_set(key)) continue;
+    if (!spec[key].is_string()) throw TokenizerError(where + "." + key + ": expected a string or null");
+    if (!spec[key].get<std::string>().empty()) {
+      throw TokenizerError(where + "." + key + ": a non-empty " + key + " is not supported");
+    }
+  }
+  if (is_set("fuse_unk") && !spec["fuse_unk"].is_boolean()) throw TokenizerError(where + ".fuse_unk: expected true or false");
+
+  BpeModel model;
+  if (is_set("ignore_merges")) {
+    if (!spec["ignore_merges"].is_boolean()) throw TokenizerError(where + ".ignore_merges: expected true or false");
+    model.ignore_merges_ = spec["ignore_merges"].get<bool>();
+  }
+
+  if (!spec.contains("vocab") || !spec["vocab"].is_object()) throw TokenizerError(where + ".vocab: missing or not an object");
+  const auto& vocab = spec["vocab"];
+  model.vocab_.reserve(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    if (!it.value().is_number_integer()) {
+      throw TokenizerError(where + ".vocab[\"" + it.key() + "\"]: the id must be an integer");
+    }
+    auto id = it.value().get<int64_t>();
+    if (id < 0 || id >= (1 << 24)) {
+      throw TokenizerError(where + ".vocab[\"" + it.key() + "\"]: id " + std::to_string(id) + " is out of range");
+    }
+    if (static_cast<std::size_t>(id) >= model.id_to_token_.size()) model.id_to_token_.resize(id + 1);
+    if (!model.id_to_token_[id].empty()) {
+      throw TokenizerError(where + ".vocab: id " + std::to_string(id) + " is used by both \"" + model.id_to_token_[id] +
+                           "\" and \"" + it.key() + "\"");
+    }
+    if (it.key().empty()) throw TokenizerError(where + ".vocab: the empty string is not a valid token");
+    model.id_to_token_[id] = it.key();
+    model.vocab_.emplace(it.key(), static_cast<int32_t>(id));
+  }
+
+  if (is_set("unk_token")) {
+    if (!spec["unk_token"].is_string()) throw TokenizerError(where + ".unk_token: expected a string or null");
+    auto unk = model.vocab_.find(spec["unk_token"].get<std::string>());
+    if (unk == model.vocab_.end()) {
+      throw TokenizerError(where + ".unk_token: \"" + spec["unk_token"].get<std::string>() + "\" is not in the vocabulary");
+    }
+    model.unk_id_ = unk->second;
+  }
+
+  if (!spec.contains("merges") || !spec["merges"].is_array()) throw TokenizerError(where + ".merges: missing or not an array");
+  const auto& merges = spec["merges"];
+  model.merges_.reserve(merges.size());
+  for (std::size_t rank = 0; rank < merges.size(); ++rank) {
+    std::string at = where + ".merges[" + std::to_string(rank) + "]";
+    auto [left, right] = parse_merge(merges[rank], at);
+    auto left_id = model.vocab_.find(left);
+    auto right_id = model.vocab_.find(right);
+    auto merged_id = model.vocab_.find(left + right);
+    if (left_id == model.vocab_.end() || right_id == model.vocab_.end()) {
+      throw TokenizerError(at + ": \"" + (left_id == model.vocab_.end() ? left : right) + "\" is not in the vocabulary");
+    }
+    if (merged_id == model.vocab_.end()) throw TokenizerError(at + ": the merged token \"" + left + right + "\" is not in the vocabulary");
+    // A pair listed twice keeps its first (best) rank, as in HF.
+    model.merges_.try_emplace(pair_key(left_id->second, right_id->second), Merge{static_cast<int32_t>(rank), merged_id->second});
+  }
+  return model;
+}
+
+std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
+  auto it = vocab_.find(std::string(token));
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string* BpeModel::id_to_token(int32_t id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= id_to_token_.size() || id_to_token_[id].empty()) return nullptr;
+  return &id_to_token_[id];
+}
+
+void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  if (piece.empty()) return;
+  if (ignore_merges_) {
+    if (auto it = vocab_.find(std::string(piece)); it != vocab_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  const bool cacheable = piece.size() <= kMaxCachedWordBytes;
+  std::string key;
+  if (cacheable) {
+    key.assign(piece);
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::size_t first = out.size();
+  merge_word(piece, out);
+  if (cacheable) {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.size() >= kCacheCapacity) cache_.clear();
+    cache_.emplace(std::move(key), std::vector<int32_t>(out.begin() + first, out.end()));
+  }
+}
+
+void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) const {
+  // The word as a doubly linked list of symbols, one per character to start with.
+  struct Symbol {
+    int32_t id;
+    int32_t prev, next;  // -1 at the ends
+    bool alive;
+  };
+  std::vector<Symbol> symbols;
+  symbols.reserve(piece.size());
+  std::string character;
+  for (std::size_t pos = 0; pos < piece.size();) {
+    std::size_t n = std::min(utf8_char_length(static_cast<unsigned char>(piece[pos])), piece.size() - pos);
+    character.assign(piece.substr(pos, n));
+    auto it = vocab_.find(character);
+    int32_t id;
+    if (it != vocab_.end()) {
+      id = it->second;
+    } else if (unk_id_) {
+      id = *unk_id_;
+    } else {
+      throw TokenizerError("character \"" + character + "\" is not in the BPE vocabulary and the model has no unk_token");
+    }
+    auto index = static_cast<int32_t>(symbols.size());
+    symbols.push_back({id, index - 1, -1, true});
+    if (index > 0) symbols[index - 1].next = index;
+    pos += n;
+  }
+
+  // Candidate merges, lowest rank first and leftmost among equal ranks (HF word.rs).
+  struct Candidate {
+    int32_t rank, left, merged_id;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto push_pair = [&](int32_t left) {
+    if (left < 0 || symbols[left].next < 0) return;
+    auto it = merges_.find(pair_key(symbols[left].id, symbols[symbols[left].next].id));
+    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.merged_id});
+  };
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) push_pair(i);
+
+  while (!queue.empty()) {
+    Candidate c = queue.top();
+    queue.pop();
+    Symbol& left = symbols[c.left];
+    if (!left.alive || left.next < 0) continue;
+    // Stale if either side changed since the candidate was queued.
+    auto it = merges_.find(pair_key(left.id, symbols[left.next].id));
+    if (it == merges_.end() || it->second.merged_id != c.merged_id || it->second.rank != c.rank) continue;
+    Symbol& right = symbols[left.next];
+    left.id = c.merged_id;
+    right.alive = false;
+    left.next = right.next;
+    if (right.next >= 0) symbols[right.next].prev = c.left;
+    push_pair(left.prev);
+    push_pair(c.left);
+  }
+  for (int32_t i = 0; i >= 0 && i < static_cast<int32_t>(symbols.size()); i = symbols[i].next) out.push_back(symbols[i].id);
+}
+
+}  // namespace dschat

@@ -1,0 +1,198 @@
+#include "tokenizer/pre_tokenizer.h"
+
+#include "tokenizer/byte_level.h"
+#include "tokenizer/tokenizer.h"
+
+namespace dschat {
+
+namespace {
+
+// GPT-2's pre-tokenization pattern (openai/gpt-2 encoder.py), used by ByteLevel with use_regex.
+constexpr std::string_view kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+std::string quote_literal(std::string_view literal) {
+  std::string out;
+  for (char c : literal) {
+    auto u = static_cast<unsigned char>(c);
+    bool plain = u >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!plain) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+SplitBehavior parse_behavior(const nlohmann::json& value, const std::string& where) {
+  if (!value.is_string()) throw TokenizerError(where + ": \"behavior\" must be a string");
+  const std::string name = value.get<std::string>();
+  if (name == "Removed") return SplitBehavior::kRemoved;
+  if (name == "Isolated") return SplitBehavior::kIsolated;
+  if (name == "MergedWithPrevious") return SplitBehavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::kMergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::kContiguous;
+  throw TokenizerError(where + ": unknown split behavior \"" + name + "\"");
+}
+
+bool get_bool(const nlohmann::json& spec, const char* key, bool fallback, const std::string& where) {
+  if (!spec.contains(key) || spec[key].is_null()) return fallback;
+  if (!spec[key].is_boolean()) throw TokenizerError(where + "." + key + ": expected true or false");
+  return spec[key].get<bool>();
+}
+
+}  // namespace
+
+std::vector<RegexMatch> split_by_matches(std::size_t text_size, const std::vector<RegexMatch>& matches,
+                                         SplitBehavior behavior, bool invert) {
+  // The whole text as consecutive (range, is_delimiter) parts (HF Pattern::find_matches).
+  struct Part {
+    std::size_t begin, end;
+    bool is_match;
+  };
+  std::vector<Part> parts;
+  parts.reserve(matches.size() * 2 + 1);
+  std::size_t previous = 0;
+  for (const RegexMatch& m : matches) {
+    if (m.begin != previous) parts.push_back({previous, m.begin, invert});
+    parts.push_back({m.begin, m.end, !invert});
+    previous = m.end;
+  }
+  if (previous != text_size) parts.push_back({previous, text_size, invert});
+
+  std::vector<RegexMatch> pieces;
+  pieces.reserve(parts.size());
+  switch (behavior) {
+    case SplitBehavior::kIsolated:
+      for (const Part& p : parts) pieces.push_back({p.begin, p.end});
+      break;
+    case SplitBehavior::kRemoved:
+      for (const Part& p : parts) {
+        if (!p.is_match) pieces.push_back({p.begin, p.end});
+      }
+      break;
+    case SplitBehavior::kContiguous: {
+      bool previous_match = false;
+      for (const Part& p : parts) {
+        if (p.is_match == previous_match && !pieces.empty()) pieces.back().end = p.end;
+        else pieces.push_back({p.begin, p.end});
+        previous_match = p.is_match;
+      }
+      break;
+    }
+    case SplitBehavior::kMergedWithPrevious: {
+      bool previous_match = false;
+      for (const Part& p : parts) {
+        if (p.is_match && !previous_match && !pieces.empty()) pieces.back().end = p.end;
+        else pieces.push_back({p.begin, p.end});
+        previous_match = p.is_match;
+      }
+      break;
+    }
+    case SplitBehavior::kMergedWithNext: {
+      bool previous_match = false;  // of the part after this one: parts are walked backwards
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        if (it->is_match && !previous_match && !pieces.empty()) pieces.back().begin = it->begin;
+        else pieces.push_back({it->begin, it->end});
+        previous_match = it->is_match;
+      }
+      std::reverse(pieces.begin(), pieces.end());
+      break;
+    }
+  }
+  std::erase_if(pieces, [](const RegexMatch& r) { return r.begin == r.end; });
+  return pieces;
+}
+
+PreTokenizer PreTokenizer::from_json(const nlohmann::json& spec, const std::string& where) {
+  PreTokenizer pre_tokenizer;
+  pre_tokenizer.add(spec, where);
+  return pre_tokenizer;
+}
+
+void PreTokenizer::add(const nlohmann::json& spec, const std::string& where) {
+  if (spec.is_null()) return;
+  if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) {
+    throw TokenizerError(where + ": expected null or an object with a \"type\"");
+  }
+  const std::string type = spec["type"].get<std::string>();
+  if (type == "Sequence") {
+    if (!spec.contains("pretokenizers") || !spec["pretokenizers"].is_array()) {
+      throw TokenizerError(where + ": Sequence without a \"pretokenizers\" array");
+    }
+    for (std::size_t i = 0; i < spec["pretokenizers"].size(); ++i) {
+      add(spec["pretokenizers"][i], where + ".pretokenizers[" + std::to_string(i) + "]");
+    }
+  } else if (type == "ByteLevel") {
+    Step step{Step::Kind::kByteLevel};
+    step.add_prefix_space = get_bool(spec, "add_prefix_space", true, where);
+    if (get_bool(spec, "use_regex", true, where)) {
+      regexes_.push_back(std::make_unique<CompiledRegex>(kGpt2Pattern, where + " (GPT-2 pattern)"));
+      step.regex = regexes_.back().get();
+    }
+    steps_.push_back(step);
+  } else if (type == "Split") {
+    Step step{Step::Kind::kSplit};
+    if (!spec.contains("pattern") || !spec["pattern"].is_object()) {
+      throw TokenizerError(where + ": Split without a \"pattern\" object");
+    }
+    const auto& pattern = spec["pattern"];
+    std::string regex;
+    if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
+      regex = pattern["Regex"].get<std::string>();
+    } else if (pattern.contains("String") && pattern["String"].is_string()) {
+      regex = quote_literal(pattern["String"].get<std::string>());
+    } else {
+      throw TokenizerError(where + ".pattern: expected {\"Regex\": \"...\"} or {\"String\": \"...\"}");
+    }
+    if (!spec.contains("behavior")) throw TokenizerError(where + ": Split without a \"behavior\"");
+    step.behavior = parse_behavior(spec["behavior"], where + ".behavior");
+    step.invert = get_bool(spec, "invert", false, where);
+    regexes_.push_back(std::make_unique<CompiledRegex>(regex, where + ".pattern"));
+    step.regex = regexes_.back().get();
+    steps_.push_back(step);
+  } else if (type == "Digits") {
+    // Rust char::is_numeric is the general category N.
+    Step step{Step::Kind::kSplit};
+    step.behavior = get_bool(spec, "individual_digits", false, where) ? SplitBehavior::kIsolated : SplitBehavior::kContiguous;
+    regexes_.push_back(std::make_unique<CompiledRegex>(R"(\p{N})", where));
+    step.regex = regexes_.back().get();
+    steps_.push_back(step);
+  } else {
+    throw TokenizerError(where + ": pre-tokenizer type \"" + type +
+                         "\" is not supported (supported: ByteLevel, Split, Digits, Sequence)");
+  }
+}
+
+bool PreTokenizer::has_byte_level() const {
+  for (const Step& step : steps_) {
+    if (step.kind == Step::Kind::kByteLevel) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> PreTokenizer::split(std::string_view utf8) const {
+  std::vector<std::string> pieces;
+  if (!utf8.empty()) pieces.emplace_back(utf8);
+  std::vector<std::string> next;
+  for (const Step& step : steps_) {
+    next.clear();
+    next.reserve(pieces.size());
+    for (std::string& piece : pieces) {
+      if (step.kind == Step::Kind::kByteLevel && step.add_prefix_space && piece[0] != ' ') piece.insert(0, 1, ' ');
+      if (step.regex == nullptr) {
+        next.push_back(std::move(piece));
+      } else {
+        std::vector<RegexMatch> matches = step.regex->find_all(piece);
+        for (const RegexMatch& r : split_by_matches(piece.size(), matches, step.behavior, step.invert)) {
+          next.emplace_back(piece, r.begin, r.end - r.begin);
+        }
+      }
+    }
+    if (step.kind == Step::Kind::kByteLevel) {
+      for (std::string& piece : next) piece = byte_level::encode(piece);
+    }
+    pieces.swap(next);
+  }
+  return pieces;
+}
+
+}  // namespace dschat
