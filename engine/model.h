@@ -79,6 +79,10 @@ class InferenceContext {
   virtual bool append(std::span<const int32_t> tokens, std::span<float> last_logits,
                       const std::atomic<bool>* cancel = nullptr,
                       std::span<float> all_logits = {}) = 0;
+
+  // Tokens per chunk of the full-sequence path (default 64; >= 1). Results do not depend on it
+  // beyond float rounding; tests use it to check exactly that.
+  virtual void set_prefill_chunk(int tokens) = 0;
 };
 
 }  // namespace dschat

@@ -1,0 +1,44 @@
+// Multi-head Latent Attention (DeepSeek-V2 §2.1, DeepSeek-V3 §2.1.1).
+//   q = W_UQ · RMSNorm(W_DQ x)  (or W_Q x without q_lora), per head [q_nope ; q_pe]
+//   [c_kv ; k_pe] = W_DKV x;  c_kv ← RMSNorm(c_kv);  q_pe, k_pe ← RoPE(position)
+//   per head: k = [W_UK c_kv ; k_pe] (k_pe shared by all heads),  v = W_UV c_kv
+//   o = W_O · concat_h softmax(scale · q·k) v
+// The cache keeps only c_kv and k_pe. Two ways to compute the same attention:
+//   full:     rebuild k_nope and v of every cached position with W_UK, W_UV (prefill, batched)
+//   absorbed: q_nope·(W_UK c) = (W_UKᵀ q_nope)·c, and Σ p·(W_UV c) = W_UV (Σ p·c), so attention runs
+//             in the latent space and needs no per-head keys or values (decode)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/kv_cache.h"
+#include "engine/model_config.h"
+#include "engine/model_weights.h"
+#include "engine/rope.h"
+#include "engine/thread_pool.h"
+
+namespace dschat {
+
+enum class AttentionForm { Full, Absorbed };
+
+// eps of q_a_layernorm and kv_a_layernorm: DeepSeek's code builds them with the RMSNorm default
+// (1e-6), not config.rms_norm_eps (inference/model.py, HF modeling_deepseek_v3.py).
+constexpr float kLatentNormEps = 1e-6f;
+
+struct MlaScratch {
+  std::vector<float> q_latent;  // [n, q_lora_rank]
+  std::vector<float> q;         // [n, heads·(nope+rope)]
+  std::vector<float> kv_a;      // [n, kv_lora_rank + rope]
+  std::vector<float> heads_out; // [n, heads·v]
+  std::vector<float> cos, sin;  // [rope/2]
+  void reserve(const ModelConfig& config, int64_t max_tokens);
+};
+
+// x: the normalised hidden states [n, hidden] of positions position..position+n-1 of `layer`.
+// Writes c_kv and k_pe of those positions into the cache and the attention output to out [n, hidden].
+void mla_attention(ThreadPool& pool, const ModelConfig& config, const Rope& rope, const AttentionWeights& w,
+                   int layer, const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form,
+                   MlaScratch& s, float* out);
+
+}  // namespace dschat

@@ -1,0 +1,15 @@
+// RMSNorm (Zhang & Sennrich 2019) as DeepSeek computes it, in float32:
+//   y = x · rsqrt(mean(x²) + eps) · w
+#pragma once
+
+#include <cstdint>
+
+namespace dschat {
+
+void rms_norm(const float* x, const float* weight, int64_t dim, float eps, float* out);
+
+// Row by row over n rows of `dim` with strides (in floats) `ldx` and `ldout`.
+void rms_norm_rows(const float* x, int64_t ldx, const float* weight, int64_t dim, float eps, int64_t n,
+                   float* out, int64_t ldout);
+
+}  // namespace dschat
