@@ -11,6 +11,7 @@ as each project saves them, and their golden outputs (notes/golden_contract.md s
 
 Run with Debian's interpreter (torch 1.13):  /usr/bin/python3 tools/pt_variants/make_cases.py
 """
+import collections
 import copy
 import json
 import os
@@ -143,6 +144,7 @@ def make_era(case_dir):
         "saved_as": "torch.save({model_state_dict, optimizer_state_dict (AdamW), config, total_params, "
                     "global_step}, 'checkpoint_5500.pt'), renamed model.pt",
         "config_object_fields": sorted(cfg.__dict__.keys()),
+        "config_object": {k: v for k, v in cfg.__dict__.items() if k != "_extra"},
         "class_defaults_used": {"q_lora_rank": 0, "qk_rope_head_dim": 64, "qk_nope_head_dim": 64,
                                 "v_head_dim": 64, "hidden_act": "silu"},
         "covers": ["checkpoint dict with model_state_dict", "pickled model.DeepSeekV3Config object",
@@ -154,12 +156,58 @@ def make_era(case_dir):
     write_goldens(case_dir, model, ids, ablations, lambda m, p: m.generate_greedy(p, N_GREEDY), about)
 
 
+def write_manifest(case_dir):
+    """manifest.json: what Python's zipfile and torch.load see in model.pt, for the C++ reader tests:
+    every zip entry (name, size, crc32) and every state-dict tensor (dtype, shape, stride, offset,
+    which other keys share its storage, float64 sum of its values as viewed, first value)."""
+    import zipfile
+    path = case_dir / "model.pt"
+    with zipfile.ZipFile(path) as z:
+        entries = [{"name": i.filename, "size": i.file_size, "crc32": i.CRC} for i in z.infolist()]
+    obj = torch.load(path, map_location="cpu")
+    sd = obj["model_state_dict"] if "model_state_dict" in obj else obj
+    by_storage = {}
+    for name, t in sd.items():
+        by_storage.setdefault(t.storage().data_ptr(), []).append(name)
+    tensors = []
+    for name, t in sd.items():
+        tensors.append({"name": name, "dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape),
+                        "stride": list(t.stride()), "storage_offset": t.storage_offset(),
+                        "shares_storage_with": [n for n in by_storage[t.storage().data_ptr()] if n != name],
+                        "sum": float(t.double().sum()) if t.numel() else 0.0,
+                        "first": float(t.flatten()[0].double()) if t.numel() else None})
+    (case_dir / "manifest.json").write_text(json.dumps({"entries": entries, "tensors": tensors}, indent=0) + "\n")
+
+
+def make_views(case_dir):
+    """Tensors that are views (transposed, sliced, sharing a storage) and other dtypes."""
+    gen = torch.Generator().manual_seed(8003)
+    base = torch.randn(6, 5, generator=gen)
+    sd = collections.OrderedDict()
+    sd["base"] = base
+    sd["transposed"] = base.t()                      # strides (1, 5)
+    sd["rows_2_to_4"] = base[2:4]                    # storage offset 10
+    sd["column_3"] = base[:, 3]                      # stride (5,), offset 3
+    sd["every_other"] = base[::2, 1::2]              # strides (10, 2), offset 1
+    sd["half"] = torch.randn(3, 4, generator=gen).half()
+    sd["bfloat16"] = torch.randn(7, generator=gen).bfloat16()
+    sd["double"] = torch.randn(2, 2, generator=gen).double()
+    sd["int64"] = torch.arange(-3, 9, dtype=torch.int64).reshape(3, 4)
+    sd["int32"] = torch.arange(5, dtype=torch.int32) * 1000
+    sd["uint8"] = torch.arange(250, 256, dtype=torch.uint8)
+    sd["bool"] = torch.tensor([True, False, True])
+    sd["scalar"] = torch.tensor(2.5)
+    sd["empty"] = torch.zeros(0, 4)
+    torch.save(sd, case_dir / "model.pt")
+
+
 def main():
     torch.set_num_threads(1)
-    for name, make in (("mayank", make_mayank), ("era", make_era)):
+    for name, make in (("mayank", make_mayank), ("era", make_era), ("views", make_views)):
         case_dir = OUT / name
         case_dir.mkdir(parents=True, exist_ok=True)
         make(case_dir)
+        write_manifest(case_dir)
         print(f"wrote {case_dir}")
 
 
