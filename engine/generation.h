@@ -72,11 +72,11 @@ struct GenerationResult {
 int prefill_with_reuse(InferenceContext& context, std::span<const int32_t> prompt,
                        std::span<float> logits, const std::atomic<bool>* cancel = nullptr);
 
-// Runs prefill_with_reuse, then samples until a stop condition. Each piece of text is passed to
+// Runs prefill_with_reuse, then samples (`model` is the one `context` was created for) until a stop condition. Each piece of text is passed to
 // `on_piece` on the calling thread as soon as it is known not to be part of a stop string.
 // The sampled tokens stay in the cache (the eos token is not appended). Cancellation during
 // prefill gives stop == User with no tokens.
-GenerationResult generate(InferenceContext& context, std::span<const int32_t> prompt,
+GenerationResult generate(const Model& model, InferenceContext& context, std::span<const int32_t> prompt,
                           Sampler& sampler, TokenTextDecoder& decoder,
                           const GenerationOptions& options, const PieceCallback& on_piece);
 
