@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <thread>
 
 namespace dschat {
@@ -114,20 +115,30 @@ class FakeBackend : public ChatBackend {
   std::atomic<bool> cancel_{false};
 };
 
-// Collects events until `done` says stop (or a timeout), waiting on the worker's fd.
+// Collects events until `done` says stop (or a timeout), waiting on the worker's fd. Events
+// drained after the one that satisfied `done` are kept for the next call.
+std::deque<WorkerEvent> leftover;                 // one list for every instantiation below
+const InferenceWorker* leftover_owner = nullptr;
+
 template <typename Done>
-std::vector<WorkerEvent> collect(InferenceWorker& worker, Done done, std::chrono::milliseconds timeout = 5000ms) {
+std::vector<WorkerEvent> collect(InferenceWorker& worker, Done done, std::chrono::milliseconds timeout = 10000ms) {
+  if (leftover_owner != &worker) leftover.clear();
+  leftover_owner = &worker;
   std::vector<WorkerEvent> all;
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{worker.wake_fd(), POLLIN, 0};
-    poll(&p, 1, 50);
-    for (WorkerEvent& e : worker.drain()) {
-      all.push_back(std::move(e));
+  while (true) {
+    while (!leftover.empty()) {
+      all.push_back(std::move(leftover.front()));
+      leftover.pop_front();
       if (done(all.back())) return all;
     }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    pollfd p{worker.wake_fd(), POLLIN, 0};
+    poll(&p, 1, 50);
+    for (WorkerEvent& e : worker.drain()) leftover.push_back(std::move(e));
   }
   ADD_FAILURE() << "timed out waiting for events";
+  all.emplace_back();  // never empty, so callers may look at back()
   return all;
 }
 
