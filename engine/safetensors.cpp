@@ -173,8 +173,8 @@ std::unique_ptr<TensorCollection> TensorCollection::open_directory(const std::fi
       const std::string shard = it.value().get<std::string>();
       const TensorInfo* t = collection->find(it.key());
       if (!t || fs::path(t->file).filename() != shard) {
-        throw ModelError(iname + ": tensor '" + it.key() + "' is listed in shard '" + shard + "' but " +
-                         (t ? "is in " + t->file : "no shard holds it"));
+        throw ModelError(iname + ": tensor '" + it.key() + "' is listed in shard '" + shard + "', which does not hold it" +
+                         (t ? " (it is in " + t->file + ")" : ""));
       }
     }
     for (const TensorInfo* t : collection->ordered_) {
