@@ -88,6 +88,7 @@ AddedVocabulary AddedVocabulary::from_json(const nlohmann::json& spec, const std
     }
     if (vocabulary.trie_[node].token >= 0) throw TokenizerError(at + ".content: \"" + added.content + "\" is added twice");
     vocabulary.trie_[node].token = static_cast<int32_t>(index);
+    vocabulary.is_first_byte_[static_cast<unsigned char>(added.content[0])] = true;
     vocabulary.index_of_id_[added.id] = index;
     vocabulary.tokens_.push_back(std::move(added));
   }
@@ -121,6 +122,10 @@ std::vector<TextSegment> AddedVocabulary::split(std::string_view text, bool pars
   }
   std::size_t text_start = 0;  // start of the plain text not yet emitted
   for (std::size_t pos = 0; pos < text.size();) {
+    if (!is_first_byte_[static_cast<unsigned char>(text[pos])]) {
+      ++pos;
+      continue;
+    }
     auto [token, length] = longest_match(text, pos, parse_special);
     if (token < 0) {
       ++pos;

@@ -4,6 +4,7 @@
 // added tokens always are, as in Hugging Face tokenizers with encode_special_tokens = true.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,6 +53,7 @@ class AddedVocabulary {
   std::vector<AddedToken> tokens_;
   std::unordered_map<int32_t, std::size_t> index_of_id_;
   std::vector<Node> trie_{1};
+  std::array<bool, 256> is_first_byte_{};  // some token starts with this byte
 };
 
 }  // namespace dschat

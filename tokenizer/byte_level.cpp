@@ -32,11 +32,21 @@ const Tables& tables() {
 const std::string& char_for_byte(unsigned char b) { return tables().char_of_byte[b]; }
 
 std::string encode(std::string_view bytes) {
-  const auto& t = tables();
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) out += t.char_of_byte[static_cast<unsigned char>(c)];
+  encode_append(bytes, out);
   return out;
+}
+
+void encode_append(std::string_view bytes, std::string& out) {
+  const auto& t = tables();
+  std::size_t pos = out.size();
+  out.resize(pos + bytes.size() * 2);  // every mapped character is 1 or 2 bytes
+  for (char c : bytes) {
+    const std::string& mapped = t.char_of_byte[static_cast<unsigned char>(c)];
+    out[pos++] = mapped[0];
+    if (mapped.size() == 2) out[pos++] = mapped[1];
+  }
+  out.resize(pos);
 }
 
 std::optional<std::string> decode(std::string_view text) {

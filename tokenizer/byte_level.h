@@ -15,6 +15,8 @@ const std::string& char_for_byte(unsigned char b);
 
 // Maps every byte of `bytes` to its character (the result is UTF-8).
 std::string encode(std::string_view bytes);
+// The same, appended to `out`.
+void encode_append(std::string_view bytes, std::string& out);
 
 // The bytes that the characters of `text` stand for; nullopt if some character is not one of
 // the 256 mapped characters.

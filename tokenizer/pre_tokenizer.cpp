@@ -169,29 +169,54 @@ bool PreTokenizer::has_byte_level() const {
   return false;
 }
 
-std::vector<std::string> PreTokenizer::split(std::string_view utf8) const {
+void PreTokenizer::apply(const Step& step, std::string_view piece, const std::function<void(std::string_view)>& emit) {
+  std::string prefixed;
+  if (step.kind == Step::Kind::kByteLevel && step.add_prefix_space && piece[0] != ' ') {
+    prefixed.reserve(piece.size() + 1);
+    prefixed += ' ';
+    prefixed += piece;
+    piece = prefixed;
+  }
+  std::string mapped;
+  auto deliver = [&](std::string_view part) {
+    if (step.kind != Step::Kind::kByteLevel) return emit(part);
+    mapped.clear();
+    byte_level::encode_append(part, mapped);
+    emit(mapped);
+  };
+  if (step.regex == nullptr) return deliver(piece);
+  std::vector<RegexMatch> matches = step.regex->find_all(piece);
+  for (const RegexMatch& r : split_by_matches(piece.size(), matches, step.behavior, step.invert)) {
+    deliver(piece.substr(r.begin, r.end - r.begin));
+  }
+}
+
+void PreTokenizer::for_each_piece(std::string_view utf8, const std::function<void(std::string_view)>& emit) const {
+  if (utf8.empty()) return;
+  if (steps_.empty()) return emit(utf8);
+  // Every step but the last collects its pieces; the last hands them straight to `emit`.
   std::vector<std::string> pieces;
-  if (!utf8.empty()) pieces.emplace_back(utf8);
   std::vector<std::string> next;
-  for (const Step& step : steps_) {
+  auto collect = [&](std::string_view part) { next.emplace_back(part); };
+  for (std::size_t s = 0; s + 1 < steps_.size(); ++s) {
     next.clear();
-    next.reserve(pieces.size());
-    for (std::string& piece : pieces) {
-      if (step.kind == Step::Kind::kByteLevel && step.add_prefix_space && piece[0] != ' ') piece.insert(0, 1, ' ');
-      if (step.regex == nullptr) {
-        next.push_back(std::move(piece));
-      } else {
-        std::vector<RegexMatch> matches = step.regex->find_all(piece);
-        for (const RegexMatch& r : split_by_matches(piece.size(), matches, step.behavior, step.invert)) {
-          next.emplace_back(piece, r.begin, r.end - r.begin);
-        }
-      }
-    }
-    if (step.kind == Step::Kind::kByteLevel) {
-      for (std::string& piece : next) piece = byte_level::encode(piece);
+    if (s == 0) {
+      apply(steps_[s], utf8, collect);
+    } else {
+      for (const std::string& piece : pieces) apply(steps_[s], piece, collect);
     }
     pieces.swap(next);
   }
+  if (steps_.size() == 1) {
+    apply(steps_.back(), utf8, emit);
+  } else {
+    for (const std::string& piece : pieces) apply(steps_.back(), piece, emit);
+  }
+}
+
+std::vector<std::string> PreTokenizer::split(std::string_view utf8) const {
+  std::vector<std::string> pieces;
+  for_each_piece(utf8, [&](std::string_view piece) { pieces.emplace_back(piece); });
   return pieces;
 }
 

@@ -6,6 +6,8 @@
 // steps made, and empty pieces are dropped.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -30,6 +32,8 @@ class PreTokenizer {
 
   // Pieces of `utf8` (valid UTF-8). After a ByteLevel step pieces are in the byte-level alphabet.
   std::vector<std::string> split(std::string_view utf8) const;
+  // The same pieces, handed one by one to `emit` (the view is valid during the call only).
+  void for_each_piece(std::string_view utf8, const std::function<void(std::string_view)>& emit) const;
 
   // Whether some step maps bytes to the byte-level alphabet (required for byte-level BPE).
   bool has_byte_level() const;
@@ -43,6 +47,7 @@ class PreTokenizer {
     bool invert = false;
   };
   void add(const nlohmann::json& spec, const std::string& where);
+  static void apply(const Step& step, std::string_view piece, const std::function<void(std::string_view)>& emit);
   std::vector<Step> steps_;
   std::vector<std::unique_ptr<CompiledRegex>> regexes_;  // owned here, referenced by steps_
 };

@@ -177,10 +177,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view utf8, bool parse_special
       ids.push_back(segment.token_id);
       continue;
     }
-    std::vector<std::string> pieces = impl_->normalizer.is_identity()
-                                          ? impl_->pre_tokenizer.split(segment.text)
-                                          : impl_->pre_tokenizer.split(impl_->normalizer.normalize(segment.text));
-    for (const std::string& piece : pieces) impl_->model.encode_piece(piece, ids);
+    auto encode_piece = [&](std::string_view piece) { impl_->model.encode_piece(piece, ids); };
+    if (impl_->normalizer.is_identity()) {
+      impl_->pre_tokenizer.for_each_piece(segment.text, encode_piece);
+    } else {
+      impl_->pre_tokenizer.for_each_piece(impl_->normalizer.normalize(segment.text), encode_piece);
+    }
   }
   return ids;
 }
