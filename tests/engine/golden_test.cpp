@@ -1,0 +1,164 @@
+// The engine against the independent Python reference (tools/make_engine_goldens.py): for every
+// case in tests/data/engine/<case>/, both paths within 1e-4 relative max-abs of logits.npy, the
+// 32 greedy tokens of greedy.json, and every ablation (one feature switched off in the reference)
+// far outside the tolerance, so each feature's test can fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/model.h"
+
+namespace dschat {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kTolerance = 1e-4;
+const fs::path kGoldenRoot = fs::path(DSCHAT_TEST_DATA_DIR) / "engine";
+
+struct NpyArray {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+// Reads a little-endian float32 C-order .npy (format 1.0 or 2.0).
+NpyArray read_npy(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error(path.string() + ": cannot open");
+  char magic[8];
+  f.read(magic, 8);
+  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path.string() + ": not a .npy file");
+  uint32_t header_len = 0;
+  if (magic[6] == 1) {
+    unsigned char b[2];
+    f.read(reinterpret_cast<char*>(b), 2);
+    header_len = b[0] | (b[1] << 8);
+  } else {
+    unsigned char b[4];
+    f.read(reinterpret_cast<char*>(b), 4);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
+  }
+  std::string header(header_len, '\0');
+  f.read(header.data(), header_len);
+  if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos) {
+    throw std::runtime_error(path.string() + ": expected little-endian float32 in C order: " + header);
+  }
+  NpyArray a;
+  size_t open = header.find('(', header.find("'shape'")), close = header.find(')', open);
+  std::stringstream dims(header.substr(open + 1, close - open - 1));
+  std::string item;
+  int64_t count = 1;
+  while (std::getline(dims, item, ',')) {
+    if (item.find_first_not_of(" ") == std::string::npos) continue;
+    a.shape.push_back(std::stoll(item));
+    count *= a.shape.back();
+  }
+  a.data.resize(count);
+  f.read(reinterpret_cast<char*>(a.data.data()), count * 4);
+  if (!f) throw std::runtime_error(path.string() + ": truncated");
+  return a;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream f(path);
+  return nlohmann::json::parse(f);
+}
+
+double relative_max_abs(const std::vector<float>& got, const std::vector<float>& golden) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < golden.size(); ++i) {
+    diff = std::max(diff, std::fabs(double(got[i]) - golden[i]));
+    scale = std::max(scale, std::fabs(double(golden[i])));
+  }
+  return diff / scale;
+}
+
+std::vector<std::string> golden_cases() {
+  std::vector<std::string> cases;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(kGoldenRoot, ec)) {
+    if (fs::exists(entry.path() / "model") && fs::exists(entry.path() / "logits.npy")) {
+      cases.push_back(entry.path().filename().string());
+    }
+  }
+  std::sort(cases.begin(), cases.end());
+  if (cases.empty()) cases.push_back("none");  // keeps the suite instantiated; the test then fails
+  return cases;
+}
+
+class Golden : public ::testing::TestWithParam<std::string> {
+ protected:
+  fs::path dir() const { return kGoldenRoot / GetParam(); }
+};
+
+TEST_P(Golden, BothPathsMatchTheReferenceAndAblationsAreFar) {
+  ASSERT_TRUE(fs::exists(dir() / "model")) << "no golden cases under " << kGoldenRoot;
+  LoadOptions options;
+  options.threads = 2;
+  auto model = Model::load(dir() / "model", options);
+  const int64_t vocab = model->config().vocab_size;
+  std::vector<int32_t> ids = read_json(dir() / "ids.json").at("ids").get<std::vector<int32_t>>();
+  NpyArray golden = read_npy(dir() / "logits.npy");
+  ASSERT_EQ(golden.shape, (std::vector<int64_t>{static_cast<int64_t>(ids.size()), vocab}));
+
+  auto full_ctx = InferenceContext::create(*model, static_cast<int>(ids.size()));
+  std::vector<float> full(ids.size() * vocab);
+  ASSERT_TRUE(full_ctx->append(ids, {}, nullptr, full));
+  const double full_rel = relative_max_abs(full, golden.data);
+
+  auto step_ctx = InferenceContext::create(*model, static_cast<int>(ids.size()));
+  std::vector<float> steps(ids.size() * vocab);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(step_ctx->append(std::span(ids).subspan(i, 1), std::span(steps).subspan(i * vocab, vocab)));
+  }
+  const double step_rel = relative_max_abs(steps, golden.data);
+  std::printf("[ golden   ] %-24s full-sequence %.2e  token-by-token %.2e  (tolerance %.0e)\n", GetParam().c_str(), full_rel,
+              step_rel, kTolerance);
+  RecordProperty("full_sequence_rel", std::to_string(full_rel));
+  RecordProperty("token_by_token_rel", std::to_string(step_rel));
+  EXPECT_LE(full_rel, kTolerance);
+  EXPECT_LE(step_rel, kTolerance);
+
+  // Every ablation is far outside the tolerance.
+  int ablations = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir() / "ablations", ec)) {
+    if (entry.path().extension() != ".npy") continue;
+    NpyArray ablated = read_npy(entry.path());
+    ASSERT_EQ(ablated.shape, golden.shape) << entry.path();
+    const double rel = relative_max_abs(full, ablated.data);
+    EXPECT_GT(rel, 100 * kTolerance) << entry.path().filename() << ": the engine cannot tell this feature apart";
+    ++ablations;
+  }
+  std::printf("[ golden   ] %-24s %d ablations, each > %.0e away\n", GetParam().c_str(), ablations, 100 * kTolerance);
+}
+
+TEST_P(Golden, GreedyContinuationMatches) {
+  ASSERT_TRUE(fs::exists(dir() / "greedy.json")) << "no golden cases under " << kGoldenRoot;
+  auto model = Model::load(dir() / "model");
+  const int64_t vocab = model->config().vocab_size;
+  nlohmann::json greedy = read_json(dir() / "greedy.json");
+  std::vector<int32_t> prompt = greedy.at("prompt").get<std::vector<int32_t>>();
+  std::vector<int32_t> expected = greedy.at("tokens").get<std::vector<int32_t>>();
+  auto ctx = InferenceContext::create(*model, static_cast<int>(prompt.size() + expected.size()));
+  std::vector<float> logits(vocab);
+  ASSERT_TRUE(ctx->append(prompt, logits));
+  std::vector<int32_t> got;
+  while (got.size() < expected.size()) {
+    int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    got.push_back(next);
+    ASSERT_TRUE(ctx->append(std::span<const int32_t>(&got.back(), 1), logits));
+  }
+  EXPECT_EQ(got, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(golden_cases()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace dschat
