@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Held-out loss of an exported model directory (full 50257-way softmax of the stored BF16
+weights, upcast to float32), and sample chat replies.
+
+  /usr/bin/python3 tools/train/evaluate.py [--model assets/model] [--windows 0] [--samples]
+
+Held-out stream: runs/data/valid.npy (prepare_data.py), cut into non-overlapping windows of
+--seq tokens (each token predicted once, with the context since its window start). Reports
+the mean loss over all tokens and over verse text only (template tokens "User", "Assistant",
+their ":" and the line-ending "\\n", and the eos separators excluded).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import chat_format  # noqa: E402
+from export import load_exported  # noqa: E402
+from prepare_data import tokenize_texts  # noqa: E402
+
+USER, ASSISTANT, COLON, NEWLINE, EOS = 12982, 48902, 25, 198, 50256
+
+SAMPLE_PROMPTS = ["In the beginning God created the heaven and the earth.",
+                  "Who is the Lord?",
+                  "Blessed are the poor in spirit: for theirs is the kingdom of heaven.",
+                  "Tell me about the sea.",
+                  "And the king said unto his servants,"]
+
+
+def template_mask(ids: np.ndarray) -> np.ndarray:
+    """True where a token belongs to the plain template or the conversation separator."""
+    mask = np.zeros(len(ids), dtype=bool)
+    for i, t in enumerate(ids):
+        line_start = i == 0 or ids[i - 1] in (NEWLINE, EOS)
+        if t in (NEWLINE, EOS):
+            mask[i] = True
+        elif t in (USER, ASSISTANT) and line_start:
+            mask[i] = True
+        elif t == COLON and i > 0 and mask[i - 1] and ids[i - 1] in (USER, ASSISTANT):
+            mask[i] = True
+    return mask
+
+
+@torch.no_grad()
+def heldout_loss(model, valid: np.ndarray, seq: int, windows: int = 0) -> dict:
+    n = (len(valid) - 1) // seq
+    if windows:
+        n = min(n, windows)
+    mask = template_mask(valid)
+    losses, text = [], []
+    for b in range(0, n, 8):
+        starts = [s * seq for s in range(b, min(n, b + 8))]
+        w = torch.from_numpy(np.stack([valid[s:s + seq + 1] for s in starts]).astype(np.int64))
+        logits = model(w[:, :-1])
+        ce = F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="none")
+        losses.append(ce.numpy())
+        text.append(np.concatenate([~mask[s + 1:s + seq + 1] for s in starts]))
+    ce = np.concatenate(losses).astype(np.float64)
+    is_text = np.concatenate(text)
+    loss = float(ce.mean())
+    text_loss = float(ce[is_text].mean())
+    return {"loss": loss, "perplexity": math.exp(loss), "tokens": int(ce.size),
+            "verse_text_loss": text_loss, "verse_text_perplexity": math.exp(text_loss),
+            "verse_text_tokens": int(is_text.sum()), "window": seq}
+
+
+@torch.no_grad()
+def generate(model, prompt_ids, max_new, temperature=0.0, top_p=1.0, seed=0, stop_ids=None):
+    """Greedy (temperature 0) or nucleus sampling by full recompute; stops at eos or when the
+    generated ids end with one of `stop_ids` (token sequences of the stop strings)."""
+    g = torch.Generator().manual_seed(seed)
+    ids = list(prompt_ids)
+    out = []
+    for _ in range(max_new):
+        logits = model(torch.tensor(ids))[-1].double()
+        if temperature <= 0:
+            nxt = int(logits.argmax())
+        else:
+            probs = torch.softmax(logits / temperature, -1)
+            sp, si = probs.sort(descending=True)
+            keep = (sp.cumsum(0) - sp) < top_p
+            sp = sp * keep
+            nxt = int(si[torch.multinomial(sp / sp.sum(), 1, generator=g)])
+        ids.append(nxt)
+        out.append(nxt)
+        if nxt == EOS or any(out[-len(s):] == s for s in (stop_ids or [])):
+            break
+    return out
+
+
+def decode(ids):
+    import subprocess
+    script = ("const {decode}=require(process.argv[1]);"
+              "process.stdout.write(decode(JSON.parse(process.argv[2]).filter(i=>i!=50256)))")
+    return subprocess.run(["node", "-e", script, os.path.join(REPO, "tools", "tokenizer", "node_modules",
+                                                              "gpt-3-encoder"), json.dumps(ids)],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def samples(model, dschat=None, n=60):
+    prompts = [chat_format.render_text([{"role": "user", "content": p}], add_generation_prompt=True)
+               for p in SAMPLE_PROMPTS]
+    prompt_ids = tokenize_texts(prompts, dschat)
+    stop_ids = tokenize_texts(["\nUser:"], dschat)
+    out = []
+    for p, ids in zip(SAMPLE_PROMPTS, prompt_ids):
+        greedy = generate(model, ids, n, stop_ids=stop_ids)
+        sampled = generate(model, ids, n, temperature=0.7, top_p=0.9, seed=1, stop_ids=stop_ids)
+        out.append({"user": p, "greedy": decode(greedy).removesuffix("\nUser:").strip(),
+                    "sampled (T 0.7, top-p 0.9, seed 1)": decode(sampled).removesuffix("\nUser:").strip()})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=os.path.join(REPO, "assets", "model"))
+    ap.add_argument("--data", default=os.path.join(HERE, "runs", "data"))
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--windows", type=int, default=0, help="0: the whole held-out stream")
+    ap.add_argument("--samples", action="store_true")
+    ap.add_argument("--dschat")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", help="write the result as JSON here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_exported(args.model, mtp=False)
+    result = {"heldout": heldout_loss(model, np.load(os.path.join(args.data, "valid.npy")), args.seq, args.windows)}
+    print(json.dumps(result), flush=True)
+    if args.samples:
+        result["samples"] = samples(model, args.dschat)
+        print(json.dumps(result["samples"], indent=1))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
