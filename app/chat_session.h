@@ -108,7 +108,9 @@ class ChatSession {
 
  private:
   TurnResult generate_reply(const TurnCallbacks& callbacks);
-  std::vector<int32_t> build_prompt(std::vector<std::string>& notices, std::string& error);
+  std::vector<int32_t> build_prompt(std::vector<std::string>& notices, std::string& error,
+                                    bool add_generation_prompt);
+  void roll_back_cache();  // truncates the cache to what the current conversation shares with it
   void autosave(TurnResult& result);
 
   std::shared_ptr<const LoadedModel> model_;

@@ -39,6 +39,9 @@ class ChatTemplate {
   const std::string& jinja() const { return jinja_; }
   // Strings that end a reply besides eos (plain: "\nUser:").
   const std::vector<std::string>& stop_strings() const { return stop_strings_; }
+  // True when the generation prompt ends in "Assistant:" and the stored reply drops the
+  // space the model writes after it (deepseek-v2, plain), as Hugging Face chat data does.
+  bool reply_strips_leading_space() const;
 
   // The prompt for `system` (may be empty) and `messages` (user/assistant), followed by the
   // assistant generation prompt when `add_generation_prompt`. Adjacent text pieces are merged.

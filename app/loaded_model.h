@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,14 @@ struct LoadedModel {
   // Union of config.json eos_token_id, generation_config.json eos_token_id and
   // tokenizer_config.json eos_token (looked up in the vocabulary).
   std::vector<int32_t> eos_ids;
+
+  // Makes the KV cache for a session; empty = InferenceContext::create(*model, max_tokens).
+  // Tests put a scripted context here.
+  std::function<std::unique_ptr<InferenceContext>(int max_tokens)> context_factory;
+
+  std::unique_ptr<InferenceContext> create_context(int max_tokens) const {
+    return context_factory ? context_factory(max_tokens) : InferenceContext::create(*model, max_tokens);
+  }
 
   // Loads everything (Model::load with `options`, so options.progress reports 0-100% and can
   // cancel). Throws ModelError, TokenizerError or LoadCancelled.

@@ -1,0 +1,61 @@
+#include "app/loaded_model.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace dschat {
+
+namespace {
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec) ? path : path.parent_path();
+}
+
+void add_unique(std::vector<int32_t>& ids, int64_t id) {
+  if (id < 0 || id > INT32_MAX) return;
+  if (std::find(ids.begin(), ids.end(), static_cast<int32_t>(id)) == ids.end()) ids.push_back(static_cast<int32_t>(id));
+}
+
+}  // namespace
+
+std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
+                                     const Tokenizer& tokenizer) {
+  std::vector<int32_t> ids;
+  for (int id : config.eos_token_ids) add_unique(ids, id);
+  std::filesystem::path generation_config = model_dir / "generation_config.json";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(generation_config, ec)) {
+    std::ifstream in(generation_config);
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      throw ModelError(generation_config.string() + ": not a valid JSON object");
+    if (auto it = j.find("eos_token_id"); it != j.end()) {
+      if (it->is_number_integer()) {
+        add_unique(ids, it->get<int64_t>());
+      } else if (it->is_array()) {
+        for (const auto& v : *it)
+          if (v.is_number_integer()) add_unique(ids, v.get<int64_t>());
+      }
+    }
+  }
+  if (const auto& eos = tokenizer.config().eos_token)
+    if (auto id = tokenizer.token_to_id(*eos)) add_unique(ids, *id);
+  return ids;
+}
+
+std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path, const LoadOptions& options) {
+  auto loaded = std::make_shared<LoadedModel>();
+  loaded->path = path;
+  const std::filesystem::path dir = directory_of(path);
+  // The tokenizer first: it is quick and a missing tokenizer.json should not wait for the weights.
+  loaded->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_directory(dir));
+  loaded->sampling_defaults = load_sampling_defaults(dir);
+  loaded->model = Model::load(path, options);
+  loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
+  return loaded;
+}
+
+}  // namespace dschat
