@@ -148,11 +148,9 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
     }
   }
   const bool cacheable = piece.size() <= kMaxCachedWordBytes;
-  std::string key;
   if (cacheable) {
-    key.assign(piece);
     std::lock_guard lock(cache_mutex_);
-    if (auto it = cache_.find(key); it != cache_.end()) {
+    if (auto it = cache_.find(piece); it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }
@@ -162,7 +160,7 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);
     if (cache_.size() >= kCacheCapacity) cache_.clear();
-    cache_.emplace(std::move(key), std::vector<int32_t>(out.begin() + first, out.end()));
+    cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + first, out.end()));
   }
 }
 

@@ -148,6 +148,9 @@ icu::RegexMatcher& matcher_for(const icu::RegexPattern& pattern, std::uint64_t s
     UErrorCode status = U_ZERO_ERROR;
     slot.reset(pattern.matcher(status));
     if (U_FAILURE(status)) throw TokenizerError(std::string("ICU cannot create a regex matcher: ") + u_errorName(status));
+    // No limit on the backtracking stack (ICU's default is 8 MB): a long run of one character
+    // class in pasted text must tokenize, not fail.
+    slot->setStackLimit(0, status);
   }
   return *slot;
 }

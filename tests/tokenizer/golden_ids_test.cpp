@@ -8,11 +8,12 @@
 namespace dschat::testing {
 namespace {
 
-void expect_goldens(const Tokenizer& tokenizer, const std::string& golden_file) {
+void expect_goldens(const Tokenizer& tokenizer, const std::string& golden_file,
+                    const std::vector<CorpusCase>& cases = corpus()) {
   const auto goldens = read_jsonl(tokenizer_data_dir() + "/" + golden_file);
-  ASSERT_EQ(goldens.size(), corpus().size()) << golden_file << " does not match corpus.jsonl";
+  ASSERT_EQ(goldens.size(), cases.size()) << golden_file << " does not match its corpus";
   for (std::size_t i = 0; i < goldens.size(); ++i) {
-    const CorpusCase& c = corpus()[i];
+    const CorpusCase& c = cases[i];
     ASSERT_EQ(goldens[i]["name"].get<std::string>(), c.name);
     auto expected = goldens[i]["ids"].get<std::vector<int32_t>>();
     EXPECT_EQ(tokenizer.encode(c.text), expected)
@@ -21,8 +22,10 @@ void expect_goldens(const Tokenizer& tokenizer, const std::string& golden_file) 
 }
 
 void expect_round_trips(const Tokenizer& tokenizer) {
-  for (const CorpusCase& c : corpus()) {
-    EXPECT_EQ(tokenizer.decode(tokenizer.encode(c.text)), c.text) << "case " << c.name;
+  for (const auto* cases : {&corpus(), &fuzz_corpus()}) {
+    for (const CorpusCase& c : *cases) {
+      EXPECT_EQ(tokenizer.decode(tokenizer.encode(c.text)), c.text) << "case " << c.name;
+    }
   }
 }
 
@@ -30,6 +33,14 @@ TEST(GoldenIds, Gpt2MatchesReferenceOnEveryCorpusText) { expect_goldens(gpt2(), 
 
 TEST(GoldenIds, DeepSeekV3MatchesReferenceOnEveryCorpusText) {
   expect_goldens(deepseek_v3(), "deepseek_v3.golden.jsonl");
+}
+
+TEST(GoldenIds, Gpt2MatchesReferenceOnEveryFuzzText) {
+  expect_goldens(gpt2(), "gpt2.fuzz.golden.jsonl", fuzz_corpus());
+}
+
+TEST(GoldenIds, DeepSeekV3MatchesReferenceOnEveryFuzzText) {
+  expect_goldens(deepseek_v3(), "deepseek_v3.fuzz.golden.jsonl", fuzz_corpus());
 }
 
 TEST(RoundTrip, Gpt2DecodeOfEncodeIsTheText) { expect_round_trips(gpt2()); }

@@ -40,14 +40,23 @@ struct CorpusCase {
   std::string text;
 };
 
+inline std::vector<CorpusCase> read_corpus(const std::string& file) {
+  std::vector<CorpusCase> result;
+  for (const auto& row : read_jsonl(tokenizer_data_dir() + "/" + file)) {
+    result.push_back({row["name"].get<std::string>(), row["text"].get<std::string>()});
+  }
+  return result;
+}
+
+// The hand-written stress corpus.
 inline const std::vector<CorpusCase>& corpus() {
-  static const std::vector<CorpusCase> cases = [] {
-    std::vector<CorpusCase> result;
-    for (const auto& row : read_jsonl(tokenizer_data_dir() + "/corpus.jsonl")) {
-      result.push_back({row["name"].get<std::string>(), row["text"].get<std::string>()});
-    }
-    return result;
-  }();
+  static const std::vector<CorpusCase> cases = read_corpus("corpus.jsonl");
+  return cases;
+}
+
+// Seeded random texts built from tricky characters (tools/tokenizer/make_corpus.py).
+inline const std::vector<CorpusCase>& fuzz_corpus() {
+  static const std::vector<CorpusCase> cases = read_corpus("fuzz.jsonl");
   return cases;
 }
 

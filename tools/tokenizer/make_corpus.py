@@ -8,10 +8,27 @@ escapes so that every invisible character is visible in review.
 """
 import json
 import pathlib
+import random
 import unicodedata
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "data" / "tokenizer" / "corpus.jsonl"
+FUZZ_OUT = ROOT / "tests" / "data" / "tokenizer" / "fuzz.jsonl"
+
+# Random texts drawn from characters and fragments where tokenizers tend to differ: every kind
+# of white space (incl. U+0085, U+FEFF, U+200B), contractions, digits of several scripts, CJK
+# inside and outside DeepSeek's CJK range, combining marks, emoji parts, non-BMP characters,
+# noncharacters and special-token text.
+FUZZ_POOL = list("aZ\u00e9 ,.!?'\"-_\t\n\r0123456789") + [
+    "'s", "'T", "'ll", "'ve", "'re", "'m", "'d", "\u0085", "\ufeff", "\u00a0", "\u3000", "\u2003", "\u200b",
+    "\u2028", "\u000b", "\u000c", "\u001c", "\u4e2d", "\u6587", "\u3042", "\u30a2", "\u30fc", "\ud55c",
+    "\u0915\u093f", "\u0e01\u0e34", "\u0627\u064e", "\u05e9\u05b8", "\u03b1", "\u0436", "e\u0301", "\u0301",
+    "\U0001f600", "\U0001f44d\U0001f3fd", "\u200d", "\ufe0f", "\U0001f1eb\U0001f1f7", "\U0001d400", "\U0001d7d8",
+    "\u2460", "\u00bd", "\u0661", "\uff11", "\uff21", "\u00ab", "\u2014", "\u2026", "\u00a9", "\u20ac", "$", "#",
+    "@", "<|endoftext|>", "<", "|", "\\", "\u9fa6", "\u3400", "\U00020000", "\u3001", "\u3002", "\uff01",
+    "\u0000", "\u007f", "\ue000", "\uffff", "\U0010ffff", " " * 5, "\n" * 3, "\r\n",
+]
+FUZZ_CASES = 400
 
 PROSE = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age "
@@ -130,6 +147,12 @@ def main() -> None:
         for name, text in CASES:
             f.write(json.dumps({"name": name, "text": text}, ensure_ascii=True) + "\n")
     print(f"wrote {OUT} ({len(CASES)} cases)")
+    rng = random.Random(20261122)
+    with FUZZ_OUT.open("w", encoding="utf-8", newline="\n") as f:
+        for i in range(FUZZ_CASES):
+            text = "".join(rng.choice(FUZZ_POOL) for _ in range(rng.randint(0, 40)))
+            f.write(json.dumps({"name": f"fuzz_{i:03d}", "text": text}, ensure_ascii=True) + "\n")
+    print(f"wrote {FUZZ_OUT} ({FUZZ_CASES} cases)")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DATA = ROOT / "tests" / "data" / "tokenizer"
 CORPUS = DATA / "corpus.jsonl"
+# corpus file -> suffix of its golden files
+CORPORA = {"corpus.jsonl": "golden.jsonl", "fuzz.jsonl": "fuzz.golden.jsonl"}
 JS_SPACE_DIFFERENCES = {"\u0085", "\ufeff"}
 
 
@@ -40,17 +42,12 @@ def write_jsonl(path, rows):
             f.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")) + "\n")
 
 
-def main():
-    corpus = read_jsonl(CORPUS)
-    js_output = subprocess.run(["node", str(HERE / "js_encode.js"), str(CORPUS)], check=True,
+def make_goldens(corpus_file, golden_suffix, references):
+    corpus = read_jsonl(DATA / corpus_file)
+    js_output = subprocess.run(["node", str(HERE / "js_encode.js"), str(DATA / corpus_file)], check=True,
                                capture_output=True, text=True).stdout
     js_rows = [json.loads(line) for line in js_output.splitlines() if line]
     assert [r["name"] for r in js_rows] == [c["name"] for c in corpus]
-
-    references = {
-        "gpt2": (hf_reference.load(ROOT / "assets" / "model" / "tokenizer.json"), "js-tiktoken"),
-        "deepseek_v3": (hf_reference.load(DATA / "deepseek_v3" / "tokenizer.json"), "transformers.js"),
-    }
     for key, (reference, js_name) in references.items():
         rows = []
         for case, js in zip(corpus, js_rows):
@@ -63,8 +60,20 @@ def main():
                 print(f"{key}: {case['name']}: {js_name} differs (JavaScript \\s); using hf_reference.py")
                 source = "hf_reference.py"
             rows.append({"name": case["name"], "source": source, "ids": expected})
-        write_jsonl(DATA / f"{key}.golden.jsonl", rows)
-        print(f"wrote {DATA / (key + '.golden.jsonl')}")
+        write_jsonl(DATA / f"{key}.{golden_suffix}", rows)
+        print(f"wrote {DATA / (key + '.' + golden_suffix)}")
+    return corpus
+
+
+def main():
+    references = {
+        "gpt2": (hf_reference.load(ROOT / "assets" / "model" / "tokenizer.json"), "js-tiktoken"),
+        "deepseek_v3": (hf_reference.load(DATA / "deepseek_v3" / "tokenizer.json"), "transformers.js"),
+    }
+    corpus = None
+    for corpus_file, golden_suffix in CORPORA.items():
+        rows = make_goldens(corpus_file, golden_suffix, references)
+        corpus = corpus or rows
 
     # Variants of the GPT-2 tokenizer with other pipeline settings.
     base = json.loads((ROOT / "assets" / "model" / "tokenizer.json").read_text(encoding="utf-8"))
