@@ -87,6 +87,7 @@ def load_exported(model_dir: str, mtp: bool = True) -> DeepseekV3ForCausalLM:
     if set(missing) - tied or unexpected:
         raise ValueError(f"{model_dir}: missing {sorted(set(missing) - tied)}, unexpected {unexpected}")
     model.eval()
+    model.requires_grad_(False)
     return model
 
 
