@@ -113,8 +113,12 @@ std::string DeepSeekModel::describe() const {
   const ModelConfig& c = config_;
   std::ostringstream s;
   s << "model: " << name_ << " (" << path_.string() << ")\n";
-  s << "layout: " << (weights_->layout == CheckpointLayout::Mlx ? "MLX (stacked experts)" : "Hugging Face") << ", "
-    << tensors_->files().size() << " file(s)\n";
+  if (checkpoint_) {
+    s << "layout: PyTorch .pt (" << pt_variant_ << "), " << checkpoint_->tensors().size() << " tensors\n";
+  } else {
+    s << "layout: " << (weights_->layout == CheckpointLayout::Mlx ? "MLX (stacked experts)" : "Hugging Face") << ", "
+      << tensors_->files().size() << " file(s)\n";
+  }
   s << "architecture: " << c.model_type << ", " << c.num_hidden_layers << " layers, hidden " << c.hidden_size
     << ", vocab " << c.vocab_size << "\n";
   s << "attention: MLA, " << c.num_attention_heads << " heads, q_lora_rank "
@@ -179,8 +183,9 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const Load
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return DeepSeekModel::load_directory(path, options);
   if (!std::filesystem::exists(path, ec)) throw ModelError(path.string() + ": no such model directory or file");
-  throw ModelError(path.string() + ": not a model directory (config.json + safetensors); "
-                   "PyTorch .pt checkpoints are not supported by this build");
+  const std::string ext = path.extension().string();
+  if (ext == ".pt" || ext == ".pth" || ext == ".ckpt") return DeepSeekModel::load_pt(path, options);
+  throw ModelError(path.string() + ": not a model directory (config.json + safetensors) or a PyTorch .pt checkpoint");
 }
 
 }  // namespace dschat

@@ -8,6 +8,7 @@
 
 #include "engine/model.h"
 #include "engine/model_weights.h"
+#include "engine/pt_checkpoint.h"
 #include "engine/rope.h"
 #include "engine/safetensors.h"
 #include "engine/thread_pool.h"
@@ -33,6 +34,8 @@ ParameterCounts count_parameters(const ModelConfig& config);
 class DeepSeekModel final : public Model {
  public:
   static std::unique_ptr<DeepSeekModel> load_directory(const std::filesystem::path& dir, const LoadOptions& options);
+  // A PyTorch .pt checkpoint of a from-scratch variant (pt_model_loader.cpp).
+  static std::unique_ptr<DeepSeekModel> load_pt(const std::filesystem::path& file, const LoadOptions& options);
 
   const ModelConfig& config() const override { return config_; }
   std::string name() const override { return name_; }
@@ -50,7 +53,10 @@ class DeepSeekModel final : public Model {
   ModelConfig config_;
   std::string name_;
   std::filesystem::path path_;
-  std::unique_ptr<TensorCollection> tensors_;
+  std::unique_ptr<TensorCollection> tensors_;      // safetensors (a model directory)
+  std::unique_ptr<PtCheckpoint> checkpoint_;       // or a .pt file
+  std::vector<TensorInfo> pt_tensors_;             // its contiguous tensors, for ModelWeights::used
+  std::string pt_variant_;                         // which from-scratch project the .pt comes from
   std::unique_ptr<ModelWeights> weights_;
   std::unique_ptr<Rope> rope_;
   std::unique_ptr<ThreadPool> pool_;

@@ -1,5 +1,6 @@
 // The SwiGLU feed-forward network of DeepSeek's dense layers, routed and shared experts:
 //   y = W_down (silu(W_gate x) ⊙ W_up x),  silu(z) = z·σ(z)
+// With ExpertKind::SiluMlp weights (no gate_proj): y = W_down silu(W_up x). Biases when present.
 #pragma once
 
 #include <cstdint>

@@ -22,7 +22,8 @@ class DeepSeekContext final : public InferenceContext {
   DeepSeekContext(const DeepSeekModel& model, int max_tokens)
       : model_(model),
         config_(model.config()),
-        cache_(config_.num_hidden_layers, max_tokens, config_.kv_lora_rank, config_.qk_rope_head_dim) {
+        cache_(config_.num_hidden_layers, max_tokens, config_.kv_lora_rank,
+               config_.qk_rope_head_dim * config_.rotary_key_heads()) {
     reserve(chunk_);
   }
 
@@ -46,6 +47,10 @@ class DeepSeekContext final : public InferenceContext {
     const int64_t n = static_cast<int64_t>(tokens.size());
     const int64_t vocab = config_.vocab_size;
     if (n == 0) return true;
+    if (config_.hard_context_limit && size() + n > config_.max_position_embeddings) {
+      throw ModelError("context limit: " + std::to_string(size()) + " + " + std::to_string(n) + " tokens exceed the " +
+                       std::to_string(config_.max_position_embeddings) + " positions this model was trained for");
+    }
     if (size() + n > capacity()) {
       throw ModelError("context full: " + std::to_string(size()) + " + " + std::to_string(n) + " tokens exceed the capacity of " +
                        std::to_string(capacity()));
@@ -90,17 +95,26 @@ class DeepSeekContext final : public InferenceContext {
     const int64_t H = config_.hidden_size;
     const int64_t position = size();
     const float eps = static_cast<float>(config_.rms_norm_eps);
+    const RmsNormForm norm_form = config_.rms_norm_form;
     float* x = residual_.data();
     for (int64_t i = 0; i < n; ++i) weight_row_to_f32(w.embed_tokens, tokens[i], x + i * H);
+    if (!w.position_embeddings.empty()) {  // learned absolute positions (wpe), added to the token embedding
+      std::vector<float> row(H);
+      for (int64_t i = 0; i < n; ++i) {
+        if (position + i >= w.position_embeddings.rows) throw ModelError("position " + std::to_string(position + i) + " has no position embedding");
+        weight_row_to_f32(w.position_embeddings, position + i, row.data());
+        for (int64_t j = 0; j < H; ++j) x[i * H + j] += row[j];
+      }
+    }
 
     for (int l = 0; l < config_.num_hidden_layers; ++l) {
       if (cancel && cancel->load(std::memory_order_relaxed)) return false;
       const LayerWeights& layer = w.layers[l];
-      rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H);
+      rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
       mla_attention(pool, config_, model_.rope(), layer.attention, l, normed_.data(), n, position, cache_, form, mla_,
                     sublayer_out_.data());
       for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
-      rms_norm_rows(x, H, layer.post_attention_layernorm.data(), H, eps, n, normed_.data(), H);
+      rms_norm_rows(x, H, layer.post_attention_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
       if (layer.is_moe) {
         moe_forward(pool, config_, layer.moe, normed_.data(), n, sublayer_out_.data(), moe_);
       } else {
@@ -113,11 +127,11 @@ class DeepSeekContext final : public InferenceContext {
     // Final norm and lm_head, only for the rows someone asked for.
     const int64_t vocab = config_.vocab_size;
     if (all_rows) {
-      rms_norm_rows(x, H, w.norm.data(), H, eps, n, normed_.data(), H);
+      rms_norm_rows(x, H, w.norm.data(), H, eps, n, normed_.data(), H, norm_form);
       matmul(pool, w.lm_head, normed_.data(), n, all_rows);
       if (last_row) std::memcpy(last_row, all_rows + (n - 1) * vocab, vocab * sizeof(float));
     } else if (last_row) {
-      rms_norm(x + (n - 1) * H, w.norm.data(), H, eps, normed_.data());
+      rms_norm(x + (n - 1) * H, w.norm.data(), H, eps, normed_.data(), norm_form);
       matmul(pool, w.lm_head, normed_.data(), 1, last_row);
     }
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());

@@ -24,6 +24,7 @@ void softmax_in_place(float* v, int64_t n) {
 
 struct Dims {
   int64_t heads, nope, rope, v, qk, kv_lora, hidden;
+  int64_t k_pe_step;  // floats between heads' rotary keys in the cache: 0 when one k_pe is shared
 };
 
 // Full form for head h: expand keys and values of all T cached positions, then attend.
@@ -41,7 +42,7 @@ void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
     const int64_t visible = position + i + 1;  // causal: positions 0..position+i
     for (int64_t t = 0; t < visible; ++t) {
-      scores[t] = scale * (dot_f32(qh, kv.data() + t * kv_width, d.nope) + dot_f32(qh + d.nope, cache.k_pe(layer, t), d.rope));
+      scores[t] = scale * (dot_f32(qh, kv.data() + t * kv_width, d.nope) + dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope));
     }
     softmax_in_place(scores.data(), visible);
     float* o = heads_out + i * d.heads * d.v + h * d.v;
@@ -70,7 +71,7 @@ void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentC
     const int64_t visible = position + i + 1;
     for (int64_t t = 0; t < visible; ++t) {
       scores[t] = scale * (dot_f32(q_latent.data(), cache.c_kv(layer, t), d.kv_lora) +
-                           dot_f32(qh + d.nope, cache.k_pe(layer, t), d.rope));
+                           dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope));
     }
     softmax_in_place(scores.data(), visible);
     std::fill(latent_out.begin(), latent_out.end(), 0.0f);
@@ -89,7 +90,7 @@ void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentC
 void MlaScratch::reserve(const ModelConfig& c, int64_t n) {
   q_latent.resize(n * std::max(1, c.q_lora_rank));
   q.resize(n * c.num_attention_heads * c.qk_head_dim());
-  kv_a.resize(n * (c.kv_lora_rank + c.qk_rope_head_dim));
+  kv_a.resize(n * (c.kv_lora_rank + c.qk_rope_head_dim * c.rotary_key_heads()));
   heads_out.resize(n * c.num_attention_heads * c.v_head_dim);
   cos.resize(c.qk_rope_head_dim / 2);
   sin.resize(c.qk_rope_head_dim / 2);
@@ -98,28 +99,39 @@ void MlaScratch::reserve(const ModelConfig& c, int64_t n) {
 void mla_attention(ThreadPool& pool, const ModelConfig& c, const Rope& rope, const AttentionWeights& w, int layer,
                    const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form, MlaScratch& s,
                    float* out) {
+  const int64_t key_heads = c.rotary_key_heads();
   const Dims d{c.num_attention_heads, c.qk_nope_head_dim, c.qk_rope_head_dim, c.v_head_dim,
-               c.qk_head_dim(),       c.kv_lora_rank,     c.hidden_size};
+               c.qk_head_dim(),       c.kv_lora_rank,     c.hidden_size,      key_heads > 1 ? c.qk_rope_head_dim : 0};
+  const float latent_eps = static_cast<float>(c.latent_norm_eps);
   // Queries.
   if (c.q_lora_rank > 0) {
     matmul(pool, w.q_a_proj, x, n, s.q_latent.data());
-    rms_norm_rows(s.q_latent.data(), c.q_lora_rank, w.q_a_layernorm.data(), c.q_lora_rank, kLatentNormEps, n,
-                  s.q_latent.data(), c.q_lora_rank);
+    if (c.q_latent_norm) {
+      rms_norm_rows(s.q_latent.data(), c.q_lora_rank, w.q_a_layernorm.data(), c.q_lora_rank, latent_eps, n,
+                    s.q_latent.data(), c.q_lora_rank, c.rms_norm_form);
+    }
     matmul(pool, w.q_b_proj, s.q_latent.data(), n, s.q.data());
   } else {
     matmul(pool, w.q_proj, x, n, s.q.data());
   }
-  // Latent keys/values: normalised c_kv and the roped shared k_pe go to the cache.
-  const int64_t kv_a_width = d.kv_lora + d.rope;
+  // Latent keys/values: normalised c_kv and the roped k_pe go to the cache. k_pe is one vector
+  // shared by all heads (V3), or one per head: from x (extra kv_a rows) or from the normalised
+  // latent (k_rope_from_latent · c_kv); either way the cache holds it after RoPE.
+  const int64_t kv_a_width = w.kv_a_proj_with_mqa.rows;
+  const int64_t k_pe_width = key_heads * d.rope;
   matmul(pool, w.kv_a_proj_with_mqa, x, n, s.kv_a.data());
   for (int64_t i = 0; i < n; ++i) {
     const int64_t p = position + i;
     const float* kv = s.kv_a.data() + i * kv_a_width;
-    rms_norm(kv, w.kv_a_layernorm.data(), d.kv_lora, kLatentNormEps, cache.c_kv(layer, p));
+    rms_norm(kv, w.kv_a_layernorm.data(), d.kv_lora, latent_eps, cache.c_kv(layer, p), c.rms_norm_form);
     float* k_pe = cache.k_pe(layer, p);
-    std::memcpy(k_pe, kv + d.kv_lora, d.rope * sizeof(float));
+    if (c.rotary_key_source == RotaryKeySource::PerHeadFromLatent) {
+      matmul_rows(w.k_rope_from_latent, cache.c_kv(layer, p), 1, k_pe, k_pe_width, 0, k_pe_width);
+    } else {
+      std::memcpy(k_pe, kv + d.kv_lora, k_pe_width * sizeof(float));
+    }
     rope.angles(p, s.cos.data(), s.sin.data());
-    rope.apply(k_pe, s.cos.data(), s.sin.data());
+    for (int64_t kh = 0; kh < key_heads; ++kh) rope.apply(k_pe + kh * d.rope, s.cos.data(), s.sin.data());
     for (int64_t h = 0; h < d.heads; ++h) rope.apply(s.q.data() + i * d.heads * d.qk + h * d.qk + d.nope, s.cos.data(), s.sin.data());
   }
   // Attention per head, heads split across threads.
@@ -134,6 +146,11 @@ void mla_attention(ThreadPool& pool, const ModelConfig& c, const Rope& rope, con
     }
   });
   matmul(pool, w.o_proj, s.heads_out.data(), n, out);
+  if (!w.o_proj_bias.empty()) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < d.hidden; ++j) out[i * d.hidden + j] += w.o_proj_bias[j];
+    }
+  }
 }
 
 }  // namespace dschat

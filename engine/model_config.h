@@ -13,6 +13,29 @@ namespace dschat {
 enum class ScoringFunc { Softmax, Sigmoid };
 enum class TopkMethod { NoAuxTc /* V3: groups ranked by sum of top-2 */, GroupLimitedGreedy /* V2: by max */, Greedy };
 
+// Variant choices of small from-scratch DeepSeek-V3 implementations read from PyTorch .pt files
+// (reference/checkpoint-formats.md sections 1 and 4). The defaults are DeepSeek-V3's own, so a
+// config.json model never sets them. Where a variant differs only in how weights are arranged
+// (rotary queries from their own projection, separate k/v up-projections) the .pt adapter
+// (pt_model_loader.cpp) rearranges the weights instead of adding a choice here.
+enum class RmsNormForm {
+  RsqrtMeanSquare,     // x · rsqrt(mean(x²) + eps) · w        (DeepSeek, HF, ERA)
+  DivideByRmsPlusEps,  // w · x / (sqrt(mean(x²)) + eps)       (Mayank's layers.py)
+};
+enum class RotaryKeySource {
+  SharedFromKvA,      // V3: the last qk_rope_head_dim rows of kv_a_proj_with_mqa · x, one k_pe for all heads
+  PerHeadFromHidden,  // kv_a_proj_with_mqa has heads·rope rotary rows: one k_pe per head from x (Mayank)
+  PerHeadFromLatent,  // k_rope_from_latent · c_kv (normalised latent), one k_pe per head (ERA)
+};
+enum class RouterKind {
+  DeepSeek,                 // scoring_func / topk_method / groups / norm_topk_prob / scaling below
+  BiasedLogitsSoftmaxTopk,  // top-k of logits + bias; weights = softmax over those k biased logits (Mayank)
+};
+enum class ExpertKind {
+  SwiGLU,   // down(silu(gate·x) ⊙ up·x)
+  SiluMlp,  // down(silu(up·x)): Linear → SiLU → Linear, no gate (ERA)
+};
+
 struct RopeScaling {           // YaRN (rope_scaling.type == "yarn")
   double factor = 1.0;
   int original_max_position_embeddings = 4096;
@@ -58,6 +81,24 @@ struct ModelConfig {
   int num_nextn_predict_layers = 0;
   std::optional<int> bos_token_id = 0;
   std::vector<int> eos_token_ids = {1};
+
+  // Variant choices (see the enums above); defaults = DeepSeek-V3.
+  RmsNormForm rms_norm_form = RmsNormForm::RsqrtMeanSquare;  // every RMSNorm of the model
+  double latent_norm_eps = 1e-6;           // q_a_layernorm / kv_a_layernorm (DeepSeek: RMSNorm default)
+  bool q_latent_norm = true;               // false: the query latent is not normalised
+  RotaryKeySource rotary_key_source = RotaryKeySource::SharedFromKvA;
+  bool learned_position_embeddings = false;  // wpe [max_position_embeddings, hidden] added to the embedding
+  bool o_proj_bias = false;
+  bool mlp_bias = false;                   // biases on the routed and shared expert projections
+  RouterKind router_kind = RouterKind::DeepSeek;
+  ExpertKind expert_kind = ExpertKind::SwiGLU;
+  int shared_expert_intermediate_size = 0;  // 0: moe_intermediate_size · n_shared_experts
+  bool hard_context_limit = false;         // positions >= max_position_embeddings are an error
+
+  int rotary_key_heads() const { return rotary_key_source == RotaryKeySource::SharedFromKvA ? 1 : num_attention_heads; }
+  int shared_intermediate() const {
+    return shared_expert_intermediate_size > 0 ? shared_expert_intermediate_size : moe_intermediate_size * n_shared_experts;
+  }
 
   int qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   // Layer i is MoE when i >= first_k_dense_replace and i % moe_layer_freq == 0.

@@ -16,10 +16,12 @@
 namespace dschat {
 
 // SwiGLU MLP: down(silu(gate·x) ⊙ (up·x)).
+// ExpertKind::SiluMlp: down(silu(up·x)), gate_proj empty. Biases empty unless config.mlp_bias.
 struct MlpWeights {
   WeightMatrix gate_proj;  // [intermediate, hidden]
   WeightMatrix up_proj;    // [intermediate, hidden]
   WeightMatrix down_proj;  // [hidden, intermediate]
+  std::vector<float> gate_bias{}, up_bias{}, down_bias{};
 };
 
 struct AttentionWeights {
@@ -31,11 +33,14 @@ struct AttentionWeights {
   std::vector<float> kv_a_layernorm;  // [kv_lora_rank]
   WeightMatrix kv_b_proj;             // [heads·(nope+v), kv_lora_rank]: per head k_nope rows then v rows
   WeightMatrix o_proj;                // [hidden, heads·v]
+  std::vector<float> o_proj_bias;     // [hidden] when config.o_proj_bias
+  WeightMatrix k_rope_from_latent;    // [heads·rope, kv_lora_rank] (RotaryKeySource::PerHeadFromLatent)
 };
 
 struct MoeWeights {
   WeightMatrix gate;                          // router [n_routed_experts, hidden]
   std::vector<float> e_score_correction_bias; // [n_routed_experts]; empty when the method has none
+                                              // (RouterKind::BiasedLogitsSoftmaxTopk: the bias added to the logits)
   std::vector<MlpWeights> experts;            // n_routed_experts (MLX: views into the stacked tensors)
   MlpWeights shared;                          // intermediate = moe_intermediate_size · n_shared_experts
   bool has_shared = false;
@@ -57,6 +62,7 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   std::vector<float> norm;    // [hidden]
   WeightMatrix lm_head;       // [vocab, hidden]; the embedding when tied
+  WeightMatrix position_embeddings;  // [max_position_embeddings, hidden] when learned (wpe)
   CheckpointLayout layout = CheckpointLayout::HuggingFace;
   std::vector<std::string> warnings;          // unexpected tensors and the like
   std::vector<const TensorInfo*> used;        // every tensor bound (for progress and info)

@@ -28,6 +28,20 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
                  float* weights_out, float* scratch) {
   const int E = c.n_routed_experts;
   const int k = c.num_experts_per_tok;
+  if (c.router_kind == RouterKind::BiasedLogitsSoftmaxTopk) {
+    // Mayank's moe.py: logits + expert_bias chooses the k experts AND gives their weights, a
+    // softmax over the k chosen biased logits (largest first, so weights_out[0] is the max).
+    float* biased = scratch;
+    for (int e = 0; e < E; ++e) biased[e] = logits[e] + (bias.empty() ? 0.0f : bias[e]);
+    top_k_indices(biased, E, k, experts_out);
+    const float max_logit = biased[experts_out[0]];
+    double sum = 0;
+    for (int i = 0; i < k; ++i) sum += std::exp(static_cast<double>(biased[experts_out[i]] - max_logit));
+    for (int i = 0; i < k; ++i) {
+      weights_out[i] = static_cast<float>(std::exp(static_cast<double>(biased[experts_out[i]] - max_logit)) / sum);
+    }
+    return;
+  }
   float* scores = scratch;      // s: affinities
   float* choice = scratch + E;  // what top-k is taken over
   if (c.scoring_func == ScoringFunc::Sigmoid) {
@@ -92,7 +106,7 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
 
 void MoeScratch::reserve(const ModelConfig& c, int64_t n) {
   const int64_t E = c.n_routed_experts, k = c.num_experts_per_tok;
-  const int64_t inter = std::max<int64_t>(c.moe_intermediate_size, int64_t{c.moe_intermediate_size} * c.n_shared_experts);
+  const int64_t inter = std::max<int64_t>(c.moe_intermediate_size, c.shared_intermediate());
   router_logits.resize(n * E);
   chosen.resize(n * k);
   weights.resize(n * k);

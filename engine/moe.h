@@ -10,6 +10,8 @@
 // Router, DeepSeek-V2 (group_limited_greedy / greedy), as in DeepSeek-V2's modeling_deepseek.py:
 //   groups ranked by their max score; top-k on s; normalised if norm_topk_prob and k > 1,
 //   OTHERWISE multiplied by routed_scaling_factor (V2 applies the factor only when not normalising).
+// Router, RouterKind::BiasedLogitsSoftmaxTopk (Mayank's from-scratch V3): top-k of logits + bias,
+//   weights = softmax over those k biased logits; no scaling.
 #pragma once
 
 #include <cstdint>
