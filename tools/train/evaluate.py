@@ -74,9 +74,9 @@ def heldout_loss(model, valid: np.ndarray, seq: int, windows: int = 0) -> dict:
 
 
 @torch.no_grad()
-def generate(model, prompt_ids, max_new, temperature=0.0, top_p=1.0, seed=0, stop_ids=None):
+def generate(model, prompt_ids, max_new, temperature=0.0, top_p=1.0, seed=0, stop_strings=()):
     """Greedy (temperature 0) or nucleus sampling by full recompute; stops at eos or when the
-    generated ids end with one of `stop_ids` (token sequences of the stop strings)."""
+    decoded reply contains one of `stop_strings` (as the app checks)."""
     g = torch.Generator().manual_seed(seed)
     ids = list(prompt_ids)
     out = []
@@ -92,31 +92,49 @@ def generate(model, prompt_ids, max_new, temperature=0.0, top_p=1.0, seed=0, sto
             nxt = int(si[torch.multinomial(sp / sp.sum(), 1, generator=g)])
         ids.append(nxt)
         out.append(nxt)
-        if nxt == EOS or any(out[-len(s):] == s for s in (stop_ids or [])):
+        if nxt == EOS or any(stop in decode(out) for stop in stop_strings):
             break
     return out
 
 
+def _bytes_to_unicode():
+    """GPT-2's byte <-> printable-character map used by byte-level BPE vocabularies."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
+        list(range(ord("\xae"), ord("\xff") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+_VOCAB = None
+
+
 def decode(ids):
-    import subprocess
-    script = ("const {decode}=require(process.argv[1]);"
-              "process.stdout.write(decode(JSON.parse(process.argv[2]).filter(i=>i!=50256)))")
-    return subprocess.run(["node", "-e", script, os.path.join(REPO, "tools", "tokenizer", "node_modules",
-                                                              "gpt-3-encoder"), json.dumps(ids)],
-                          check=True, capture_output=True, text=True).stdout
+    """Ids -> text with assets/model/tokenizer.json (eos dropped, invalid UTF-8 replaced)."""
+    global _VOCAB
+    if _VOCAB is None:
+        with open(os.path.join(REPO, "assets", "model", "tokenizer.json"), encoding="utf-8") as f:
+            vocab = json.load(f)["model"]["vocab"]
+        byte_of = {c: b for b, c in _bytes_to_unicode().items()}
+        _VOCAB = {i: bytes(byte_of[c] for c in tok) for tok, i in vocab.items()}
+    return b"".join(_VOCAB[i] for i in ids if i != EOS).decode("utf-8", errors="replace")
 
 
 def samples(model, dschat=None, n=60):
     prompts = [chat_format.render_text([{"role": "user", "content": p}], add_generation_prompt=True)
                for p in SAMPLE_PROMPTS]
     prompt_ids = tokenize_texts(prompts, dschat)
-    stop_ids = tokenize_texts(["\nUser:"], dschat)
     out = []
     for p, ids in zip(SAMPLE_PROMPTS, prompt_ids):
-        greedy = generate(model, ids, n, stop_ids=stop_ids)
-        sampled = generate(model, ids, n, temperature=0.7, top_p=0.9, seed=1, stop_ids=stop_ids)
-        out.append({"user": p, "greedy": decode(greedy).removesuffix("\nUser:").strip(),
-                    "sampled (T 0.7, top-p 0.9, seed 1)": decode(sampled).removesuffix("\nUser:").strip()})
+        greedy = generate(model, ids, n, stop_strings=chat_format.STOP_STRINGS)
+        sampled = generate(model, ids, n, temperature=0.7, top_p=0.9, seed=1, stop_strings=chat_format.STOP_STRINGS)
+        out.append({"user": p, "greedy": decode(greedy).split("\nUser:")[0].strip(),
+                    "sampled (T 0.7, top-p 0.9, seed 1)": decode(sampled).split("\nUser:")[0].strip()})
     return out
 
 

@@ -10,6 +10,7 @@ Files:
   greedy.json      {"prompt", "prompt_ids", "reply_ids", "reply_text", "stop"}: the greedy reply
                    (argmax, no sampling) to a fixed chat prompt rendered in the plain template,
                    ended by eos, the stop string "\\nUser:" or after max_new tokens
+  run_stdout.txt   what `dschat run --prompt <greedy.json user> --temp 0 -n <max_new_tokens>` prints
   case.json        how they were made: model file digest, margins (smallest top1-top2 logit gap
                    on the greedy path, smallest routing gap), float32-vs-float64 difference
 Re-run after every export (the goldens belong to one model.safetensors: case.json has its sha256).
@@ -46,7 +47,7 @@ def sha256(path):
 
 
 @torch.no_grad()
-def greedy_reply(model, prompt_ids, stop_ids):
+def greedy_reply(model, prompt_ids):
     """Greedy by full recompute; returns reply ids, why it stopped, and the smallest
     top1-top2 gap and routing margin seen on the way."""
     ids, reply = list(prompt_ids), []
@@ -63,8 +64,8 @@ def greedy_reply(model, prompt_ids, stop_ids):
         if nxt == EOS:
             stop = "eos"
             break
-        if reply[-len(stop_ids):] == stop_ids:
-            stop = "stop_string"
+        if any(stop_string in decode(reply) for stop_string in chat_format.STOP_STRINGS):
+            stop = "stop_string"  # as the app checks: on the decoded text
             break
     return reply, stop, min_gap, min_route
 
@@ -79,7 +80,7 @@ def main():
     model32 = load_exported(args.model, mtp=False)
     model = load_exported(args.model, mtp=False).double()
     chat_prompt = chat_format.render_text([{"role": "user", "content": CHAT_USER}], add_generation_prompt=True)
-    logits_ids, chat_ids, stop_ids = tokenize_texts([LOGITS_TEXT, chat_prompt, "\nUser:"], args.dschat)
+    logits_ids, chat_ids = tokenize_texts([LOGITS_TEXT, chat_prompt], args.dschat)
     logits_ids = logits_ids[:16]
     if len(logits_ids) != 16:
         raise ValueError(f"logits prompt has {len(logits_ids)} tokens, expected at least 16")
@@ -91,7 +92,7 @@ def main():
     rel32 = float((logits32 - logits).abs().max() / logits.abs().max())
     inc = model.forward_incremental(ids)
     rel_inc = float((inc - logits).abs().max() / logits.abs().max())
-    reply, stop, min_gap, min_route = greedy_reply(model, chat_ids, stop_ids)
+    reply, stop, min_gap, min_route = greedy_reply(model, chat_ids)
 
     os.makedirs(args.out, exist_ok=True)
     np.save(os.path.join(args.out, "logits.npy"), logits.float().numpy())
@@ -99,6 +100,16 @@ def main():
         json.dump({"text": LOGITS_TEXT, "ids": logits_ids}, f)
         f.write("\n")
     reply_text = decode(reply)
+    # What `dschat run --temp 0 -n MAX_NEW` prints: the plain template's reply without its leading
+    # space, cut before the stop string, and a final newline if the reply does not end with one.
+    shown = reply_text
+    for stop_string in chat_format.STOP_STRINGS:
+        shown = shown.split(stop_string)[0]
+    shown = shown.lstrip(" \t\r\n")
+    if shown and not shown.endswith("\n"):
+        shown += "\n"
+    with open(os.path.join(args.out, "run_stdout.txt"), "w", encoding="utf-8") as f:
+        f.write(shown)
     with open(os.path.join(args.out, "greedy.json"), "w") as f:
         json.dump({"user": CHAT_USER, "prompt": chat_prompt, "prompt_ids": chat_ids, "reply_ids": reply,
                    "reply_text": reply_text, "stop": stop, "max_new_tokens": MAX_NEW}, f, indent=1)
