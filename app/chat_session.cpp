@@ -44,6 +44,7 @@ ChatSession::ChatSession(std::shared_ptr<const LoadedModel> model, ChatSessionOp
       context_(model_->create_context(context_capacity(*model_, options_.context_tokens))),
       sampler_(options_.sampling.value_or(model_->sampling_defaults)),
       store_(options_.conversations_dir) {
+  if (options_.max_reply_tokens < 0) options_.max_reply_tokens = model_->default_max_new_tokens;
   conversation_.id = new_conversation_id();
   conversation_.created = conversation_.updated = utc_now_iso8601();
   conversation_.model = {model_->path.string(), model_->model->name()};

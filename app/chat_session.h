@@ -36,7 +36,9 @@ namespace dschat {
 struct ChatSessionOptions {
   std::string template_name;                // "" = detect from tokenizer_config.json
   int context_tokens = 0;                   // 0 = max_position_embeddings (--ctx)
-  int max_reply_tokens = -1;                // -1 = until eos / context full (num_predict)
+  int max_reply_tokens = -1;                // num_predict; -1 here = generation_config.json max_new_tokens
+                                            // when present, else no limit (set_parameter("num_predict",
+                                            // "-1") later means no limit: until eos / a full context)
   std::optional<SamplingParams> sampling;   // nullopt = the model directory's defaults
   std::string system;                       // system prompt
   bool autosave = true;                     // save the file after every turn

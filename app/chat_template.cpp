@@ -94,8 +94,10 @@ ChatTemplate ChatTemplate::detect(const std::optional<std::string>& chat_templat
   if (chat_template) {
     const std::string& t = *chat_template;
     if (t.find(kUser) != std::string::npos && t.find(kAssistant) != std::string::npos) return by_name("deepseek-v3");
-    if (t.find("'User: '") != std::string::npos && t.find("'Assistant:") != std::string::npos)
-      return by_name("deepseek-v2");
+    // "User: " ... "Assistant:" lines: deepseek-v2 ends replies with eos_token, plain with "\n".
+    const bool user_assistant_lines = (t.find("'User: '") != std::string::npos || t.find("\"User: \"") != std::string::npos) &&
+                                      (t.find("'Assistant:") != std::string::npos || t.find("\"Assistant:") != std::string::npos);
+    if (user_assistant_lines) return by_name(t.find("eos_token") != std::string::npos ? "deepseek-v2" : "plain");
     if (without_whitespace(t) == without_whitespace(kConcatJinja)) return by_name("concat");
   }
   return by_name(has_deepseek_tokens ? "deepseek-v3" : "plain");

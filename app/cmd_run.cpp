@@ -27,7 +27,8 @@ const char* kRunUsage =
     "  Streams the model's reply to one prompt to stdout.\n"
     "  --model DIR           model directory (default: the bundled model)\n"
     "  --prompt TEXT         the prompt; '-' reads it from stdin\n"
-    "  -n, --n-predict N     at most N tokens (default: until end of text or a full context)\n"
+    "  -n, --n-predict N     at most N tokens (default: generation_config.json max_new_tokens,\n"
+    "                        else until end of text or a full context; -1 = no limit)\n"
     "  --temp T              temperature (0 = greedy; default from generation_config.json, else 0.7)\n"
     "  --top-k K             keep the K most likely tokens (0 = off)\n"
     "  --top-p P             nucleus sampling (1 = off; default 0.9)\n"
@@ -158,6 +159,7 @@ int cmd_run(const Args& args) {
   } catch (const std::exception& e) {
     return report_error("run", e.what());
   }
+  if (cl->get("--n-predict") == "-1") session->set_parameter("num_predict", "-1");  // explicitly no limit
   g_session.store(session.get());
   if (g_interrupted) session->request_cancel();
 

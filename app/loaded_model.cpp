@@ -46,6 +46,20 @@ std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, con
   return ids;
 }
 
+int read_max_new_tokens(const std::filesystem::path& model_dir) {
+  std::filesystem::path generation_config = model_dir / "generation_config.json";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(generation_config, ec)) return -1;
+  std::ifstream in(generation_config);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw ModelError(generation_config.string() + ": not a valid JSON object");
+  auto it = j.find("max_new_tokens");
+  if (it == j.end() || it->is_null()) return -1;
+  if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > INT32_MAX)
+    throw ModelError(generation_config.string() + ": max_new_tokens must be a positive integer");
+  return static_cast<int>(it->get<int64_t>());
+}
+
 std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path, const LoadOptions& options) {
   auto loaded = std::make_shared<LoadedModel>();
   loaded->path = path;
@@ -53,6 +67,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   // The tokenizer first: it is quick and a missing tokenizer.json should not wait for the weights.
   loaded->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_directory(dir));
   loaded->sampling_defaults = load_sampling_defaults(dir);
+  loaded->default_max_new_tokens = read_max_new_tokens(dir);
   loaded->model = Model::load(path, options);
   loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
   return loaded;

@@ -21,6 +21,8 @@ struct LoadedModel {
   // Union of config.json eos_token_id, generation_config.json eos_token_id and
   // tokenizer_config.json eos_token (looked up in the vocabulary).
   std::vector<int32_t> eos_ids;
+  // generation_config.json max_new_tokens (-1 when absent): the reply limit when none is set.
+  int default_max_new_tokens = -1;
 
   // Makes the KV cache for a session; empty = InferenceContext::create(*model, max_tokens).
   // Tests put a scripted context here.
@@ -37,6 +39,9 @@ struct LoadedModel {
 
 // Reads the eos ids a directory declares beyond config.json: generation_config.json
 // eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`.
+// generation_config.json max_new_tokens, or -1.
+int read_max_new_tokens(const std::filesystem::path& model_dir);
+
 std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
                                      const Tokenizer& tokenizer);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <cmath>
 #include <thread>
 
@@ -72,6 +73,30 @@ class ChatSessionModelTest : public ::testing::Test {
 
   fs::path dir_;
 };
+
+TEST_F(ChatSessionModelTest, LoadedModelReadsEveryEosIdAndTheGenerationDefaults) {
+  nlohmann::json config = test::chat_model_config();
+  config["eos_token_id"] = 257;
+  test::write_chat_model(dir_, config);
+  std::ofstream(dir_ / "generation_config.json")
+      << R"({"eos_token_id": [258, 257], "temperature": 0.25, "top_p": 0.5, "max_new_tokens": 3})";
+  std::ofstream(dir_ / "tokenizer_config.json") << R"({"eos_token": "<｜Assistant｜>"})";
+  auto model = LoadedModel::load(dir_);
+  std::vector<int32_t> eos = model->eos_ids;
+  std::sort(eos.begin(), eos.end());
+  EXPECT_EQ(eos, (std::vector<int32_t>{257, 258, 259}));
+  EXPECT_FLOAT_EQ(model->sampling_defaults.temperature, 0.25f);
+  EXPECT_EQ(model->default_max_new_tokens, 3);
+  ChatSessionOptions options;
+  options.autosave = false;
+  options.template_name = "concat";
+  ChatSession session(model, options);  // no num_predict: max_new_tokens applies
+  TurnResult r = session.submit("Hello");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_LE(r.stats.generated_tokens, 3);
+  session.set_parameter("num_predict", "-1");
+  EXPECT_NE(session.parameters_text().find("num_predict -1"), std::string::npos);
+}
 
 TEST_F(ChatSessionModelTest, LogitsAfterCacheReuseEqualAFullRecompute) {
   test::write_chat_model(dir_);

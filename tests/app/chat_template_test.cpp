@@ -103,6 +103,13 @@ TEST(ChatTemplate, DetectsTheOfficialTemplates) {
       "{% for message in messages %}{% if message['role'] == 'user' %}{{ message['content'] }}{% elif "
       "message['role'] == 'assistant' %}{{ message['content'] }}{% endif %}{% endfor %}";
   std::string chatml = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}{% endfor %}";
+  // The bundled model's tokenizer_config.json (assets/model), trained with the plain format.
+  std::string bundled =
+      "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] + \"\\n\\n\" }}"
+      "{% elif message['role'] == 'user' %}{{ \"User: \" + message['content'] + \"\\n\" }}{% elif "
+      "message['role'] == 'assistant' %}{{ \"Assistant: \" + message['content'] + \"\\n\" }}{% endif %}{% endfor %}"
+      "{% if add_generation_prompt %}{{ \"Assistant:\" }}{% endif %}";
+  EXPECT_EQ(ChatTemplate::detect(bundled, true).name(), "plain");
   EXPECT_EQ(ChatTemplate::detect(v3, true).name(), "deepseek-v3");
   EXPECT_EQ(ChatTemplate::detect(v2, true).name(), "deepseek-v2");
   EXPECT_EQ(ChatTemplate::detect(concat, false).name(), "concat");
