@@ -29,14 +29,38 @@ void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
   }
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[16] = {};
+// The hot loops are compiled for AVX2 (x86-64-v3) and AVX-512 too, picked at run time (ifunc);
+// the portable build stays SSE2-only elsewhere.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DSCHAT_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DSCHAT_SIMD_CLONES
+#endif
+
+// 8 floats as one GCC vector: one ymm register in the AVX clones, two xmm in the default build.
+// (Only used inside this file, always inlined, so the vector ABI note of -Wpsabi does not apply.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float Float8 __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline Float8 load8(const float* p) {
+  Float8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+[[gnu::always_inline]] inline float horizontal_sum(Float8 v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+DSCHAT_SIMD_CLONES float dot_f32(const float* a, const float* b, int64_t n) {
+  Float8 acc0 = {}, acc1 = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+    acc0 += load8(a + i) * load8(b + i);
+    acc1 += load8(a + i + 8) * load8(b + i + 8);
   }
-  float s = 0;
-  for (int j = 0; j < 16; ++j) s += acc[j];
+  for (; i + 8 <= n; i += 8) acc0 += load8(a + i) * load8(b + i);
+  float s = horizontal_sum(acc0 + acc1);
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -44,26 +68,18 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 namespace {
 
 // Four dot products sharing the loads of x.
-inline void dot4_f32(const float* w0, const float* w1, const float* w2, const float* w3, const float* x,
-                     int64_t n, float* out) {
-  float a0[8] = {}, a1[8] = {}, a2[8] = {}, a3[8] = {};
+[[gnu::always_inline]] inline void dot4_f32(const float* w0, const float* w1, const float* w2, const float* w3,
+                                            const float* x, int64_t n, float* out) {
+  Float8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      float xv = x[i + j];
-      a0[j] += w0[i + j] * xv;
-      a1[j] += w1[i + j] * xv;
-      a2[j] += w2[i + j] * xv;
-      a3[j] += w3[i + j] * xv;
-    }
+    const Float8 xv = load8(x + i);
+    a0 += load8(w0 + i) * xv;
+    a1 += load8(w1 + i) * xv;
+    a2 += load8(w2 + i) * xv;
+    a3 += load8(w3 + i) * xv;
   }
-  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (int j = 0; j < 8; ++j) {
-    s0 += a0[j];
-    s1 += a1[j];
-    s2 += a2[j];
-    s3 += a3[j];
-  }
+  float s0 = horizontal_sum(a0), s1 = horizontal_sum(a1), s2 = horizontal_sum(a2), s3 = horizontal_sum(a3);
   for (; i < n; ++i) {
     s0 += w0[i] * x[i];
     s1 += w1[i] * x[i];
@@ -81,8 +97,8 @@ constexpr int64_t kTokenBlock = 16;
 
 }  // namespace
 
-void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t row_begin,
-                 int64_t row_end) {
+DSCHAT_SIMD_CLONES void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+                                    int64_t row_begin, int64_t row_end) {
   const int64_t cols = w.cols;
   thread_local std::vector<float> converted;  // kRowBlock rows widened to float (F16/BF16)
   if (w.dtype != DType::F32 && static_cast<int64_t>(converted.size()) < kRowBlock * cols) {
@@ -123,7 +139,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n, 
   });
 }
 
-void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out) {
+DSCHAT_SIMD_CLONES void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out) {
   const int64_t cols = w.cols;
   std::fill(out, out + cols, 0.0f);
   thread_local std::vector<float> row;
