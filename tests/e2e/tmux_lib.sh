@@ -1,0 +1,84 @@
+# Shared helpers for the chat's tmux end-to-end tests (sourced by tests/e2e/*_test.sh).
+# Each test: `source tmux_lib.sh "$1"`, then start_chat COLS ROWS [dschat args...], send/expect.
+# Everything runs with private XDG_* directories under a temporary directory and a private tmux
+# server. The model is $DSCHAT_MODEL_DIR when set, else dschat's default (the bundled model).
+
+DSCHAT=${1:?usage: $0 PATH_TO_DSCHAT}
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "SKIP: tmux is not installed (.ci/install-deps installs it)"
+  exit 0
+fi
+E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dschat-e2e.XXXXXX")
+E2E_SOCKET="dschat-e2e-$$"
+export XDG_DATA_HOME="$E2E_DIR/data" XDG_STATE_HOME="$E2E_DIR/state" XDG_CONFIG_HOME="$E2E_DIR/config"
+export HOME="$E2E_DIR/home" LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset NO_COLOR DSCHAT_NOHISTORY
+mkdir -p "$HOME"
+
+tmx() { tmux -L "$E2E_SOCKET" -f /dev/null "$@"; }
+
+cleanup() {
+  tmx kill-server >/dev/null 2>&1
+  rm -rf "$E2E_DIR"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- screen ---" >&2
+  screen >&2
+  echo "--- stderr of dschat ---" >&2
+  cat "$E2E_DIR/stderr" >&2 2>/dev/null
+  exit 1
+}
+
+# start_chat COLS ROWS [ARGS...]: runs dschat in a detached tmux window of that size.
+start_chat() {
+  local cols=$1 rows=$2
+  shift 2
+  local cmd="env"
+  [ -n "${DSCHAT_MODEL_DIR:-}" ] && cmd="$cmd DSCHAT_MODEL_DIR=$(printf %q "$DSCHAT_MODEL_DIR")"
+  cmd="$cmd $(printf %q "$DSCHAT")"
+  for a in "$@"; do cmd="$cmd $(printf %q "$a")"; done
+  tmx new-session -d -s chat -x "$cols" -y "$rows" "$cmd 2>$(printf %q "$E2E_DIR/stderr"); echo \"[exit status \$?]\"; sleep 60"
+  tmx set-option -t chat remain-on-exit on >/dev/null 2>&1
+}
+
+screen() { tmx capture-pane -p -t chat 2>/dev/null; }
+
+# wait_for REGEX [SECONDS]: until the screen matches (grep -E), else fail.
+wait_for() {
+  local pattern=$1 limit=${2:-30} i
+  for ((i = 0; i < limit * 10; i++)); do
+    screen | grep -qE -- "$pattern" && return 0
+    sleep 0.1
+  done
+  fail "timed out after ${limit}s waiting for /$pattern/"
+}
+
+# wait_gone REGEX [SECONDS]: until the screen no longer matches.
+wait_gone() {
+  local pattern=$1 limit=${2:-30} i
+  for ((i = 0; i < limit * 10; i++)); do
+    screen | grep -qE -- "$pattern" || return 0
+    sleep 0.1
+  done
+  fail "timed out after ${limit}s waiting for /$pattern/ to go"
+}
+
+# type_line TEXT: types TEXT literally and presses Enter.
+type_line() {
+  tmx send-keys -t chat -l -- "$1"
+  tmx send-keys -t chat Enter
+}
+
+keys() { tmx send-keys -t chat "$@"; }
+
+wait_loaded() { wait_for 'Loaded .*: 100% of' "${1:-40}"; }
+
+# wait_reply_done: the status line no longer says a reply is being generated.
+wait_reply_done() {
+  sleep 0.3
+  wait_gone 'replying \(Esc stops\)' "${1:-40}"
+}
+
