@@ -51,6 +51,7 @@ ChatSession::ChatSession(std::shared_ptr<const LoadedModel> model, ChatSessionOp
   conversation_.system = options_.system;
   conversation_.sampling = sampler_.params();
   file_path_ = store_.path_for(conversation_);
+  context_capacity_.store(context_->capacity());
 }
 
 ChatSession::~ChatSession() = default;
@@ -68,7 +69,7 @@ int ChatSession::first_message_in_context() const {
 }
 
 int ChatSession::context_used() const { return context_used_.load(); }
-int ChatSession::context_max() const { return context_->capacity(); }
+int ChatSession::context_max() const { return context_capacity_.load(); }
 
 std::string ChatSession::system_prompt() const {
   std::lock_guard lock(mutex_);
@@ -84,7 +85,7 @@ std::string ChatSession::model_info() const {
   if (!out.str().empty() && out.str().back() != '\n') out << '\n';
   out << "path: " << model_->path.string() << '\n'
       << "chat template: " << template_.name() << '\n'
-      << "context: " << context_->capacity() << " tokens\n";
+      << "context: " << context_capacity_.load() << " tokens\n";
   return out.str();
 }
 
@@ -329,6 +330,7 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
       throw std::invalid_argument("num_predict needs an integer (-1 = no limit), got '" + value + "'");
     }
     if (v < -1 || v > 10'000'000) throw std::invalid_argument("num_predict must be -1 (no limit) or a token count");
+    std::lock_guard lock(mutex_);
     options_.max_reply_tokens = static_cast<int>(v);
     return;
   }
@@ -344,21 +346,24 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
     int max_positions = model_->model->config().max_position_embeddings;
     if (v < 16 || v > max_positions)
       throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
-    options_.context_tokens = static_cast<int>(v);
-    context_ = model_->create_context(static_cast<int>(v));
-    context_used_.store(0);
+    auto context = model_->create_context(static_cast<int>(v));
     std::lock_guard lock(mutex_);
+    options_.context_tokens = static_cast<int>(v);
+    context_ = std::move(context);
+    context_capacity_.store(context_->capacity());
+    context_used_.store(0);
     first_in_context_ = 0;
     return;
   }
   SamplingParams params = sampler_.params();
   set_sampling_parameter(params, name, value);  // throws std::invalid_argument
-  sampler_.set_params(params);
   std::lock_guard lock(mutex_);
+  sampler_.set_params(params);
   conversation_.sampling = params;
 }
 
 std::string ChatSession::parameters_text() const {
+  std::lock_guard lock(mutex_);
   const SamplingParams& p = sampler_.params();
   std::ostringstream out;
   out << "temperature " << format_float(p.temperature) << '\n'
@@ -369,7 +374,7 @@ std::string ChatSession::parameters_text() const {
       << "repeat_last_n " << p.repeat_window << '\n'
       << "seed " << p.seed << (p.seed == 0 ? " (random: " + std::to_string(sampler_.seed()) + ")" : "") << '\n'
       << "num_predict " << options_.max_reply_tokens << '\n'
-      << "num_ctx " << context_->capacity() << '\n';
+      << "num_ctx " << context_capacity_.load() << '\n';
   return out.str();
 }
 
@@ -402,7 +407,10 @@ void ChatSession::load(const std::filesystem::path& path) {
     first_in_context_ = 0;
     file_path_ = file;
   }
-  sampler_.set_params(conversation_.sampling);
+  {
+    std::lock_guard lock(mutex_);
+    sampler_.set_params(conversation_.sampling);
+  }
   // Rebuild the cache: prefill the whole conversation now, so the next turn only adds to it.
   cancel_.store(false);
   std::vector<std::string> notices;

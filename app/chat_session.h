@@ -2,10 +2,11 @@
 // Everything between "the user pressed Enter" and "the reply is on disk", without terminal
 // code: the TUI is a thin view over this class.
 //
-// Threading: the methods that run the model (submit, regenerate, undo, clear, load, set_*) are
-// called from ONE thread (the inference thread); callbacks run on that thread. request_cancel(),
-// conversation(), context_used(), context_max() and the const text accessors are safe from any
-// thread.
+// Threading: the methods that run the model (submit, regenerate, undo, clear, load, set_*, save,
+// export_*) are called from ONE thread (the inference thread); callbacks run on that thread.
+// request_cancel(), conversation(), first_message_in_context(), context_used(), context_max(),
+// file_path(), parameters_text(), system_prompt(), template_name/text() and model_info() are
+// safe from any thread.
 //
 // Multi-turn cache reuse: each turn renders the whole conversation through the template and
 // prefills only the tokens after the longest common prefix with the cache (engine
@@ -123,10 +124,13 @@ class ChatSession {
   ConversationStore store_;
   std::filesystem::path file_path_;
 
-  mutable std::mutex mutex_;  // guards conversation_ and first_in_context_
+  // Guards conversation_, first_in_context_, and the writes of sampler_'s parameters, options_
+  // and context_ (which only the inference thread makes) against readers on other threads.
+  mutable std::mutex mutex_;
   Conversation conversation_;
   int first_in_context_ = 0;
   std::atomic<int> context_used_{0};
+  std::atomic<int> context_capacity_{0};
   std::atomic<bool> cancel_{false};
 };
 
