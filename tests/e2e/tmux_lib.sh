@@ -36,13 +36,16 @@ fail() {
 start_chat() {
   local cols=$1 rows=$2
   shift 2
-  local cmd="env"
+  # bash records the pid dschat will have (exec keeps it) in $E2E_DIR/pid.
+  local cmd="bash -c 'echo \$\$ > $(printf %q "$E2E_DIR/pid"); exec \"\$@\"' _ env"
   [ -n "${DSCHAT_MODEL_DIR:-}" ] && cmd="$cmd DSCHAT_MODEL_DIR=$(printf %q "$DSCHAT_MODEL_DIR")"
   cmd="$cmd $(printf %q "$DSCHAT")"
   for a in "$@"; do cmd="$cmd $(printf %q "$a")"; done
   tmx new-session -d -s chat -x "$cols" -y "$rows" "$cmd 2>$(printf %q "$E2E_DIR/stderr"); echo \"[exit status \$?]\"; sleep 60"
   tmx set-option -t chat remain-on-exit on >/dev/null 2>&1
 }
+
+chat_pid() { cat "$E2E_DIR/pid"; }
 
 screen() { tmx capture-pane -p -t chat 2>/dev/null; }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SIGTERM and SIGHUP during a reply: dschat stops the reply, keeps it (interrupted) in the
+# autosaved conversation, restores the terminal and exits.
+set -u
+source "$(dirname "$0")/tmux_lib.sh" "$1"
+
+check_saved() {
+  local file
+  file=$(ls -t "$XDG_DATA_HOME"/dschat/conversations/*.json 2>/dev/null | head -1)
+  [ -n "$file" ] || fail "no conversation saved after $1"
+  python3 - "$file" "$2" <<'PY' || fail "conversation after $1 is not as expected"
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"]
+assert m[-2]["content"] == sys.argv[2], m
+assert m[-1]["role"] == "assistant" and m[-1].get("interrupted") is True, m[-1]
+PY
+}
+
+start_chat 80 24
+wait_loaded
+type_line "/set parameter num_predict 400"
+type_line "A question before SIGTERM"
+wait_for 'replying \(Esc stops\)' 20
+sleep 0.5
+kill -TERM "$(chat_pid)"
+wait_for '\[exit status 0\]' 10
+screen | grep -q 'replying' && fail "the chat screen is still shown after exit (terminal not restored)"
+check_saved SIGTERM "A question before SIGTERM"
+tmx kill-server
+rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
+
+start_chat 80 24
+wait_loaded
+type_line "/set parameter num_predict 400"
+type_line "A question before SIGHUP"
+wait_for 'replying \(Esc stops\)' 20
+sleep 0.5
+kill -HUP "$(chat_pid)"
+wait_for '\[exit status 0\]' 10
+check_saved SIGHUP "A question before SIGHUP"
+echo PASS
