@@ -60,20 +60,31 @@ std::string with_commas(uint64_t n) {
 ParameterCounts count_parameters(const ModelConfig& c) {
   ParameterCounts p;
   const uint64_t H = c.hidden_size, heads = c.num_attention_heads, qk = c.qk_head_dim();
-  p.embedding = uint64_t(c.vocab_size) * H;
+  const uint64_t rope = c.qk_rope_head_dim, kv_lora = c.kv_lora_rank;
+  p.embedding = uint64_t(c.vocab_size) * H + (c.learned_position_embeddings ? uint64_t(c.max_position_embeddings) * H : 0);
   p.lm_head = c.tie_word_embeddings ? 0 : uint64_t(c.vocab_size) * H;
   p.norms = H;  // final norm
+  // One expert of `inter` hidden units: SwiGLU has gate, up, down; SiluMlp up, down; plus biases.
+  auto expert_size = [&](uint64_t inter) {
+    const bool gated = c.expert_kind == ExpertKind::SwiGLU;
+    return (gated ? 3 : 2) * H * inter + (c.mlp_bias ? (gated ? 2 : 1) * inter + H : 0);
+  };
   uint64_t unused_routed = 0;
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     uint64_t q = c.q_lora_rank > 0 ? H * c.q_lora_rank + uint64_t(c.q_lora_rank) * heads * qk : H * heads * qk;
-    p.attention += q + H * (c.kv_lora_rank + c.qk_rope_head_dim) +
-                   uint64_t(c.kv_lora_rank) * heads * (c.qk_nope_head_dim + c.v_head_dim) + heads * c.v_head_dim * H;
-    p.norms += 2 * H + c.kv_lora_rank + (c.q_lora_rank > 0 ? c.q_lora_rank : 0);
+    // Rotary key rows: one shared k_pe (V3) or one per head, from x (kv_a rows) or from the latent.
+    const uint64_t rope_rows = rope * c.rotary_key_heads();
+    const bool from_latent = c.rotary_key_source == RotaryKeySource::PerHeadFromLatent;
+    p.attention += q + H * (kv_lora + (from_latent ? 0 : rope_rows)) + (from_latent ? kv_lora * rope_rows : 0) +
+                   kv_lora * heads * (c.qk_nope_head_dim + c.v_head_dim) + heads * c.v_head_dim * H +
+                   (c.o_proj_bias ? H : 0);
+    p.norms += 2 * H + kv_lora + (c.q_lora_rank > 0 && c.q_latent_norm ? c.q_lora_rank : 0);
     if (c.is_moe_layer(l)) {
-      const uint64_t expert = 3 * H * c.moe_intermediate_size;
+      const uint64_t expert = expert_size(c.moe_intermediate_size);
       p.routers += uint64_t(c.n_routed_experts) * H + (c.topk_method == TopkMethod::NoAuxTc ? c.n_routed_experts : 0);
       p.routed_experts += expert * c.n_routed_experts;
-      p.shared_experts += expert * c.n_shared_experts;
+      p.shared_experts += c.shared_expert_intermediate_size > 0 ? expert_size(c.shared_expert_intermediate_size)
+                                                                : expert * c.n_shared_experts;
       unused_routed += expert * (c.n_routed_experts - c.num_experts_per_tok);
     } else {
       p.dense_mlp += 3 * H * c.intermediate_size;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/pt_checkpoint.h"
 
 namespace dschat {
 namespace {
@@ -158,6 +159,8 @@ TEST(PtModel, MayankConfigInferredFromShapes) {
   EXPECT_TRUE(c.tie_word_embeddings);
   EXPECT_FALSE(c.bos_token_id.has_value());
   EXPECT_NE(model->describe().find("DeepSeek-from-Scratch"), std::string::npos);
+  // torch's count of the main model's parameters (wpe and biases in, MTP head and buffers out).
+  EXPECT_EQ(model->parameter_count(), read_json(kPtData / "mayank" / "case.json")["main_parameters"].get<uint64_t>());
 }
 
 TEST(PtModel, EraConfigFromTheObjectAndClassDefaults) {
@@ -174,6 +177,10 @@ TEST(PtModel, EraConfigFromTheObjectAndClassDefaults) {
   EXPECT_EQ(c.qk_nope_head_dim, defaults["qk_nope_head_dim"].get<int>());
   EXPECT_EQ(c.v_head_dim, defaults["v_head_dim"].get<int>());
   EXPECT_EQ(c.q_lora_rank, defaults["q_lora_rank"].get<int>());
+  // total_params as the original training script stored it in the checkpoint.
+  PtCheckpoint ckpt(kPtData / "era" / "model.pt");
+  ASSERT_TRUE(ckpt.entry("total_params"));
+  EXPECT_EQ(model->parameter_count(), static_cast<uint64_t>(ckpt.pickle().at(*ckpt.entry("total_params")).integer));
 }
 
 TEST(PtModel, ContextLimitIsEnforced) {

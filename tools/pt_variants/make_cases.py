@@ -101,6 +101,7 @@ def make_mayank(case_dir):
         "variant": "Mayankpratapsingh022/DeepSeek-from-Scratch",
         "saved_as": "torch.save(model.state_dict(), 'best_deepseek_v3.pt'), renamed model.pt",
         "config": cfg.__dict__,
+        "main_parameters": sum(p.numel() for n, p in model.named_parameters() if not n.startswith("mtp_heads.")),
         "covers": ["raw state dict", "tied wte/lm_head (one storage, two keys)", "wpe", "per-head k_rope from x",
                    "q_rope from c_q", "rotate-half RoPE", "scale 1/sqrt(head_dim+rope_dim)",
                    "RMSNorm w*x/(rms+eps) eps 1e-6", "biased SwiGLU experts and shared expert",
