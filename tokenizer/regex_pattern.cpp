@@ -3,8 +3,7 @@
 #include <unicode/regex.h>
 #include <unicode/unistr.h>
 
-#include <atomic>
-#include <unordered_map>
+#include <mutex>
 
 #include "tokenizer/tokenizer.h"
 
@@ -132,30 +131,34 @@ std::string translate_pattern(std::string_view p, const std::string& where) {
 
 struct CompiledRegex::Impl {
   std::unique_ptr<icu::RegexPattern> pattern;
-  std::uint64_t serial = 0;  // identifies this regex in the per-thread matcher cache
-};
+  // RegexMatcher objects are costly to create and not thread-safe: each search borrows an idle
+  // one (or makes one) and gives it back. Declared after `pattern`, so destroyed before it.
+  std::mutex mutex;
+  std::vector<std::unique_ptr<icu::RegexMatcher>> idle;
 
-namespace {
-
-std::atomic<std::uint64_t> next_serial{1};
-
-// RegexMatcher objects are not thread-safe and are costly to create, so each thread keeps one
-// per regex.
-icu::RegexMatcher& matcher_for(const icu::RegexPattern& pattern, std::uint64_t serial) {
-  thread_local std::unordered_map<std::uint64_t, std::unique_ptr<icu::RegexMatcher>> matchers;
-  auto& slot = matchers[serial];
-  if (!slot) {
+  std::unique_ptr<icu::RegexMatcher> borrow() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        auto matcher = std::move(idle.back());
+        idle.pop_back();
+        return matcher;
+      }
+    }
     UErrorCode status = U_ZERO_ERROR;
-    slot.reset(pattern.matcher(status));
+    std::unique_ptr<icu::RegexMatcher> matcher(pattern->matcher(status));
     if (U_FAILURE(status)) throw TokenizerError(std::string("ICU cannot create a regex matcher: ") + u_errorName(status));
     // No limit on the backtracking stack (ICU's default is 8 MB): a long run of one character
     // class in pasted text must tokenize, not fail.
-    slot->setStackLimit(0, status);
+    matcher->setStackLimit(0, status);
+    return matcher;
   }
-  return *slot;
-}
 
-}  // namespace
+  void give_back(std::unique_ptr<icu::RegexMatcher> matcher) {
+    std::lock_guard lock(mutex);
+    idle.push_back(std::move(matcher));
+  }
+};
 
 CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& where) : impl_(std::make_unique<Impl>()) {
   std::string translated = translate_pattern(pattern, where);
@@ -167,7 +170,6 @@ CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& where)
                          u_errorName(status) + " at offset " + std::to_string(parse_error.offset) + " of \"" +
                          translated + "\")");
   }
-  impl_->serial = next_serial.fetch_add(1);
 }
 
 CompiledRegex::CompiledRegex(CompiledRegex&&) noexcept = default;
@@ -177,7 +179,8 @@ std::vector<RegexMatch> CompiledRegex::find_all(std::string_view utf8) const {
   std::vector<RegexMatch> matches;
   if (utf8.empty()) return matches;
   icu::UnicodeString text = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
-  icu::RegexMatcher& matcher = matcher_for(*impl_->pattern, impl_->serial);
+  std::unique_ptr<icu::RegexMatcher> borrowed = impl_->borrow();
+  icu::RegexMatcher& matcher = *borrowed;
   matcher.reset(text);
   // Walk the UTF-8 text alongside the UTF-16 offsets ICU reports.
   std::size_t pos8 = 0;
@@ -199,8 +202,9 @@ std::vector<RegexMatch> CompiledRegex::find_all(std::string_view utf8) const {
     std::size_t end8 = to_utf8(end);
     matches.push_back({begin8, end8});
   }
-  if (U_FAILURE(status)) throw TokenizerError(std::string("ICU regex search failed: ") + u_errorName(status));
   matcher.reset(icu::UnicodeString());  // drop the reference to `text`
+  impl_->give_back(std::move(borrowed));
+  if (U_FAILURE(status)) throw TokenizerError(std::string("ICU regex search failed: ") + u_errorName(status));
   return matches;
 }
 

@@ -40,10 +40,14 @@ class Tokenizer {
   ~Tokenizer();
 
   // Text -> ids. With parse_special = false (the default) special tokens are plain text:
-  // typing "<|endoftext|>" does not give its id. Invalid UTF-8 is a TokenizerError.
+  // typing "<|endoftext|>" does not give its id. Added tokens that are not special are always
+  // recognised (as in Hugging Face tokenizers). No BOS is added: callers (chat templates) insert
+  // special tokens explicitly. Invalid UTF-8 is a TokenizerError naming the byte offset.
+  // Thread-safe: one Tokenizer may encode from several threads at once.
   std::vector<int32_t> encode(std::string_view utf8, bool parse_special = false) const;
 
-  // ids -> text (bytes joined, then converted; never throws for ids in range).
+  // ids -> text (bytes joined, then converted; never throws for ids in range). Byte sequences
+  // that are not valid UTF-8 become U+FFFD, one per maximal invalid subpart.
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;
 
   // The raw bytes a token stands for (byte-level decoded); TokenizerError if out of range.
