@@ -1,0 +1,28 @@
+#!/bin/sh
+# Builds one libFuzzer target (clang, -fsanitize=fuzzer,address,undefined) and runs it for
+# SECONDS on its seed corpus. Usage: tests/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags]
+#   TARGET: safetensors_header safetensors_index model_config tokenizer_json tokenizer_encode
+#           conversation pt_zip pickle pt_checkpoint chat_command
+# New inputs go to $BUILD/corpus/TARGET (not the repository); crashes to $BUILD/findings/TARGET/.
+# Keep a finding as tests/fuzz/regressions/TARGET/<name> once it is fixed: CI replays it.
+# Environment: DSCHAT_FUZZ_BUILD (default build-fuzz), JOBS (default 2), CXX (default clang++-14).
+set -e
+[ $# -ge 2 ] || { sed -n 2,8p "$0"; exit 2; }
+target=$1; seconds=$2; shift 2
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${DSCHAT_FUZZ_BUILD:-$root/build-fuzz}
+[ -f "$root/tests/fuzz/${target}_fuzz.cpp" ] || { echo "unknown target: $target" >&2; exit 2; }
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CXX=${CXX:-clang++-14} cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DDSCHAT_FUZZ=ON -DDSCHAT_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" -j"${JOBS:-2}" --target "${target}_fuzzer" >/dev/null
+work="$build/corpus/$target"
+findings="$build/findings/$target"
+mkdir -p "$work" "$findings"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+regressions="$root/tests/fuzz/regressions/$target"
+[ -d "$regressions" ] || regressions=""
+exec "$build/tests/fuzz/${target}_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$findings/" -print_final_stats=1 "$@" "$work" "$root/tests/fuzz/corpus/$target" $regressions
