@@ -1,9 +1,12 @@
 #include "engine/mapped_file.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +14,80 @@
 #include "engine/model.h"
 
 namespace dschat {
+namespace {
+
+// Live mappings, read by the SIGBUS handler: only lock-free atomics (async-signal-safe).
+constexpr int kMaxGuarded = 256;
+std::atomic<uintptr_t> guarded_begin[kMaxGuarded];
+std::atomic<uintptr_t> guarded_end[kMaxGuarded];
+std::atomic<uint64_t> faulted{0};
+std::atomic<bool> warned{false};
+uintptr_t page_size = 4096;  // set before the handler is installed
+struct sigaction previous_sigbus;
+std::once_flag handler_installed;
+
+void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (int i = 0; i < kMaxGuarded; ++i) {
+    const uintptr_t begin = guarded_begin[i].load(std::memory_order_acquire);
+    if (begin == 0 || addr < begin || addr >= guarded_end[i].load(std::memory_order_acquire)) continue;
+    const uintptr_t page = addr & ~(page_size - 1);
+    // A zero page over the vanished one; the faulting read is retried and sees zeros.
+    void* p = ::mmap(reinterpret_cast<void*>(page), page_size, PROT_READ,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) break;
+    faulted.fetch_add(1, std::memory_order_relaxed);
+    if (!warned.exchange(true)) {
+      static const char kWarning[] =
+          "\ndschat: warning: a model file shrank while in use (changed on disk?); its missing bytes read as "
+          "zeros, so replies are garbage until the model is reloaded\n";
+      ssize_t ignored = ::write(STDERR_FILENO, kWarning, sizeof kWarning - 1);
+      (void)ignored;
+    }
+    return;
+  }
+  // Not ours: the previous handler, or the default action (the fault recurs on return).
+  if (previous_sigbus.sa_flags & SA_SIGINFO) {
+    if (previous_sigbus.sa_sigaction) return previous_sigbus.sa_sigaction(sig, info, ucontext);
+  } else if (previous_sigbus.sa_handler != SIG_DFL && previous_sigbus.sa_handler != SIG_IGN) {
+    return previous_sigbus.sa_handler(sig);
+  }
+  ::signal(SIGBUS, SIG_DFL);
+}
+
+std::mutex registry_mutex;  // serialises guard/unguard (the handler only reads)
+
+void guard(const std::byte* data, uint64_t size) {
+  std::call_once(handler_installed, [] {
+    page_size = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    struct sigaction action {};
+    action.sa_sigaction = on_sigbus;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGBUS, &action, &previous_sigbus);
+  });
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (int i = 0; i < kMaxGuarded; ++i) {
+    if (guarded_begin[i].load(std::memory_order_relaxed) != 0) continue;
+    guarded_end[i].store(reinterpret_cast<uintptr_t>(data) + size, std::memory_order_release);
+    guarded_begin[i].store(reinterpret_cast<uintptr_t>(data), std::memory_order_release);
+    return;
+  }  // more than kMaxGuarded live mappings: the rest are unguarded
+}
+
+void unguard(const std::byte* data) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (int i = 0; i < kMaxGuarded; ++i) {
+    if (guarded_begin[i].load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(data)) continue;
+    guarded_begin[i].store(0, std::memory_order_release);
+    guarded_end[i].store(0, std::memory_order_release);
+    return;
+  }
+}
+
+}  // namespace
+
+uint64_t MappedFile::faulted_pages() { return faulted.load(std::memory_order_relaxed); }
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -29,12 +106,16 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
       throw ModelError(path.string() + ": cannot memory-map: " + std::strerror(err));
     }
     data_ = static_cast<const std::byte*>(p);
+    guard(data_, size_);
   }
   ::close(fd);  // the mapping keeps the file alive
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (data_) {
+    unguard(data_);
+    ::munmap(const_cast<std::byte*>(data_), size_);
+  }
 }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {

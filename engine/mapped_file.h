@@ -1,4 +1,10 @@
 // A read-only memory mapping of a whole file (RAII). Checkpoint bytes are used in place.
+//
+// A file shrunk by someone else while it is mapped would make reads past its new end raise
+// SIGBUS. Every mapping is registered with a SIGBUS handler (installed on first use, chaining to
+// any previous handler for other addresses) that replaces the lost page with a zero page, counts
+// it and writes one warning to stderr; the process keeps running with zeros where the weights
+// were (the model must be reloaded) instead of dying. faulted_pages() tells callers.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +27,9 @@ class MappedFile {
 
   // Hints the kernel that [offset, offset+length) will be read soon (madvise WILLNEED).
   void advise_will_need(uint64_t offset, uint64_t length) const;
+
+  // Pages of any mapping that vanished (file shrunk) and now read as zeros, since start-up.
+  static uint64_t faulted_pages();
 
  private:
   std::filesystem::path path_;
