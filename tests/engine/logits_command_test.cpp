@@ -1,0 +1,113 @@
+// `dschat logits` and `dschat info` as a user runs them: the .npy written agrees with the golden
+// logits on both paths, and bad input is a clear one-line error with exit status 1.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/engine/checkpoint_writer.h"
+
+namespace dschat {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kCase = fs::path(DSCHAT_TEST_DATA_DIR) / "engine" / "qlora_sigmoid_groups";
+
+struct CommandResult {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+CommandResult run(const std::string& args) {
+  test::TempDir tmp;
+  std::string cmd = std::string(DSCHAT_BINARY) + " " + args + " >" + (tmp / "out").string() + " 2>" + (tmp / "err").string();
+  int raw = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(tmp / "out"), slurp(tmp / "err")};
+}
+
+std::vector<float> read_f32_npy(const fs::path& path, std::vector<int64_t>& shape) {
+  std::ifstream f(path, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(all.compare(0, 6, "\x93NUMPY"), 0);
+  size_t header_len = static_cast<unsigned char>(all[8]) | (static_cast<unsigned char>(all[9]) << 8);
+  std::string header = all.substr(10, header_len);
+  EXPECT_NE(header.find("'descr': '<f4'"), std::string::npos) << header;
+  EXPECT_EQ((10 + header_len) % 64, 0u);
+  size_t open = header.find('('), comma = header.find(',', open), close = header.find(')', open);
+  shape = {std::stoll(header.substr(open + 1, comma - open - 1)), std::stoll(header.substr(comma + 1, close - comma - 1))};
+  std::vector<float> data((all.size() - 10 - header_len) / 4);
+  std::memcpy(data.data(), all.data() + 10 + header_len, data.size() * 4);
+  return data;
+}
+
+TEST(LogitsCommand, WritesTheGoldenLogitsOnBothPaths) {
+  nlohmann::json ids_json = nlohmann::json::parse(std::ifstream(kCase / "ids.json"));
+  std::string ids;
+  for (int id : ids_json["ids"]) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  std::vector<int64_t> golden_shape;
+  std::vector<float> golden = read_f32_npy(kCase / "logits.npy", golden_shape);
+  test::TempDir tmp;
+  for (std::string mode : {"", " --incremental", " --chunk 5 -t 2"}) {
+    CommandResult r = run("logits --model " + (kCase / "model").string() + " --ids " + ids + " --out " + (tmp / "l.npy").string() + mode);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::vector<int64_t> shape;
+    std::vector<float> got = read_f32_npy(tmp / "l.npy", shape);
+    EXPECT_EQ(shape, golden_shape);
+    ASSERT_EQ(got.size(), golden.size());
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      diff = std::max(diff, std::fabs(double(got[i]) - golden[i]));
+      scale = std::max(scale, std::fabs(double(golden[i])));
+    }
+    EXPECT_LE(diff / scale, 1e-4) << mode;
+  }
+  EXPECT_FALSE(fs::exists(tmp / "l.npy.tmp"));
+}
+
+TEST(LogitsCommand, BadInputIsAClearErrorWithStatus1) {
+  test::TempDir tmp;
+  const std::string model = " --model " + (kCase / "model").string();
+  const std::string out = " --out " + (tmp / "x.npy").string();
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"logits" + model + " --ids 1,two" + out, "'two' is not a token id"},
+      {"logits" + model + " --ids 1,2,999" + out, "token id 999 is outside the vocabulary [0, 256)"},
+      {"logits" + model + out, "--ids is required"},
+      {"logits" + model + " --ids 1", "--out is required"},
+      {"logits --model " + (tmp / "missing").string() + " --ids 1" + out, "missing: no such model directory"},
+      {"logits" + model + " --ids 1 --out " + (tmp / "no/such/dir/x.npy").string(), "x.npy"},
+      {"info --model " + tmp.path().string(), "no config.json"},
+      {"info --bogus", "unknown option --bogus"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = run(c.args);
+    EXPECT_EQ(r.status, 1) << c.args;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << " -> " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
+  }
+  EXPECT_FALSE(fs::exists(tmp / "x.npy"));
+}
+
+TEST(InfoCommand, DescribesTheModel) {
+  CommandResult r = run("info --model " + (kCase / "model").string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"deepseek_v3", "q_lora_rank 48", "parameters: 127,984 total", "active per token", "F32",
+                        "latent KV cache", "warnings: none"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace dschat
