@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chat in tmux: the load progress reaches 100%, a typed message gets a reply that grows over
 # several screen captures, Ctrl+C stops it and the partial reply stays (marked [stopped]), /save
-# writes a valid conversation file, Ctrl+D leaves and the conversation was autosaved.
+# writes a valid conversation file, Esc stops a reply too, /regen and /undo work, Ctrl+D leaves
+# and the conversation was autosaved.
 set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
 
@@ -43,6 +44,28 @@ assert m[0]["content"] == "Tell me a long story about the sea."
 assert m[1]["content"].strip(), "empty partial reply"
 assert m[1].get("interrupted") is True, m[1]
 print("saved conversation ok:", len(m[1]["content"]), "characters of reply kept")
+PY
+
+# Esc stops a reply too; /regen replaces it; /undo removes the exchange again.
+type_line "Another question"
+wait_for '^  Another question' 10
+wait_for 'replying \(Esc stops\)' 20
+sleep 0.5
+keys Escape
+wait_reply_done 10
+[ "$(screen | grep -c '^  \[stopped\]')" -ge 1 ] || fail "Esc did not stop the reply"
+type_line "/set parameter num_predict 4"
+type_line "/regen"
+wait_for 'replying \(Esc stops\)|\| (eos|length|stop)$' 20
+wait_reply_done 30
+type_line "/undo"
+wait_for 'removed the last exchange' 10
+type_line "/save $E2E_DIR/after-undo.json"
+wait_for 'saved to .*after-undo\.json' 10
+python3 - "$E2E_DIR/after-undo.json" <<'PY' || fail "/regen + /undo left the wrong messages"
+import json, sys
+m = json.load(open(sys.argv[1]))["messages"]
+assert [x["content"] for x in m if x["role"] == "user"] == ["Tell me a long story about the sea."], m
 PY
 
 keys C-d
