@@ -62,7 +62,9 @@ const tokenizer = {
   },
 };
 
-// tokenizer_config.json: bos/eos only. The chat template is left to the chat/training side.
+// tokenizer_config.json: bos/eos. The chat template belongs to the chat/training side: one
+// already in the file is kept.
+const configPath = path.join(outDir, "tokenizer_config.json");
 const config = {
   add_bos_token: false,
   add_prefix_space: false,
@@ -73,9 +75,14 @@ const config = {
   tokenizer_class: "GPT2Tokenizer",
 };
 
+if (fs.existsSync(configPath)) {
+  const existing = JSON.parse(fs.readFileSync(configPath, "utf8"));
+  if (existing.chat_template !== undefined) config.chat_template = existing.chat_template;
+}
+
 fs.mkdirSync(outDir, { recursive: true });
 const tokenizerJson = JSON.stringify(tokenizer, null, 1).replace(`"${vocabPlaceholder}"`, () => vocabJson);
 JSON.parse(tokenizerJson);  // still valid JSON
 fs.writeFileSync(path.join(outDir, "tokenizer.json"), tokenizerJson + "\n");
-fs.writeFileSync(path.join(outDir, "tokenizer_config.json"), JSON.stringify(config, null, 2) + "\n");
+fs.writeFileSync(configPath, JSON.stringify(config, null, 2) + "\n");
 console.log(`wrote ${path.join(outDir, "tokenizer.json")} (${entries.length} tokens, ${merges.length} merges)`);
