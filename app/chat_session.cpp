@@ -204,6 +204,8 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   result.interrupted = generated.stats.stop == StopReason::User;
   result.ok = true;
 
+  if (template_.reply_strips_leading_space())
+    while (!result.reply.empty() && is_space(result.reply.back())) result.reply.pop_back();
   Message reply;
   reply.role = Role::Assistant;
   reply.content = result.reply;

@@ -85,7 +85,8 @@ ChatTemplate ChatTemplate::by_name(const std::string& name) {
   if (name == "deepseek-v3") return ChatTemplate(Kind::DeepSeekV3, name, kDeepSeekV3Jinja, {});
   if (name == "deepseek-v2") return ChatTemplate(Kind::DeepSeekV2, name, kDeepSeekV2Jinja, {});
   if (name == "concat") return ChatTemplate(Kind::Concat, name, kConcatJinja, {});
-  if (name == "plain") return ChatTemplate(Kind::Plain, name, kPlainJinja, {"\nUser:"});
+  // A base model continues the transcript: a new "User:" or "Assistant:" line ends the reply.
+  if (name == "plain") return ChatTemplate(Kind::Plain, name, kPlainJinja, {"\nUser:", "\nAssistant:"});
   throw std::invalid_argument("unknown chat template '" + name +
                               "' (known: deepseek-v3, deepseek-v2, concat, plain)");
 }

@@ -37,10 +37,11 @@ class ChatTemplate {
   const std::string& name() const { return name_; }
   // The template as Jinja text equivalent to what render() does (for `/show template`).
   const std::string& jinja() const { return jinja_; }
-  // Strings that end a reply besides eos (plain: "\nUser:").
+  // Strings that end a reply besides eos (plain: "\nUser:", "\nAssistant:").
   const std::vector<std::string>& stop_strings() const { return stop_strings_; }
   // True when the generation prompt ends in "Assistant:" and the stored reply drops the
-  // space the model writes after it (deepseek-v2, plain), as Hugging Face chat data does.
+  // space the model writes after it and trailing whitespace (deepseek-v2, plain), as the
+  // messages of Hugging Face chat data are.
   bool reply_strips_leading_space() const;
 
   // The prompt for `system` (may be empty) and `messages` (user/assistant), followed by the

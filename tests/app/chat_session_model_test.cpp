@@ -33,15 +33,17 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// A model large enough that a 3000-token prefill takes well over a second on one core.
+// A model large enough that a 3000-token prefill takes well over a second on one thread.
 nlohmann::json slow_model_config() {
   nlohmann::json c = test::chat_model_config(4096);
-  c["hidden_size"] = 384;
-  c["intermediate_size"] = 1536;
-  c["num_hidden_layers"] = 4;
-  c["first_k_dense_replace"] = 4;  // dense layers only
-  c["num_attention_heads"] = 6;
-  c["num_key_value_heads"] = 6;
+  // Many light layers: cancellation is checked between layers, so a layer's time over one
+  // prefill chunk (64 tokens, ~20 ms here) bounds the latency.
+  c["hidden_size"] = 256;
+  c["intermediate_size"] = 1024;
+  c["num_hidden_layers"] = 6;
+  c["first_k_dense_replace"] = 6;  // dense layers only
+  c["num_attention_heads"] = 4;
+  c["num_key_value_heads"] = 4;
   c["kv_lora_rank"] = 64;
   c["q_lora_rank"] = 96;
   c["qk_nope_head_dim"] = 32;

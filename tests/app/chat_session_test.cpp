@@ -49,7 +49,7 @@ class ChatSessionTest : public ::testing::Test {
     m->sampling_defaults.temperature = 0;  // greedy follows the script
     m->eos_ids = {257};
     m->context_factory = [this](int max_tokens) {
-      auto ctx = std::make_unique<ScriptedContext>(260, max_tokens, scripted_reply);
+      auto ctx = std::make_unique<ScriptedContext>(260, max_tokens, next_);
       context_ = ctx.get();
       ctx->delay_per_token = delay_;
       return ctx;
@@ -70,6 +70,7 @@ class ChatSessionTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  ScriptedContext::NextToken next_ = scripted_reply;
   ScriptedContext* context_ = nullptr;
   std::chrono::microseconds delay_{0};
 };
@@ -318,15 +319,35 @@ TEST_F(ChatSessionTest, ExportsMarkdownAndJson) {
   EXPECT_TRUE(fs::file_size(dir_ / "c.md") > 0);
 }
 
-TEST_F(ChatSessionTest, PlainTemplateDropsTheSpaceAfterAssistantColon) {
+TEST_F(ChatSessionTest, PlainTemplateStoresTheReplyWithoutSurroundingSpaceAndStopsAtANewTurn) {
+  // After the last "Assistant:" the model writes " Fine.  " and goes on with a new user line.
+  next_ = [](const std::vector<int32_t>& tokens) -> int32_t {
+    const std::string marker = "Assistant:";
+    std::string text(tokens.begin(), tokens.end());  // ids < 256 are bytes
+    size_t at = text.rfind(marker);
+    if (at == std::string::npos) return 257;
+    size_t k = text.size() - at - marker.size();
+    const std::string reply = " Fine.  \nUser: more";
+    return k < reply.size() ? static_cast<unsigned char>(reply[k]) : 257;
+  };
   ChatSessionOptions options;
   options.template_name = "plain";
+  options.system = "Sys";
   auto session = make_session(options);
-  // No <｜Assistant｜> token in the plain prompt: the script answers eos at once.
-  TurnResult r = session->submit("Hi");
-  ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.reply, "");
-  EXPECT_EQ(session->template_name(), "plain");
+  std::string streamed;
+  TurnResult r = session->submit("Hi", {[&](std::string_view p) { streamed += p; }, {}});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(streamed.rfind("Fine.", 0), 0u) << streamed;  // no leading space shown
+  EXPECT_EQ(streamed.find("User"), std::string::npos) << streamed;  // the stop string never shows
+  EXPECT_EQ(r.reply, "Fine.");
+  EXPECT_EQ(r.stats.stop, StopReason::StopString);
+  EXPECT_EQ(session->conversation().messages.back().content, "Fine.");
+  // The next prompt renders the stored reply exactly as the template writes it.
+  TurnResult r2 = session->submit("Again");
+  ASSERT_TRUE(r2.ok);
+  std::vector<int32_t> tokens = context_->tokens();
+  std::string text(tokens.begin(), tokens.end());
+  EXPECT_EQ(text.rfind("Sys\n\nUser: Hi\nAssistant: Fine.\nUser: Again\nAssistant:", 0), 0u) << text;
 }
 
 }  // namespace

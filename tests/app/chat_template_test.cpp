@@ -69,7 +69,7 @@ TEST(ChatTemplate, PlainGolden) {
   EXPECT_EQ(t.render_text("You are terse.", two_turns(), true),
             "You are terse.\n\nUser: Hi\nAssistant: Hello!\nUser: 2+2?\nAssistant:");
   EXPECT_EQ(t.render_text("", {two_turns()[0]}, true), "User: Hi\nAssistant:");
-  EXPECT_EQ(t.stop_strings(), std::vector<std::string>{"\nUser:"});
+  EXPECT_EQ(t.stop_strings(), (std::vector<std::string>{"\nUser:", "\nAssistant:"}));
 }
 
 TEST(ChatTemplate, UnknownNameListsTheKnownOnes) {
