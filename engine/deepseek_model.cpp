@@ -173,7 +173,7 @@ std::string DeepSeekModel::describe() const {
   s << "dtypes:";
   for (const auto& [name, entry] : by_dtype) s << " " << name << " (" << entry.first << " tensors, " << human_bytes(entry.second) << ")";
   s << "\n";
-  const uint64_t kv_per_token = uint64_t(c.num_hidden_layers) * (c.kv_lora_rank + c.qk_rope_head_dim) * sizeof(float);
+  const uint64_t kv_per_token = uint64_t(c.num_hidden_layers) * (c.kv_lora_rank + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
   s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
     << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)
     << " for the full context of " << c.max_position_embeddings << ")\n";
