@@ -51,26 +51,38 @@ def template_mask(ids: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def heldout_loss(model, valid: np.ndarray, seq: int, windows: int = 0) -> dict:
+def window_losses(model_dir: str, valid: np.ndarray, starts: list, seq: int) -> np.ndarray:
+    """Per-token full-vocabulary cross-entropy of the windows beginning at `starts`."""
+    torch.set_num_threads(1)
+    model = load_exported(model_dir, mtp=False)
+    out = []
+    for b in range(0, len(starts), 8):
+        w = torch.from_numpy(np.stack([valid[s:s + seq + 1] for s in starts[b:b + 8]]).astype(np.int64))
+        logits = model(w[:, :-1])
+        out.append(F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="none").numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def heldout_loss(model_dir: str, valid: np.ndarray, seq: int, windows: int = 0, workers: int = 2) -> dict:
     n = (len(valid) - 1) // seq
     if windows:
         n = min(n, windows)
+    starts = [i * seq for i in range(n)]
+    parts = [starts[k * n // workers:(k + 1) * n // workers] for k in range(workers)]
+    if workers > 1:
+        import multiprocessing
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            ce = np.concatenate(pool.starmap(window_losses, [(model_dir, valid, p, seq) for p in parts]))
+    else:
+        ce = window_losses(model_dir, valid, starts, seq)
     mask = template_mask(valid)
-    losses, text = [], []
-    for b in range(0, n, 8):
-        starts = [s * seq for s in range(b, min(n, b + 8))]
-        w = torch.from_numpy(np.stack([valid[s:s + seq + 1] for s in starts]).astype(np.int64))
-        logits = model(w[:, :-1])
-        ce = F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="none")
-        losses.append(ce.numpy())
-        text.append(np.concatenate([~mask[s + 1:s + seq + 1] for s in starts]))
-    ce = np.concatenate(losses).astype(np.float64)
-    is_text = np.concatenate(text)
+    is_text = np.concatenate([~mask[s + 1:s + seq + 1] for s in starts])
     loss = float(ce.mean())
     text_loss = float(ce[is_text].mean())
     return {"loss": loss, "perplexity": math.exp(loss), "tokens": int(ce.size),
             "verse_text_loss": text_loss, "verse_text_perplexity": math.exp(text_loss),
-            "verse_text_tokens": int(is_text.sum()), "window": seq}
+            "verse_text_tokens": int(is_text.sum()), "window": seq,
+            "method": "exported BF16 weights upcast to float32, full 50257-way softmax"}
 
 
 @torch.no_grad()
@@ -81,7 +93,8 @@ def generate(model, prompt_ids, max_new, temperature=0.0, top_p=1.0, seed=0, sto
     ids = list(prompt_ids)
     out = []
     for _ in range(max_new):
-        logits = model(torch.tensor(ids))[-1].double()
+        # last position only (same as model(ids)[-1], without the head over the whole prefix)
+        logits = model.lm_head(model.hidden_states(torch.tensor([ids]))[0, -1]).double()
         if temperature <= 0:
             nxt = int(logits.argmax())
         else:
@@ -146,15 +159,16 @@ def main():
     ap.add_argument("--windows", type=int, default=0, help="0: the whole held-out stream")
     ap.add_argument("--samples", action="store_true")
     ap.add_argument("--dschat")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=2, help="processes for the held-out loss")
     ap.add_argument("--out", help="write the result as JSON here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_exported(args.model, mtp=False)
-    result = {"heldout": heldout_loss(model, np.load(os.path.join(args.data, "valid.npy")), args.seq, args.windows)}
+    valid = np.load(os.path.join(args.data, "valid.npy"))
+    result = {"heldout": heldout_loss(args.model, valid, args.seq, args.windows, args.workers)}
     print(json.dumps(result), flush=True)
     if args.samples:
-        result["samples"] = samples(model, args.dschat)
+        result["samples"] = samples(load_exported(args.model, mtp=False), args.dschat)
         print(json.dumps(result["samples"], indent=1))
     if args.out:
         with open(args.out, "w") as f:

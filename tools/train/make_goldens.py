@@ -54,7 +54,7 @@ def greedy_reply(model, prompt_ids):
     min_gap, min_route = float("inf"), float("inf")
     stop = "length"
     for _ in range(MAX_NEW):
-        logits = model(torch.tensor(ids))[-1]
+        logits = model.lm_head(model.hidden_states(torch.tensor([ids]))[0, -1])
         min_route = min(min_route, model.routing_margin())
         top2 = logits.topk(2).values
         min_gap = min(min_gap, float(top2[0] - top2[1]))
