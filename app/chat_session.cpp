@@ -393,6 +393,10 @@ std::filesystem::path ChatSession::save(const std::filesystem::path& path) {
 
 void ChatSession::load(const std::filesystem::path& path) {
   Conversation loaded = ConversationStore::load(path);  // throws ConversationError
+  // A file that ends with a user message (edited by hand, or written by another tool) gets an
+  // empty interrupted reply, so turns keep alternating.
+  if (!loaded.messages.empty() && loaded.messages.back().role == Role::User)
+    loaded.messages.push_back({Role::Assistant, "", utc_now_iso8601(), std::nullopt, true});
   std::filesystem::path file;
   try {
     file = store_.path_for(loaded);

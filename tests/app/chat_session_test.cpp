@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <thread>
 
 #include "tests/app/test_model_dir.h"
@@ -275,6 +276,20 @@ TEST_F(ChatSessionTest, ResumeRestoresMessagesAndRebuildsTheCache) {
   EXPECT_EQ(r.stats.reused_tokens, static_cast<int>(tokens.size()));
   EXPECT_THROW(session->load(dir_ / "missing.json"), ConversationError);
   EXPECT_EQ(session->conversation().messages.size(), 6u);  // a failed load changes nothing
+}
+
+TEST_F(ChatSessionTest, ResumingAFileThatEndsWithAUserMessageKeepsTurnsAlternating) {
+  fs::path file = dir_ / "hand-made.json";
+  std::ofstream(file) << R"({"format": "dschat-conversation", "version": 1,
+    "messages": [{"role": "user", "content": "Hi"}]})";
+  auto session = make_session();
+  session->load(file);
+  Conversation c = session->conversation();
+  ASSERT_EQ(c.messages.size(), 2u);
+  EXPECT_EQ(c.messages[1].role, Role::Assistant);
+  EXPECT_TRUE(c.messages[1].interrupted);
+  EXPECT_TRUE(session->submit("Hello?").ok);
+  EXPECT_FALSE(session->file_path().string().find(dir_.string() + "/conversations") == std::string::npos);
 }
 
 TEST_F(ChatSessionTest, ParametersSystemPromptClearAndInfo) {
