@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/commands.h"
+
 namespace dschat {
 
 namespace {
@@ -12,6 +14,16 @@ namespace {
 std::filesystem::path directory_of(const std::filesystem::path& path) {
   std::error_code ec;
   return std::filesystem::is_directory(path, ec) ? path : path.parent_path();
+}
+
+// A bare .pt checkpoint of the from-scratch variants has no tokenizer beside it: both projects
+// use GPT-2's (tiktoken "gpt2"), the bundled model's tokenizer, so that one is used.
+std::filesystem::path tokenizer_directory(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && !std::filesystem::exists(dir / "tokenizer.json", ec)) {
+    return default_model_dir();
+  }
+  return dir;
 }
 
 void add_unique(std::vector<int32_t>& ids, int64_t id) {
@@ -65,7 +77,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   loaded->path = path;
   const std::filesystem::path dir = directory_of(path);
   // The tokenizer first: it is quick and a missing tokenizer.json should not wait for the weights.
-  loaded->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_directory(dir));
+  loaded->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_directory(tokenizer_directory(path, dir)));
   loaded->sampling_defaults = load_sampling_defaults(dir);
   loaded->default_max_new_tokens = read_max_new_tokens(dir);
   loaded->model = Model::load(path, options);
