@@ -186,6 +186,18 @@ void PreTokenizer::apply(const Step& step, std::string_view piece, const std::fu
   };
   if (step.regex == nullptr) return deliver(piece);
   std::vector<RegexMatch> matches = step.regex->find_all(piece);
+  if (step.behavior == SplitBehavior::kIsolated) {
+    // Every match and every gap between matches is a piece (invert changes nothing here); the
+    // common case (ByteLevel's GPT-2 split), done without building the part list.
+    std::size_t previous = 0;
+    for (const RegexMatch& m : matches) {
+      if (m.begin > previous) deliver(piece.substr(previous, m.begin - previous));
+      if (m.end > m.begin) deliver(piece.substr(m.begin, m.end - m.begin));
+      previous = m.end;
+    }
+    if (previous < piece.size()) deliver(piece.substr(previous));
+    return;
+  }
   for (const RegexMatch& r : split_by_matches(piece.size(), matches, step.behavior, step.invert)) {
     deliver(piece.substr(r.begin, r.end - r.begin));
   }
