@@ -1,4 +1,5 @@
 #include "engine/deepseek_model.h"
+#include "engine/weight_conversion.h"
 
 #include <algorithm>
 #include <map>
@@ -96,9 +97,6 @@ ParameterCounts count_parameters(const ModelConfig& c) {
 
 std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesystem::path& dir,
                                                              const LoadOptions& options) {
-  if (options.weight_type != WeightType::Native || options.output_weight_type != WeightType::Native) {
-    throw ModelError(dir.string() + ": converting weights to another type at load is not implemented yet");
-  }
   const std::filesystem::path config_path = dir / "config.json";
   if (!std::filesystem::exists(config_path)) throw ModelError(dir.string() + ": no config.json in the model directory");
   auto model = std::unique_ptr<DeepSeekModel>(new DeepSeekModel());
@@ -108,13 +106,19 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesyst
   model->name_ = clean.has_filename() ? clean.filename().string() : clean.parent_path().filename().string();
   model->tensors_ = TensorCollection::open_directory(dir);
   model->weights_ = bind_model_weights(model->config_, *model->tensors_);
-  prepare_weights(model->weights_->used, options.progress);
+  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
+    prepare_weights(model->weights_->used, options.progress);
+  } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
+    model->converted_bytes_ = convert_model_weights(*model->weights_, options.weight_type, options.output_weight_type,
+                                                    options.progress);
+  }
   model->rope_ = std::make_unique<Rope>(model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   return model;
 }
 
 uint64_t DeepSeekModel::weight_bytes() const {
+  if (converted_bytes_ > 0) return converted_bytes_;
   uint64_t total = 0;
   for (const TensorInfo* t : weights_->used) total += t->nbytes;
   return total;

@@ -60,6 +60,7 @@ class DeepSeekModel final : public Model {
   std::unique_ptr<ModelWeights> weights_;
   std::unique_ptr<Rope> rope_;
   std::unique_ptr<ThreadPool> pool_;
+  uint64_t converted_bytes_ = 0;  // weights as held after conversion at load (0: mapped as stored)
 };
 
 }  // namespace dschat

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "engine/half_float.h"
+#include "engine/matmul_quantized.h"
+#include "engine/quantize.h"
 
 namespace dschat {
 
@@ -24,6 +26,12 @@ void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
       for (int64_t i = 0; i < w.cols; ++i) out[i] = f16_to_f32(h[i]);
       return;
     }
+    case DType::Q8_0:
+      dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(p), out, w.cols);
+      return;
+    case DType::Q4_0:
+      dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(p), out, w.cols);
+      return;
     default:
       std::memset(out, 0, static_cast<size_t>(w.cols) * 4);  // not reachable: binding rejects other dtypes
   }
@@ -99,6 +107,7 @@ constexpr int64_t kTokenBlock = 16;
 
 DSCHAT_SIMD_CLONES void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
                                     int64_t row_begin, int64_t row_end) {
+  if (dtype_is_block(w.dtype)) return matmul_rows_quantized(w, x, n, y, ldy, row_begin, row_end);
   const int64_t cols = w.cols;
   thread_local std::vector<float> converted;  // kRowBlock rows widened to float (F16/BF16)
   if (w.dtype != DType::F32 && static_cast<int64_t>(converted.size()) < kRowBlock * cols) {

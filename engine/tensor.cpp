@@ -16,9 +16,15 @@ size_t dtype_size(DType dtype) {
     case DType::Bool:
     case DType::F8_E4M3:
     case DType::F8_E5M2: return 1;
+    case DType::Q8_0:
+    case DType::Q4_0: return dtype_block_bytes(dtype);
   }
   return 1;
 }
+
+bool dtype_is_block(DType dtype) { return dtype == DType::Q8_0 || dtype == DType::Q4_0; }
+
+size_t dtype_block_bytes(DType dtype) { return dtype == DType::Q8_0 ? 34 : dtype == DType::Q4_0 ? 18 : dtype_size(dtype) * 32; }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
@@ -34,6 +40,8 @@ const char* dtype_name(DType dtype) {
     case DType::Bool: return "BOOL";
     case DType::F8_E4M3: return "F8_E4M3";
     case DType::F8_E5M2: return "F8_E5M2";
+    case DType::Q8_0: return "Q8_0";
+    case DType::Q4_0: return "Q4_0";
   }
   return "?";
 }

@@ -17,7 +17,10 @@ struct WeightMatrix {
   const std::byte* data = nullptr;
 
   bool empty() const { return data == nullptr; }
-  size_t row_bytes() const { return static_cast<size_t>(cols) * dtype_size(dtype); }
+  size_t row_bytes() const {
+    return dtype_is_block(dtype) ? static_cast<size_t>(cols / 32) * dtype_block_bytes(dtype)
+                                 : static_cast<size_t>(cols) * dtype_size(dtype);
+  }
   const std::byte* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes(); }
   // Rows [first, first+count) as a matrix of their own (a view; used for per-head and per-expert slices).
   WeightMatrix row_slice(int64_t first, int64_t count) const { return {dtype, count, cols, row(first)}; }

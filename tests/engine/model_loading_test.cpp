@@ -183,12 +183,22 @@ TEST(ModelLoading, ProgressIsMonotoneToTheTotalAndCancellable) {
   EXPECT_EQ(seen, 5);
 }
 
-TEST(ModelLoading, UnimplementedWeightTypeIsAnError) {
+TEST(ModelLoading, WeightTypeConversionReportsProgressAndSmallerWeights) {
   TempDir dir;
   test::write_random_model(dir.path(), test::small_config());
+  const uint64_t native = Model::load(dir.path())->weight_bytes();
   LoadOptions options;
   options.weight_type = WeightType::Q4_0;
-  EXPECT_THROW(Model::load(dir.path(), options), ModelError);
+  uint64_t last_done = 0, last_total = 0;
+  options.progress = [&](uint64_t done, uint64_t total) {
+    EXPECT_GE(done, last_done);
+    last_done = done;
+    last_total = total;
+    return true;
+  };
+  auto model = Model::load(dir.path(), options);
+  EXPECT_EQ(last_done, last_total);
+  EXPECT_LT(model->weight_bytes(), native);
 }
 
 }  // namespace
