@@ -107,7 +107,10 @@ constexpr int64_t kTokenBlock = 16;
 
 DSCHAT_SIMD_CLONES void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
                                     int64_t row_begin, int64_t row_end) {
-  if (dtype_is_block(w.dtype)) return matmul_rows_quantized(w, x, n, y, ldy, row_begin, row_end);
+  // Block-quantized weights: integer dot products against Q8_0 activations for a few tokens
+  // (decode: bandwidth-bound); for more tokens the float GEMM below over rows dequantized once
+  // per row block wins (prefill: compute-bound).
+  if (dtype_is_block(w.dtype) && n <= kQuantizedMatmulMaxTokens) return matmul_rows_quantized(w, x, n, y, ldy, row_begin, row_end);
   const int64_t cols = w.cols;
   thread_local std::vector<float> converted;  // kRowBlock rows widened to float (F16/BF16)
   if (w.dtype != DType::F32 && static_cast<int64_t>(converted.size()) < kRowBlock * cols) {

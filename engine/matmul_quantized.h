@@ -9,6 +9,8 @@
 
 namespace dschat {
 
+constexpr int64_t kQuantizedMatmulMaxTokens = 4;
+
 // Same contract as matmul_rows(): y[t*ldy + r] for t < n, r in [row_begin, row_end).
 // w.cols must be a multiple of 32 (weight conversion keeps other matrices unquantized).
 void matmul_rows_quantized(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,

@@ -3,6 +3,7 @@
 // (with Q8_0 activations); weight conversion at load keeps logits close to F32.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -70,9 +71,11 @@ TEST(SimdKernels, DispatchPicksASupportedLevel) {
   EXPECT_EQ(std::string(quant_kernels().name), level);
 }
 
-// matmul over a quantized matrix (odd rows, several tokens) = Σ dequant(w)·dequant(q8(x)).
+// matmul over a quantized matrix (odd rows) = Σ dequant(w)·dequant(q8(x)) for a few tokens
+// (integer kernels), Σ dequant(w)·x for more (float GEMM over dequantized rows).
 TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
-  const int64_t rows = 37, cols = 5 * kQuantBlock, n = 3;
+  for (int64_t n : {int64_t{3}, kQuantizedMatmulMaxTokens + 5}) {
+  const int64_t rows = 37, cols = 5 * kQuantBlock;
   std::vector<float> w = random_values(7, rows * cols, 0.05f), x = random_values(8, n * cols, 1.0f);
   for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
     WeightMatrix m{dtype, rows, cols, nullptr};
@@ -89,8 +92,12 @@ TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
     std::vector<float> wr(cols), xq(cols);
     std::vector<BlockQ8_0> xb(cols / kQuantBlock);
     for (int64_t t = 0; t < n; ++t) {
-      quantize_row_q8_0(x.data() + t * cols, xb.data(), cols);
-      dequantize_row_q8_0(xb.data(), xq.data(), cols);
+      if (n <= kQuantizedMatmulMaxTokens) {
+        quantize_row_q8_0(x.data() + t * cols, xb.data(), cols);
+        dequantize_row_q8_0(xb.data(), xq.data(), cols);
+      } else {
+        std::copy(x.data() + t * cols, x.data() + (t + 1) * cols, xq.data());
+      }
       for (int64_t r = 0; r < rows; ++r) {
         weight_row_to_f32(m, r, wr.data());
         double ref = 0, scale = 0;
@@ -98,9 +105,10 @@ TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
           ref += double(wr[i]) * xq[i];
           scale += std::fabs(double(wr[i]) * xq[i]);
         }
-        EXPECT_NEAR(y[t * rows + r], ref, 1e-5 * scale + 1e-6) << dtype_name(dtype) << " t " << t << " r " << r;
+        EXPECT_NEAR(y[t * rows + r], ref, 1e-5 * scale + 1e-6) << dtype_name(dtype) << " n " << n << " r " << r;
       }
     }
+  }
   }
 }
 
