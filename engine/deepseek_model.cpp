@@ -110,7 +110,7 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesyst
     prepare_weights(model->weights_->used, options.progress);
   } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
     model->converted_bytes_ = convert_model_weights(*model->weights_, options.weight_type, options.output_weight_type,
-                                                    options.progress);
+                                                    options.progress, options.threads);
   }
   model->rope_ = std::make_unique<Rope>(model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);

@@ -2,12 +2,25 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "engine/cpu_features.h"
 #include "engine/half_float.h"
 
 namespace dschat {
+namespace {
+
+// Round to nearest (ties to even) for |v| < 2^22 without a libm call: adding 1.5·2^23 leaves the
+// integer in the low mantissa bits (the same trick as llama.cpp's nearest_int).
+inline int nearest_int(float v) {
+  const float shifted = v + 12582912.0f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return (bits & 0x007fffff) - 0x00400000;
+}
+
+}  // namespace
 
 void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
   for (int64_t b = 0; b < n / kQuantBlock; ++b) {
@@ -17,7 +30,7 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* out, int64_t n) {
     const float d = amax / 127.0f;
     const float inv = d != 0 ? 1.0f / d : 0.0f;
     out[b].d = f32_to_f16(d);
-    for (int i = 0; i < kQuantBlock; ++i) out[b].qs[i] = static_cast<int8_t>(std::lround(v[i] * inv));
+    for (int i = 0; i < kQuantBlock; ++i) out[b].qs[i] = static_cast<int8_t>(nearest_int(v[i] * inv));
   }
 }
 
@@ -35,7 +48,7 @@ void quantize_row_q4_0(const float* x, BlockQ4_0* out, int64_t n) {
     const float inv = d != 0 ? 1.0f / d : 0.0f;
     out[b].d = f32_to_f16(d);
     auto q = [&](int i) {
-      return static_cast<uint8_t>(std::clamp(static_cast<int>(std::lround(v[i] * inv)) + 8, 0, 15));
+      return static_cast<uint8_t>(std::clamp(nearest_int(v[i] * inv) + 8, 0, 15));
     };
     for (int j = 0; j < kQuantBlock / 2; ++j) out[b].qs[j] = static_cast<uint8_t>(q(j) | (q(j + 16) << 4));
   }

@@ -10,6 +10,7 @@
 #include "engine/half_float.h"
 #include "engine/matmul.h"
 #include "engine/quantize.h"
+#include "engine/thread_pool.h"
 
 namespace dschat {
 namespace {
@@ -36,8 +37,8 @@ void release_pages(const std::byte* data, uint64_t bytes) {
 
 class Converter {
  public:
-  Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total)
-      : weights_(weights), progress_(progress), total_(total) {}
+  Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total, int threads)
+      : weights_(weights), progress_(progress), total_(total), pool_(threads) {}
 
   void convert(WeightMatrix& w, WeightType type) {
     if (w.empty()) return;
@@ -56,8 +57,9 @@ class Converter {
       weights_.owned.emplace_back((out.bytes() + 7) / 8);
       auto* dst = reinterpret_cast<std::byte*>(weights_.owned.back().data());
       out.data = dst;
+      pool_.parallel_for(w.rows, 64, [&](int64_t r0, int64_t r1) {
       std::vector<float> row(static_cast<size_t>(w.cols));
-      for (int64_t r = 0; r < w.rows; ++r) {
+      for (int64_t r = r0; r < r1; ++r) {
         weight_row_to_f32(w, r, row.data());
         std::byte* o = dst + static_cast<size_t>(r) * out.row_bytes();
         switch (to) {
@@ -72,6 +74,7 @@ class Converter {
           default: break;
         }
       }
+      });
       if (!is_owned(source)) release_pages(source, source_bytes);
     }
     done_[source] = out;
@@ -111,6 +114,7 @@ class Converter {
   uint64_t done_bytes_ = 0;
   uint64_t held_ = 0;
   std::map<const std::byte*, WeightMatrix> done_;
+  ThreadPool pool_;
 };
 
 void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
@@ -121,11 +125,12 @@ void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
 
 }  // namespace
 
-uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress) {
+uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
+                               int threads) {
   uint64_t total = 0;
   for (const TensorInfo* t : weights.used) total += t->nbytes;
   if (progress && !progress(0, total)) throw LoadCancelled();
-  Converter c(weights, progress, total);
+  Converter c(weights, progress, total, threads);
   c.convert(weights.embed_tokens, output);
   c.convert(weights.lm_head, output);
   c.convert(weights.position_embeddings, WeightType::Native);

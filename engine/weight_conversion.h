@@ -15,7 +15,9 @@ namespace dschat {
 
 // `body` applies to attention and MLP/expert matrices, `output` to embed_tokens and lm_head
 // (Native keeps a matrix as stored). Reports progress in source bytes converted (or paged in,
-// for matrices kept as stored) out of all bound bytes. Returns the bytes of weights as held.
-uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress);
+// for matrices kept as stored) out of all bound bytes, converting rows on `threads` threads
+// (0: all). Returns the bytes of weights as held.
+uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
+                               int threads);
 
 }  // namespace dschat
