@@ -5,7 +5,7 @@
     Assistant: <content>\n       (each assistant message)
     Assistant:                   (generation prompt)
 
-No special tokens; a reply ends at the stop string "\nUser:" or at eos. The app strips the
+No special tokens; a reply ends at the stop strings "\nUser:" / "\nAssistant:" or at eos. The app strips the
 leading space of a reply (" In the ..." is stored as "In the ..."), so a stored conversation
 renders to the same tokens the model generated. Training conversations are separated by
 <|endoftext|> (document boundary, GPT-2 style), so eos also ends a reply.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 TEMPLATE_NAME = "plain"
 EOS = "<|endoftext|>"
 SPECIAL_IDS = {EOS: 50256}
-STOP_STRINGS = ["\nUser:"]
+STOP_STRINGS = ["\nUser:", "\nAssistant:"]  # app/chat_template.cpp, Kind::Plain
 
 
 @dataclass

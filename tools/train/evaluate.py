@@ -138,6 +138,13 @@ def decode(ids):
     return b"".join(_VOCAB[i] for i in ids if i != EOS).decode("utf-8", errors="replace")
 
 
+def shown_reply(text):
+    """The reply as the app shows it: cut before a stop string, surrounding whitespace removed."""
+    for stop in chat_format.STOP_STRINGS:
+        text = text.split(stop)[0]
+    return text.strip()
+
+
 def samples(model, dschat=None, n=60):
     prompts = [chat_format.render_text([{"role": "user", "content": p}], add_generation_prompt=True)
                for p in SAMPLE_PROMPTS]
@@ -146,8 +153,8 @@ def samples(model, dschat=None, n=60):
     for p, ids in zip(SAMPLE_PROMPTS, prompt_ids):
         greedy = generate(model, ids, n, stop_strings=chat_format.STOP_STRINGS)
         sampled = generate(model, ids, n, temperature=0.7, top_p=0.9, seed=1, stop_strings=chat_format.STOP_STRINGS)
-        out.append({"user": p, "greedy": decode(greedy).split("\nUser:")[0].strip(),
-                    "sampled (T 0.7, top-p 0.9, seed 1)": decode(sampled).split("\nUser:")[0].strip()})
+        out.append({"user": p, "greedy": shown_reply(decode(greedy)),
+                    "sampled (T 0.7, top-p 0.9, seed 1)": shown_reply(decode(sampled))})
     return out
 
 
