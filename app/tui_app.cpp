@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "app/chat_commands.h"
 #include "app/history_file.h"
@@ -93,7 +96,6 @@ class ChatApp {
     if (!options.resume_notice.empty()) transcript_.add_notice(Transcript::NoticeKind::Info, options.resume_notice);
     worker_ = std::make_unique<InferenceWorker>(std::move(backend));
     worker_->send({WorkerCommand::Kind::Load, "", options.resume.string()});
-    load_started_ = Clock::now();
   }
 
   int run() {
@@ -254,6 +256,7 @@ class ChatApp {
     while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n')) trimmed.remove_prefix(1);
     if (trimmed.empty()) return;
     remember(*message);
+    hint_.reset();
     scroll_.to_bottom();
     submit(*message);
   }
@@ -358,6 +361,7 @@ class ChatApp {
         break;
       }
       case K::LoadFailed:
+        hint_.reset();
         status_.loading = false;
         load_failed_ = true;
         status_.load_failed = true;
@@ -376,6 +380,7 @@ class ChatApp {
         break;
       case K::TurnFinished:
         generating_ = false;
+        hint_.reset();  // "stopping..." has happened
         transcript_.end_turn(event.interrupted);
         if (!event.ok) error(event.error);
         if (event.ok && event.stats.decode_tokens_per_second > 0) {
@@ -469,7 +474,6 @@ class ChatApp {
   Clock::time_point hint_until_{};
   Clock::time_point last_frame_{};
   Clock::time_point last_input_{};
-  Clock::time_point load_started_{};
   int last_total_ = 0;
   int last_height_ = 1;
 };

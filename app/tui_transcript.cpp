@@ -49,6 +49,10 @@ std::string format_reply_stats(const GenerationStats& stats) {
 }
 
 void Transcript::set_conversation(std::shared_ptr<const Conversation> conversation) {
+  // Another conversation (/clear, /load): earlier notices go before it, not among its messages.
+  if (conversation_ && conversation && conversation_->id != conversation->id) {
+    for (Notice& n : notices_) n.after = 0;
+  }
   conversation_ = std::move(conversation);
   has_pending_user_ = has_pending_reply_ = regenerating_ = streaming_ = pending_interrupted_ = false;
   pending_user_.clear();

@@ -20,6 +20,14 @@ using namespace std::chrono_literals;
 using EK = WorkerEvent::Kind;
 using CK = WorkerCommand::Kind;
 
+// The fake's i-th word of a reply ("w7 ").
+std::string word(int i) {
+  std::string w = std::to_string(i);
+  w.insert(w.begin(), 'w');
+  w.push_back(' ');
+  return w;
+}
+
 // A backend that "loads" in steps and "generates" one word per step until told to stop.
 class FakeBackend : public ChatBackend {
  public:
@@ -97,7 +105,7 @@ class FakeBackend : public ChatBackend {
         result.stats.stop = StopReason::User;
         break;
       }
-      std::string piece = "w" + std::to_string(i) + " ";
+      std::string piece = word(i);
       result.reply += piece;
       callbacks.on_piece(piece);
       std::this_thread::sleep_for(1ms);
@@ -216,7 +224,7 @@ TEST(InferenceWorker, TurnStreamsPiecesInOrderThenSnapshot) {
     }
   }
   std::string expected;
-  for (int i = 0; i < 40; ++i) expected += "w" + std::to_string(i) + " ";
+  for (int i = 0; i < 40; ++i) expected += word(i);
   EXPECT_EQ(streamed, expected);
   EXPECT_TRUE(events.back().ok);
   EXPECT_FALSE(events.back().interrupted);

@@ -89,6 +89,23 @@ TEST(TuiTranscript, NoticesStayWhereTheyWereAdded) {
   EXPECT_TRUE(t.render(40).empty());
 }
 
+TEST(TuiTranscript, NoticesOfAnEarlierConversationGoFirst) {
+  Transcript t;
+  auto first = std::make_shared<Conversation>();
+  first->id = "one";
+  first->messages = {user("a"), assistant("b")};
+  t.set_conversation(first);
+  t.add_notice(Transcript::NoticeKind::Info, "started a new conversation");
+  auto second = std::make_shared<Conversation>();
+  second->id = "two";
+  t.set_conversation(second);
+  auto grown = std::make_shared<Conversation>(*second);
+  grown->messages = {user("c"), assistant("d")};
+  t.set_conversation(grown);
+  EXPECT_EQ(texts(t.render(40)), (std::vector<std::string>{"started a new conversation", "", "You", "  c", "",
+                                                           "Assistant", "  d"}));
+}
+
 TEST(TuiTranscript, StatsLineFollowsTheSetting) {
   GenerationStats stats;
   stats.generated_tokens = 42;

@@ -18,10 +18,12 @@ PY
 
 start_chat 80 24
 wait_loaded
-type_line "/set parameter num_predict 400"
+# Greedy decoding of the small bundled model runs into a loop that lasts until num_predict,
+# long enough (several seconds) to watch it grow and to stop it.
+type_line "/set parameter temperature 0"
+type_line "/set parameter num_predict 1000"
 type_line "A question before SIGTERM"
 wait_for 'replying \(Esc stops\)' 20
-sleep 0.5
 kill -TERM "$(chat_pid)"
 wait_for '\[exit status 0\]' 10
 screen | grep -q 'replying' && fail "the chat screen is still shown after exit (terminal not restored)"
@@ -31,10 +33,12 @@ rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24
 wait_loaded
-type_line "/set parameter num_predict 400"
+# Greedy decoding of the small bundled model runs into a loop that lasts until num_predict,
+# long enough (several seconds) to watch it grow and to stop it.
+type_line "/set parameter temperature 0"
+type_line "/set parameter num_predict 1000"
 type_line "A question before SIGHUP"
 wait_for 'replying \(Esc stops\)' 20
-sleep 0.5
 kill -HUP "$(chat_pid)"
 wait_for '\[exit status 0\]' 10
 check_saved SIGHUP "A question before SIGHUP"
