@@ -32,7 +32,7 @@ struct Stream {
   Stream& get(uint8_t i) { op('h'); s.push_back(static_cast<char>(i)); return *this; }
   std::vector<std::byte> bytes() const {
     std::vector<std::byte> b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
+    if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
     return b;
   }
   Unpickled parse() const {
