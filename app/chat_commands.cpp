@@ -31,6 +31,10 @@ std::string_view next_word(std::string_view& rest) {
 ChatCommand invalid(std::string message) {
   ChatCommand c;
   c.kind = Kind::Invalid;
+  // The explanation is one line even when it quotes typed text with newlines or control bytes.
+  for (char& ch : message) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  }
   c.error = std::move(message);
   return c;
 }
