@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cwchar>
+#include <stdexcept>
 #include <string>
 
 #include <curses.h>
@@ -59,7 +61,12 @@ attr_t style_attr(LineStyle style, bool colour) {
 }  // namespace
 
 Terminal::Terminal(bool colour) {
-  initscr();
+  // newterm instead of initscr: an unknown $TERM is an error we report, not an exit inside curses.
+  if (!newterm(nullptr, stdout, stdin)) {
+    const char* term = std::getenv("TERM");
+    throw std::runtime_error(std::string("cannot start the chat window: unknown terminal type '") +
+                             (term ? term : "") + "' (set TERM, or pipe stdin to use line mode)");
+  }
   raw();
   noecho();
   nonl();
