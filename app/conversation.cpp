@@ -1,6 +1,9 @@
 #include "app/conversation.h"
 
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -39,6 +42,25 @@ std::string optional_string(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// Reads object[key] into `target` when it is a number `target` can hold exactly in range
+// (integers for integer fields, finite values for floating ones); otherwise leaves the default,
+// so a hand-edited file never causes an overflow and what we read, we write back the same.
+template <typename T>
+void read_number(const json& object, const char* key, T& target) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return;
+  if constexpr (std::is_floating_point_v<T>) {
+    double v = it->get<double>();
+    if (std::isfinite(v) && std::fabs(v) <= static_cast<double>(std::numeric_limits<T>::max())) target = static_cast<T>(v);
+  } else if constexpr (std::is_unsigned_v<T>) {
+    if (it->is_number_unsigned()) target = static_cast<T>(it->get<uint64_t>());
+  } else {
+    if (!it->is_number_integer()) return;
+    int64_t v = it->get<int64_t>();
+    if (v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()) target = static_cast<T>(v);
+  }
+}
+
 json stats_to_json(const GenerationStats& s) {
   return json{{"tokens", s.generated_tokens},
               {"tokens_per_second", s.decode_tokens_per_second},
@@ -53,10 +75,7 @@ json stats_to_json(const GenerationStats& s) {
 
 GenerationStats stats_from_json(const json& j) {
   GenerationStats s;
-  auto number = [&](const char* key, auto& target) {
-    auto it = j.find(key);
-    if (it != j.end() && it->is_number()) target = it->get<std::remove_reference_t<decltype(target)>>();
-  };
+  auto number = [&](const char* key, auto& target) { read_number(j, key, target); };
   number("tokens", s.generated_tokens);
   number("tokens_per_second", s.decode_tokens_per_second);
   number("prompt_tokens", s.prompt_tokens);
@@ -132,10 +151,7 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
   }
   if (auto it = j.find("sampling"); it != j.end() && it->is_object()) {
     const json& s = *it;
-    auto number = [&](const char* key, auto& target) {
-      auto f = s.find(key);
-      if (f != s.end() && f->is_number()) target = f->get<std::remove_reference_t<decltype(target)>>();
-    };
+    auto number = [&](const char* key, auto& target) { read_number(s, key, target); };
     number("temperature", c.sampling.temperature);
     number("top_p", c.sampling.top_p);
     number("top_k", c.sampling.top_k);

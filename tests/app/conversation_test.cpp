@@ -136,6 +136,24 @@ TEST(ConversationJson, OpenAiSystemMessageBecomesTheSystemPrompt) {
   ASSERT_EQ(c.messages.size(), 1u);
 }
 
+TEST(ConversationJson, OutOfRangeNumbersKeepTheDefaultsAndRoundTrip) {
+  Conversation c = conversation_from_json(
+      nlohmann::json::parse(R"({"format": "dschat-conversation", "version": 1,
+        "sampling": {"temperature": 1e300, "top_k": 1e20, "seed": -5, "top_p": 0.5},
+        "messages": [{"role": "user", "content": "a"},
+                     {"role": "assistant", "content": "b", "stats": {"tokens": 99999999999, "tokens_per_second": 2.5}}]})"),
+      "x");
+  SamplingParams defaults;
+  EXPECT_FLOAT_EQ(c.sampling.temperature, defaults.temperature);
+  EXPECT_EQ(c.sampling.top_k, defaults.top_k);
+  EXPECT_EQ(c.sampling.seed, defaults.seed);
+  EXPECT_FLOAT_EQ(c.sampling.top_p, 0.5f);
+  EXPECT_EQ(c.messages[1].stats->generated_tokens, 0);
+  EXPECT_DOUBLE_EQ(c.messages[1].stats->decode_tokens_per_second, 2.5);
+  nlohmann::json once = conversation_to_json(c);
+  EXPECT_EQ(conversation_to_json(conversation_from_json(once, "again")), once);
+}
+
 TEST(ConversationMarkdown, HasRolesContentAndInterruption) {
   std::string md = conversation_to_markdown(sample_conversation());
   EXPECT_NE(md.find("## System\n\nYou are terse."), std::string::npos);
