@@ -18,9 +18,12 @@ PY
 
 start_chat 80 24
 wait_loaded
-# Greedy decoding of the small bundled model runs into a loop that lasts until num_predict,
-# long enough (several seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 0"
+# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
+# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
+# model: long enough (seconds) to watch it grow and to stop it.
+type_line "/set parameter temperature 100"
+type_line "/set parameter top_p 1"
+type_line "/set parameter top_k 0"
 type_line "/set parameter num_predict 1000"
 type_line "A question before SIGTERM"
 wait_for 'replying \(Esc stops\)' 20
@@ -33,9 +36,12 @@ rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24
 wait_loaded
-# Greedy decoding of the small bundled model runs into a loop that lasts until num_predict,
-# long enough (several seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 0"
+# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
+# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
+# model: long enough (seconds) to watch it grow and to stop it.
+type_line "/set parameter temperature 100"
+type_line "/set parameter top_p 1"
+type_line "/set parameter top_k 0"
 type_line "/set parameter num_predict 1000"
 type_line "A question before SIGHUP"
 wait_for 'replying \(Esc stops\)' 20

@@ -7,12 +7,15 @@ set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
 
 # A tall, wide window, so the whole reply stays on screen while it grows.
-start_chat 200 60
+start_chat 250 100
 wait_loaded
 wait_for '^>>> '
-# Greedy decoding of the small bundled model runs into a loop that lasts until num_predict,
-# long enough (several seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 0"
+# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
+# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
+# model: long enough (seconds) to watch it grow and to stop it.
+type_line "/set parameter temperature 100"
+type_line "/set parameter top_p 1"
+type_line "/set parameter top_k 0"
 type_line "/set parameter num_predict 1000"
 wait_for 'set num_predict to 1000'
 type_line "Tell me a long story about the sea."
