@@ -9,6 +9,17 @@ namespace dschat {
 
 namespace {
 
+// The whole of `value` as an integer, else std::invalid_argument("<what>, got '<value>'").
+long long parse_whole_integer(const std::string& value, const std::string& what) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(what + ", got '" + value + "'");
+}
+
 // The tokenizer's streaming decoder behind the engine's TokenTextDecoder interface.
 class StreamingTextDecoder final : public TokenTextDecoder {
  public:
@@ -323,28 +334,14 @@ void ChatSession::set_system_prompt(const std::string& system) {
 
 void ChatSession::set_parameter(const std::string& name, const std::string& value) {
   if (name == "num_predict") {
-    long long v;
-    try {
-      size_t used = 0;
-      v = std::stoll(value, &used);
-      if (used != value.size()) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      throw std::invalid_argument("num_predict needs an integer (-1 = no limit), got '" + value + "'");
-    }
+    long long v = parse_whole_integer(value, "num_predict needs an integer (-1 = no limit)");
     if (v < -1 || v > 10'000'000) throw std::invalid_argument("num_predict must be -1 (no limit) or a token count");
     std::lock_guard lock(mutex_);
     options_.max_reply_tokens = static_cast<int>(v);
     return;
   }
   if (name == "num_ctx") {
-    long long v;
-    try {
-      size_t used = 0;
-      v = std::stoll(value, &used);
-      if (used != value.size()) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      throw std::invalid_argument("num_ctx needs an integer, got '" + value + "'");
-    }
+    long long v = parse_whole_integer(value, "num_ctx needs an integer");
     int max_positions = model_->model->config().max_position_embeddings;
     if (v < 16 || v > max_positions)
       throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
