@@ -14,16 +14,10 @@
 #include "engine/matmul_quantized.h"
 #include "engine/quantize.h"
 
+#include "tests/engine/random_values.h"
+
 namespace dschat {
 namespace {
-
-std::vector<float> random_values(uint64_t seed, int64_t n, float scale) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
 
 bool level_runs_here(const std::string& level) {
   const CpuFeatures& f = cpu_features();

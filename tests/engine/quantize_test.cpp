@@ -11,16 +11,10 @@
 
 #include "engine/half_float.h"
 
+#include "tests/engine/random_values.h"
+
 namespace dschat {
 namespace {
-
-std::vector<float> random_values(uint64_t seed, int64_t n, float scale) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
 
 TEST(Quantize, Q8_0ScaleIsMaxMagnitudeOver127AndErrorIsHalfAStep) {
   const int64_t n = 7 * kQuantBlock;
