@@ -105,8 +105,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--out", default=os.path.join(REPO, "assets", "model"))
+    ap.add_argument("--checkpoint", default="ckpt.pt",
+                    help="file in RUN: ckpt.pt (the latest step) or best.pt (train.py --keep-best)")
     args = ap.parse_args()
-    ck = torch.load(os.path.join(args.run, "ckpt.pt"))
+    ck = torch.load(os.path.join(args.run, args.checkpoint))
     active = np.asarray(ck["active"])
     cfg = full_config(ck["cfg"])
     tensors = export_tensors(ck["model"], active, cfg["num_hidden_layers"])

@@ -199,6 +199,9 @@ def main():
     ap.add_argument("--time-limit", type=float, default=1e9, help="seconds for this chunk")
     ap.add_argument("--ckpt-seconds", type=float, default=300)
     ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--keep-best", action="store_true",
+                    help="also keep RUN/best.pt, the weights of the lowest held-out loss so far "
+                         "(export.py --checkpoint best.pt)")
     ap.add_argument("--eval-windows", type=int, default=0, help="0: the whole held-out stream")
     args = ap.parse_args()
     if args.batch % args.workers:
@@ -262,6 +265,8 @@ def worker(rank, args, port=None):
                     "cfg": cfg.to_dict(), "active": active}, tmp)
         os.replace(tmp, ckpt_path)
 
+    best_path = os.path.join(args.run, "best.pt")
+    best_valid = torch.load(best_path)["valid"] if os.path.exists(best_path) else math.inf
     log_path = os.path.join(args.run, "log.tsv")
     if lead and not os.path.exists(log_path):
         with open(log_path, "w") as f:
@@ -322,6 +327,12 @@ def worker(rank, args, port=None):
                         f"{run_mtp / run_n:.4f}\t{v_main:.4f}\t{v_mtp:.4f}\n")
             print(f"== step {step} valid {v_main:.4f} mtp {v_mtp:.4f} (eval {time.time() - t_eval:.0f}s)",
                   flush=True)
+            if args.keep_best and v_main < best_valid:  # early stopping on the held-out loss
+                best_valid = v_main
+                torch.save({"model": model.state_dict(), "step": step, "tokens": tokens_seen,
+                            "valid": v_main, "cfg": cfg.to_dict(), "active": active}, best_path + ".tmp")
+                os.replace(best_path + ".tmp", best_path)
+                print(f"   best so far: saved {best_path}", flush=True)
             run_main = run_mtp = 0.0
             run_n = 0
         if (last or time.time() - last_ckpt > args.ckpt_seconds) and lead:
