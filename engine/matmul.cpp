@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
+#include <string>
 
+#include "engine/cpu_features.h"
 #include "engine/half_float.h"
-#include "engine/matmul_quantized.h"
+#include "engine/matmul_float_body.h"
+#include "engine/matmul_kernels.h"
 #include "engine/quantize.h"
 
 namespace dschat {
@@ -37,136 +39,58 @@ void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
   }
 }
 
-// The hot loops are compiled for AVX2 (x86-64-v3) and AVX-512 too, picked at run time (ifunc);
-// the portable build stays SSE2-only elsewhere.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DSCHAT_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DSCHAT_SIMD_CLONES
+// The portable build of the float loops (SSE2 on x86-64).
+MatmulKernels matmul_kernels_scalar() {
+  MatmulKernels k;
+  k.name = "scalar";
+  k.dot_f32 = [](const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); };
+  k.rows = [](const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+    float_body::rows(w, x, n, y, ldy, r0, r1);
+  };
+  k.transposed_vector = [](const WeightMatrix& w, const float* a, float* out) {
+    float_body::transposed_vector(w, a, out);
+  };
+  return k;
+}
+
+MatmulKernels matmul_kernels_for(const char* level) {
+  const std::string l = level;
+#if defined(__x86_64__)
+  if (l == "avx512") return matmul_kernels_avx512();
+  if (l == "avx2") return matmul_kernels_avx2();
 #endif
-
-// 8 floats as one GCC vector: one ymm register in the AVX clones, two xmm in the default build.
-// (Only used inside this file, always inlined, so the vector ABI note of -Wpsabi does not apply.)
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float Float8 __attribute__((vector_size(32)));
-
-[[gnu::always_inline]] inline Float8 load8(const float* p) {
-  Float8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  if (l == "scalar") return matmul_kernels_scalar();
+  return {};
 }
 
-[[gnu::always_inline]] inline float horizontal_sum(Float8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+const MatmulKernels& matmul_kernels() {
+  static const MatmulKernels kernels = matmul_kernels_for(simd_level().c_str());
+  return kernels;
 }
 
-DSCHAT_SIMD_CLONES float dot_f32(const float* a, const float* b, int64_t n) {
-  Float8 acc0 = {}, acc1 = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 += load8(a + i) * load8(b + i);
-    acc1 += load8(a + i + 8) * load8(b + i + 8);
-  }
-  for (; i + 8 <= n; i += 8) acc0 += load8(a + i) * load8(b + i);
-  float s = horizontal_sum(acc0 + acc1);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
+float dot_f32(const float* a, const float* b, int64_t n) { return matmul_kernels().dot_f32(a, b, n); }
 
-namespace {
-
-// Four dot products sharing the loads of x.
-[[gnu::always_inline]] inline void dot4_f32(const float* w0, const float* w1, const float* w2, const float* w3,
-                                            const float* x, int64_t n, float* out) {
-  Float8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const Float8 xv = load8(x + i);
-    a0 += load8(w0 + i) * xv;
-    a1 += load8(w1 + i) * xv;
-    a2 += load8(w2 + i) * xv;
-    a3 += load8(w3 + i) * xv;
-  }
-  float s0 = horizontal_sum(a0), s1 = horizontal_sum(a1), s2 = horizontal_sum(a2), s3 = horizontal_sum(a3);
-  for (; i < n; ++i) {
-    s0 += w0[i] * x[i];
-    s1 += w1[i] * x[i];
-    s2 += w2[i] * x[i];
-    s3 += w3[i] * x[i];
-  }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
-}
-
-constexpr int64_t kRowBlock = 4;
-constexpr int64_t kTokenBlock = 16;
-
-}  // namespace
-
-DSCHAT_SIMD_CLONES void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-                                    int64_t row_begin, int64_t row_end) {
-  // Block-quantized weights: integer dot products against Q8_0 activations for a few tokens
-  // (decode: bandwidth-bound); for more tokens the float GEMM below over rows dequantized once
-  // per row block wins (prefill: compute-bound).
-  if (dtype_is_block(w.dtype) && n <= kQuantizedMatmulMaxTokens) return matmul_rows_quantized(w, x, n, y, ldy, row_begin, row_end);
-  const int64_t cols = w.cols;
-  thread_local std::vector<float> converted;  // kRowBlock rows widened to float (F16/BF16)
-  if (w.dtype != DType::F32 && static_cast<int64_t>(converted.size()) < kRowBlock * cols) {
-    converted.resize(static_cast<size_t>(kRowBlock * cols));
-  }
-  for (int64_t r = row_begin; r < row_end; r += kRowBlock) {
-    int64_t count = std::min(kRowBlock, row_end - r);
-    const float* rows[kRowBlock];
-    for (int64_t k = 0; k < kRowBlock; ++k) {
-      int64_t rr = r + std::min(k, count - 1);  // pad a short block by repeating its last row
-      if (w.dtype == DType::F32) {
-        rows[k] = reinterpret_cast<const float*>(w.row(rr));
-      } else {
-        if (k < count) weight_row_to_f32(w, rr, converted.data() + k * cols);
-        rows[k] = converted.data() + std::min(k, count - 1) * cols;
-      }
-    }
-    for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
-      int64_t t1 = std::min(n, t0 + kTokenBlock);
-      for (int64_t t = t0; t < t1; ++t) {
-        float out[kRowBlock];
-        dot4_f32(rows[0], rows[1], rows[2], rows[3], x + t * cols, cols, out);
-        for (int64_t k = 0; k < count; ++k) y[t * ldy + r + k] = out[k];
-      }
-    }
-  }
+void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t row_begin,
+                 int64_t row_end) {
+  matmul_kernels().rows(w, x, n, y, ldy, row_begin, row_end);
 }
 
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy) {
   if (ldy == 0) ldy = w.rows;
+  constexpr int64_t kRowBlock = float_body::kRowBlock;
   // Enough rows per task that the split pays for itself (~32k multiply-adds at least).
   int64_t work_per_row = std::max<int64_t>(1, w.cols * n);
   int64_t min_rows = (32768 + work_per_row - 1) / work_per_row;
   int64_t grain_blocks = (min_rows + kRowBlock - 1) / kRowBlock;
   int64_t blocks = (w.rows + kRowBlock - 1) / kRowBlock;
+  const MatmulKernels& k = matmul_kernels();
   pool.parallel_for(blocks, grain_blocks, [&](int64_t b0, int64_t b1) {
-    matmul_rows(w, x, n, y, ldy, b0 * kRowBlock, std::min(w.rows, b1 * kRowBlock));
+    k.rows(w, x, n, y, ldy, b0 * kRowBlock, std::min(w.rows, b1 * kRowBlock));
   });
 }
 
-DSCHAT_SIMD_CLONES void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out) {
-  const int64_t cols = w.cols;
-  std::fill(out, out + cols, 0.0f);
-  thread_local std::vector<float> row;
-  if (static_cast<int64_t>(row.size()) < cols) row.resize(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < w.rows; ++r) {
-    const float* wr;
-    if (w.dtype == DType::F32) {
-      wr = reinterpret_cast<const float*>(w.row(r));
-    } else {
-      weight_row_to_f32(w, r, row.data());
-      wr = row.data();
-    }
-    const float ar = a[r];
-    for (int64_t c = 0; c < cols; ++c) out[c] += ar * wr[c];
-  }
+void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out) {
+  matmul_kernels().transposed_vector(w, a, out);
 }
 
 }  // namespace dschat

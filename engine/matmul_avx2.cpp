@@ -2,6 +2,8 @@
 // attributes so the rest of the build stays portable; picked at run time (quantize.cpp).
 // Signed int8 × int8 via the usual trick: maddubs needs unsigned × signed, so multiply |w| by
 // x with w's sign moved onto it (sign_epi8), then widen pairs to int32 with madd(…, 1).
+#include "engine/matmul_float_body.h"
+#include "engine/matmul_kernels.h"
 #include "engine/quantize.h"
 
 #if defined(__x86_64__)
@@ -58,6 +60,25 @@ DSCHAT_AVX2 float dot_q4_0_q8_0_avx2(const BlockQ4_0* w, const BlockQ8_0* x, int
     acc = _mm256_fmadd_ps(scale, dot_block_i8(wq, xq), acc);
   }
   return horizontal_sum(acc);
+}
+
+// The float loops of matmul_float_body.h compiled for this level.
+DSCHAT_AVX2 static float dot_f32_avx2(const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); }
+DSCHAT_AVX2 static void rows_avx2(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                               int64_t r1) {
+  float_body::rows(w, x, n, y, ldy, r0, r1);
+}
+DSCHAT_AVX2 static void transposed_vector_avx2(const WeightMatrix& w, const float* a, float* out) {
+  float_body::transposed_vector(w, a, out);
+}
+
+MatmulKernels matmul_kernels_avx2() {
+  MatmulKernels k;
+  k.name = "avx2";
+  k.dot_f32 = dot_f32_avx2;
+  k.rows = rows_avx2;
+  k.transposed_vector = transposed_vector_avx2;
+  return k;
 }
 
 }  // namespace dschat

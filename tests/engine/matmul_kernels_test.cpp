@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engine/cpu_features.h"
+#include "engine/half_float.h"
 #include "engine/matmul.h"
+#include "engine/matmul_kernels.h"
 #include "engine/matmul_quantized.h"
 #include "engine/quantize.h"
 
@@ -63,6 +66,127 @@ TEST(SimdKernels, DispatchPicksASupportedLevel) {
   const std::string level = simd_level();
   EXPECT_TRUE(level_runs_here(level)) << level;
   EXPECT_EQ(std::string(quant_kernels().name), level);
+}
+
+// A weight matrix of `dtype` holding (a rounding of) `values` [rows, cols].
+WeightMatrix make_matrix(DType dtype, int64_t rows, int64_t cols, const std::vector<float>& values,
+                         std::vector<std::byte>& storage) {
+  WeightMatrix m{dtype, rows, cols, nullptr};
+  storage.assign(m.bytes(), std::byte{0});
+  m.data = storage.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    auto* dst = const_cast<std::byte*>(m.row(r));
+    const float* v = values.data() + r * cols;
+    switch (dtype) {
+      case DType::F32: std::memcpy(dst, v, cols * sizeof(float)); break;
+      case DType::BF16:
+        for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_bf16(v[i]);
+        break;
+      case DType::F16:
+        for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_f16(v[i]);
+        break;
+      case DType::Q8_0: quantize_row_q8_0(v, reinterpret_cast<BlockQ8_0*>(dst), cols); break;
+      case DType::Q4_0: quantize_row_q4_0(v, reinterpret_cast<BlockQ4_0*>(dst), cols); break;
+      default: break;
+    }
+  }
+  return m;
+}
+
+// The activations a kernel is expected to multiply: x itself, or its Q8_0 rounding where the
+// integer kernels run (block weights, few tokens).
+std::vector<float> expected_activations(DType dtype, int64_t n, int64_t cols, const std::vector<float>& x) {
+  if (!dtype_is_block(dtype) || n > kQuantizedMatmulMaxTokens) return x;
+  std::vector<float> out(x.size());
+  std::vector<BlockQ8_0> q(cols / kQuantBlock);
+  for (int64_t t = 0; t < n; ++t) {
+    quantize_row_q8_0(x.data() + t * cols, q.data(), cols);
+    dequantize_row_q8_0(q.data(), out.data() + t * cols, cols);
+  }
+  return out;
+}
+
+class FloatKernels : public ::testing::TestWithParam<std::string> {};
+
+// Every level's rows kernel = a double-precision sum over the widened weights, for every dtype,
+// odd row counts and row ranges, odd widths (float dtypes), one token and GEMM-sized batches.
+TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  ASSERT_NE(k.rows, nullptr);
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    for (int64_t cols : {int64_t{7}, int64_t{64}, int64_t{161}, int64_t{544}}) {
+      if (dtype_is_block(dtype) && cols % kQuantBlock != 0) continue;
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{19}}) {
+        const int64_t rows = 37;
+        std::vector<float> wv = random_values(cols * 31 + n, rows * cols, 0.05f);
+        std::vector<float> x = random_values(cols * 17 + n, n * cols, 1.0f);
+        std::vector<std::byte> storage;
+        const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
+        const std::vector<float> xe = expected_activations(dtype, n, cols, x);
+        const int64_t r0 = 3, r1 = rows, ldy = rows + 2;
+        std::vector<float> y(n * ldy, -1.0f), wr(cols);
+        k.rows(m, x.data(), n, y.data(), ldy, r0, r1);
+        for (int64_t t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < ldy; ++r) {
+            if (r < r0 || r >= r1) {
+              ASSERT_EQ(y[t * ldy + r], -1.0f) << "wrote outside its rows: r " << r;
+              continue;
+            }
+            weight_row_to_f32(m, r, wr.data());
+            double ref = 0, scale = 0;
+            for (int64_t i = 0; i < cols; ++i) {
+              ref += double(wr[i]) * xe[t * cols + i];
+              scale += std::fabs(double(wr[i]) * xe[t * cols + i]);
+            }
+            ASSERT_NEAR(y[t * ldy + r], ref, 1e-5 * scale + 1e-7)
+                << level << " " << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{128}, int64_t{131}}) {
+    std::vector<float> a = random_values(n, n, 1.0f), b = random_values(n + 1, n, 1.0f);
+    double ref = 0, scale = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      ref += double(a[i]) * b[i];
+      scale += std::fabs(double(a[i]) * b[i]);
+    }
+    EXPECT_NEAR(k.dot_f32(a.data(), b.data(), n), ref, 1e-5 * scale) << level << " n " << n;
+  }
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const int64_t rows = 33, cols = 131;
+    std::vector<float> wv = random_values(5, rows * cols, 0.05f), a = random_values(6, rows, 1.0f);
+    std::vector<std::byte> storage;
+    const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
+    std::vector<float> out(cols), wr(cols);
+    k.transposed_vector(m, a.data(), out.data());
+    std::vector<double> ref(cols, 0.0), scale(cols, 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      weight_row_to_f32(m, r, wr.data());
+      for (int64_t c = 0; c < cols; ++c) {
+        ref[c] += double(a[r]) * wr[c];
+        scale[c] += std::fabs(double(a[r]) * wr[c]);
+      }
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      ASSERT_NEAR(out[c], ref[c], 1e-5 * scale[c] + 1e-7) << level << " " << dtype_name(dtype) << " c " << c;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, FloatKernels, ::testing::Values("scalar", "avx2", "avx512"));
+
+TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
+  EXPECT_EQ(std::string(matmul_kernels().name), simd_level());
 }
 
 // matmul over a quantized matrix (odd rows) = Σ dequant(w)·dequant(q8(x)) for a few tokens
