@@ -94,6 +94,7 @@ int run_line_mode(const ChatArguments& args) {
     return report_error("chat", args.model_dir.string() + ": no such model directory (use --model DIR)");
   }
   std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
   ChatSession session(model, args.session);
   if (!resume.empty()) session.load(resume);
   line_session = &session;

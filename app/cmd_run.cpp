@@ -136,6 +136,7 @@ int cmd_run(const Args& args) {
     return report_error("run", e.what());
   }
   if (g_interrupted) return 130;
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
 
   // Sampling: the directory's defaults, then the options given.
   SamplingParams sampling = model->sampling_defaults;

@@ -231,6 +231,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
         loaded.seconds = seconds_since(start);
         loaded.context_max = backend_->context_max();
         post(std::move(loaded));
+        for (const std::string& warning : backend_->load_warnings()) notice(WorkerEvent::Kind::Error, warning);
         if (!command.text.empty()) {
           try {
             backend_->load_conversation(command.text);

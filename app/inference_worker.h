@@ -35,6 +35,8 @@ class ChatBackend {
   // Loads the model; `progress` returns false to cancel (then throw LoadCancelled).
   virtual void load(const LoadProgress& progress) = 0;
   virtual std::string model_name() const = 0;
+  // "WARNING: ..." lines about the loaded model (e.g. NaN weights), shown after Loaded.
+  virtual std::vector<std::string> load_warnings() const { return {}; }
   virtual TurnResult submit(const std::string& text, const TurnCallbacks& callbacks) = 0;
   virtual TurnResult regenerate(const TurnCallbacks& callbacks) = 0;
   virtual bool undo() = 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.h"
+#include "app/nonfinite_weights.h"
 
 namespace dschat {
 
@@ -82,6 +83,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   loaded->default_max_new_tokens = read_max_new_tokens(dir);
   loaded->model = Model::load(path, options);
   loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
+  loaded->warnings = nonfinite_weight_warnings(path);  // the weights are paged in now: cheap
   return loaded;
 }
 

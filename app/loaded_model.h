@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/model.h"
@@ -23,6 +24,9 @@ struct LoadedModel {
   std::vector<int32_t> eos_ids;
   // generation_config.json max_new_tokens (-1 when absent): the reply limit when none is set.
   int default_max_new_tokens = -1;
+  // Problems the user should see when the model has loaded, one "WARNING: ..." line each: NaN or
+  // infinite weights (app/nonfinite_weights.h).
+  std::vector<std::string> warnings;
 
   // Makes the KV cache for a session; empty = InferenceContext::create(*model, max_tokens).
   // Tests put a scripted context here.

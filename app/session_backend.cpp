@@ -27,6 +27,8 @@ ChatSession& SessionBackend::session() const {
 
 std::string SessionBackend::model_name() const { return model_ && model_->model ? model_->model->name() : ""; }
 
+std::vector<std::string> SessionBackend::load_warnings() const { return model_ ? model_->warnings : std::vector<std::string>{}; }
+
 TurnResult SessionBackend::submit(const std::string& text, const TurnCallbacks& callbacks) {
   return session().submit(text, callbacks);
 }
