@@ -63,6 +63,7 @@ ChatSession::ChatSession(std::shared_ptr<const LoadedModel> model, ChatSessionOp
   conversation_.sampling = sampler_.params();
   file_path_ = store_.path_for(conversation_);
   context_capacity_.store(context_->capacity());
+  store_.remove_stale_temporary_files();  // left by a save that was killed (SIGKILL, power loss)
 }
 
 ChatSession::~ChatSession() = default;

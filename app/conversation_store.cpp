@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace dschat {
@@ -28,6 +31,26 @@ bool safe_id(const std::string& id) {
 
 long default_write(int fd, const char* data, std::size_t size) { return ::write(fd, data, size); }
 
+// The writer's pid if `name` is a temporary file of write_file_atomically() for a conversation
+// file: ".<safe id>.json.tmp-<pid>-XXXXXX" (0 for the pid-less ".<safe id>.json.tmp-XXXXXX" of
+// older versions); nullopt for any other name. mkstemp's six characters are letters and digits.
+std::optional<long> temporary_file_writer(const std::string& name) {
+  const std::string marker = ".json.tmp-";
+  if (name.size() < 2 || name[0] != '.') return std::nullopt;
+  const size_t at = name.find(marker);
+  if (at == std::string::npos || !safe_id(name.substr(1, at - 1))) return std::nullopt;
+  std::string rest = name.substr(at + marker.size());
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (rest.size() < 6 || !std::all_of(rest.end() - 6, rest.end(), alnum)) return std::nullopt;
+  if (rest.size() == 6) return 0;
+  const std::string pid = rest.substr(0, rest.size() - 6);
+  if (pid.size() < 3 || pid.size() > 11 || pid.back() != '-') return std::nullopt;
+  if (!std::all_of(pid.begin(), pid.end() - 1, [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  return std::stol(pid.substr(0, pid.size() - 1));
+}
+
+bool process_is_gone(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+
 }  // namespace
 
 fs::path default_conversations_dir() {
@@ -46,7 +69,9 @@ void write_file_atomically(const fs::path& path, const std::string& contents, co
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::string name = ".";  // built step by step: GCC 12 warns (-Wrestrict) on "." + string
   name += path.filename().string();
-  name += ".tmp-XXXXXX";
+  name += ".tmp-";
+  name += std::to_string(::getpid());  // lets remove_stale_temporary_files() tell a dead writer's file
+  name += "-XXXXXX";
   std::string tmp = (dir / name).string();
   int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw ConversationWriteError(system_error("cannot create a temporary file in " + dir.string()));
@@ -142,6 +167,24 @@ std::vector<ConversationFileInfo> ConversationStore::list() const {
     return a.updated != b.updated ? a.updated > b.updated : a.id > b.id;
   });
   return out;
+}
+
+size_t ConversationStore::remove_stale_temporary_files(std::chrono::seconds max_age) const {
+  size_t removed = 0;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::optional<long> writer = temporary_file_writer(entry.path().filename().string());
+    std::error_code entry_ec;
+    if (!writer || !entry.is_regular_file(entry_ec) || entry.is_symlink(entry_ec)) continue;
+    const bool own = *writer == static_cast<long>(::getpid());
+    const auto written = fs::last_write_time(entry.path(), entry_ec);
+    const bool old = !entry_ec && now - written > max_age;
+    if (old || (!own && process_is_gone(*writer))) {
+      if (fs::remove(entry.path(), entry_ec)) ++removed;
+    }
+  }
+  return removed;
 }
 
 fs::path ConversationStore::latest() const {

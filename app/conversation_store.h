@@ -1,9 +1,10 @@
 // Conversation files on disk: one JSON file per conversation under
 // $XDG_DATA_HOME/dschat/conversations/ (default ~/.local/share/dschat/conversations/), written
-// atomically (temporary file in the same directory, fsync, rename, fsync of the directory),
-// mode 0600. A failed write leaves the previous file intact.
+// atomically (temporary file ".<id>.json.tmp-<pid>-XXXXXX" in the same directory, fsync, rename,
+// fsync of the directory), mode 0600. A failed write leaves the previous file intact.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -58,6 +59,12 @@ class ConversationStore {
 
   // Conversation files in dir(), most recently updated first (unreadable files skipped).
   std::vector<ConversationFileInfo> list() const;
+  // Removes what a writer killed in the middle of a save left behind: temporary files
+  // ".<id>.json.tmp-<pid>-XXXXXX" in dir() whose writer process no longer exists or that are
+  // older than `max_age` (a save takes well under a second). Nothing else is touched: no other
+  // names, no symlinks, no subdirectories. Returns how many were removed. Called at start-up.
+  size_t remove_stale_temporary_files(std::chrono::seconds max_age = std::chrono::seconds(60)) const;
+
   // The most recently updated conversation file, or empty.
   std::filesystem::path latest() const;
 

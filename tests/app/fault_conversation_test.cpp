@@ -1,8 +1,9 @@
 // Faults that must lose no conversation (issue 9): saves that fail (a path that is a directory,
 // a real size limit from the kernel, a full tmpfs when the tests may mount one), SIGKILL at
 // random points of an autosave, 10,000 messages in a file, hostile input to the chat session
-// (1 MB paste, invalid UTF-8, control characters), and the file-system security rules (0600,
-// no write through a planted symlink, ids from files never become paths).
+// (1 MB paste, invalid UTF-8, control characters), the temporary files of killed saves (removed
+// at start-up), and the file-system security rules (0600, no write through a planted symlink,
+// ids from files never become paths).
 #include <gtest/gtest.h>
 
 #include <sched.h>
@@ -189,6 +190,102 @@ TEST_F(FaultTest, SigkillDuringAutosaveLeavesTheOldOrTheNewFile) {
     EXPECT_EQ(store.list().size(), 1u);
   }
   EXPECT_EQ(old_or_new, 40);
+}
+
+// A writer killed between mkstemp and rename leaves its temporary file; the next start-up
+// removes it. The child blocks inside its write (after half the bytes) until it is killed.
+TEST_F(FaultTest, TemporaryFileOfAWriterKilledMidSaveIsRemovedAtStartUp) {
+  ConversationStore store(dir_);
+  const Conversation c = conversation_with(20, 500);
+  const fs::path path = store.save(c);
+  const std::string before = read_file(path);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ConversationStore writer(dir_);
+    writer.set_write_function([&](int fd, const char* data, std::size_t size) -> long {
+      long n = ::write(fd, data, size / 2);
+      char byte = 1;
+      if (::write(ready[1], &byte, 1) != 1) ::_exit(2);
+      ::pause();  // killed here, in the middle of the save
+      return n;
+    });
+    writer.save(conversation_with(21, 500));
+    ::_exit(1);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_EQ(entries_in(dir_), 2u) << "the killed writer should have left its temporary file";
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(store.remove_stale_temporary_files(), 1u);  // its writer is gone: not waiting a minute
+  EXPECT_EQ(entries_in(dir_), 1u);
+  EXPECT_EQ(read_file(path), before);
+}
+
+// Only temporary files of the store are removed, and only stale ones: the writer's process is
+// gone or the file is older than a minute. Starting a chat session does it.
+TEST_F(FaultTest, OnlyStaleTemporaryFilesOfTheStoreAreRemovedWhenASessionStarts) {
+  pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  const std::string me = std::to_string(::getpid()), gone = std::to_string(dead);
+  const fs::path conversations = dir_ / "conversations";
+  fs::create_directories(conversations);
+  auto make = [&](const std::string& name, int age_seconds) {
+    const fs::path p = conversations / name;
+    std::ofstream(p) << "{\"partial\": ";
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::seconds(age_seconds));
+    return p;
+  };
+  const std::vector<fs::path> stale = {
+      make(".20261122-100000-f00d.json.tmp-" + gone + "-aB3xYz", 0),  // writer gone
+      make(".20261122-100000-f00d.json.tmp-" + me + "-Qq0000", 120),  // a live writer, but 2 minutes old
+      make(".old_id.json.tmp-Zz9Yy8", 120),                            // pid-less name, 2 minutes old
+  };
+  const std::vector<fs::path> kept = {
+      make(".20261122-100000-f00d.json.tmp-" + me + "-Rr1111", 0),  // a live writer, fresh
+      make(".old_id.json.tmp-Zz9Yy7", 5),                            // pid-less, fresh
+      make("20261122-100000-f00d.json.tmp-" + gone + "-aB3xYz", 120),  // no leading dot
+      make(".20261122-100000-f00d.json.tmp-" + gone + "-aB3x", 120),   // 4 random characters
+      make(".20261122-100000-f00d.json.tmp-" + gone + "-aB3x!z", 120), // not alphanumeric
+      make(".a.b.json.tmp-" + gone + "-aB3xYz", 120),                 // not a conversation id
+      make(".20261122-100000-f00d.md.tmp-" + gone + "-aB3xYz", 120),   // an export's temporary file
+      make("notes.txt", 120),
+      make(".hidden.json", 120),
+  };
+  const fs::path outside = dir_ / "victim.txt";
+  std::ofstream(outside) << "precious";
+  const fs::path link = conversations / (".x.json.tmp-" + gone + "-Link00");
+  fs::create_symlink(outside, link);
+  const fs::path subdir = conversations / (".y.json.tmp-" + gone + "-Dir000");
+  fs::create_directories(subdir);
+
+  auto m = std::make_shared<LoadedModel>();
+  m->path = "/models/scripted";
+  m->model = std::make_unique<testing::ScriptedModel>(260, 64);
+  m->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_json(test::byte_tokenizer_json().dump()));
+  m->context_factory = [](int max_tokens) {
+    return std::make_unique<testing::ScriptedContext>(260, max_tokens, [](const std::vector<int32_t>&) { return 257; });
+  };
+  ChatSessionOptions options;
+  options.conversations_dir = conversations;
+  options.template_name = "deepseek-v3";
+  ChatSession session(m, options);
+
+  for (const fs::path& p : stale) EXPECT_FALSE(fs::exists(p)) << p.filename() << " should have been removed";
+  for (const fs::path& p : kept) EXPECT_TRUE(fs::exists(p)) << p.filename() << " should have been kept";
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(read_file(outside), "precious");
+  EXPECT_TRUE(fs::is_directory(subdir));
 }
 
 TEST_F(FaultTest, TenThousandMessagesLoadAndListQuickly) {
