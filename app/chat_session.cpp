@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/mapped_file.h"
+
 namespace dschat {
 
 namespace {
@@ -37,6 +39,17 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 int context_capacity(const LoadedModel& model, int requested) {
   int max_positions = model.model->config().max_position_embeddings;
   return requested > 0 ? std::min(requested, max_positions) : max_positions;
+}
+
+// Non-empty when a memory-mapped weight file shrank under the running model: its vanished pages
+// read as zeros (engine/mapped_file.h), so nothing computed from now on can be trusted.
+std::string model_files_changed_error() {
+  const uint64_t pages = MappedFile::faulted_pages();
+  if (pages == 0) return {};
+  return "the model's files changed on disk while dschat was running (" + std::to_string(pages) + " page" +
+         (pages == 1 ? "" : "s") +
+         " of a memory-mapped weight file vanished: it was truncated or rewritten in place), so replies can no "
+         "longer be computed from the loaded weights; restart dschat to load the model again (the conversation is kept)";
 }
 
 std::string format_float(double v) {
@@ -167,7 +180,11 @@ void ChatSession::autosave(TurnResult& result) {
 TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   TurnResult result;
   cancel_.store(false);
-  std::string error;
+  std::string error = model_files_changed_error();
+  if (!error.empty()) {
+    result.error = error;
+    return result;
+  }
   std::vector<int32_t> prompt;
   try {
     prompt = build_prompt(result.notices, error, /*add_generation_prompt=*/true);
@@ -190,7 +207,15 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
 
   // deepseek-v2 and plain: the reply after "Assistant:" starts with a space that is not content.
   bool strip = template_.reply_strips_leading_space();
+  // A weight file that shrinks during the reply stops it: the piece being delivered was computed
+  // with zeros for weights and is dropped; what came before it is kept (interrupted).
+  bool model_changed = false;
   auto on_piece = [&](std::string_view piece) {
+    if (!model_changed && MappedFile::faulted_pages() > 0) {
+      model_changed = true;
+      cancel_.store(true);
+    }
+    if (model_changed) return;
     if (strip) {
       size_t i = 0;
       while (i < piece.size() && is_space(piece[i])) ++i;
@@ -208,13 +233,24 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   } catch (const std::exception& e) {
     context_->truncate(0);  // unknown state: start the cache afresh next turn
     context_used_.store(0);
-    result.error = e.what();
+    const std::string changed = model_files_changed_error();
+    result.error = changed.empty() ? e.what() : changed;
     return result;
   }
   context_used_.store(context_->size());
   result.stats = generated.stats;
   result.interrupted = generated.stats.stop == StopReason::User;
   result.ok = true;
+  if (const std::string changed = model_files_changed_error(); !changed.empty()) {
+    // Stopped at the change (or it came after the last piece): the reply so far is kept, marked
+    // interrupted; the cache was computed with vanished weights and is dropped.
+    context_->truncate(0);
+    context_used_.store(0);
+    generated.stats.stop = StopReason::User;
+    result.interrupted = true;
+    result.notices.push_back("Reply stopped: " + changed + ".");
+    if (callbacks.on_notice) callbacks.on_notice(result.notices.back());
+  }
 
   if (template_.reply_strips_leading_space())
     while (!result.reply.empty() && is_space(result.reply.back())) result.reply.pop_back();
