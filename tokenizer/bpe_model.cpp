@@ -1,8 +1,10 @@
 #include "tokenizer/bpe_model.h"
 
+#include <algorithm>
 #include <queue>
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_json_reader.h"
 
 namespace dschat {
 
@@ -33,7 +35,6 @@ std::size_t utf8_char_length(unsigned char lead) {
 
 BpeModel::BpeModel(BpeModel&& other) noexcept
     : vocab_(std::move(other.vocab_)),
-      id_to_token_(std::move(other.id_to_token_)),
       merges_(std::move(other.merges_)),
       unk_id_(other.unk_id_),
       ignore_merges_(other.ignore_merges_),
@@ -41,7 +42,6 @@ BpeModel::BpeModel(BpeModel&& other) noexcept
 
 BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
   vocab_ = std::move(other.vocab_);
-  id_to_token_ = std::move(other.id_to_token_);
   merges_ = std::move(other.merges_);
   unk_id_ = other.unk_id_;
   ignore_merges_ = other.ignore_merges_;
@@ -49,7 +49,7 @@ BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
   return *this;
 }
 
-BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& where) {
+BpeModel BpeModel::with_options(const nlohmann::json& spec, const std::string& where) {
   if (!spec.is_object()) throw TokenizerError(where + ": expected an object");
   if (!spec.contains("type") || spec["type"] != "BPE") {
     std::string type = spec.contains("type") && spec["type"].is_string() ? spec["type"].get<std::string>() : "(missing)";
@@ -78,6 +78,21 @@ BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& wher
     if (!spec["ignore_merges"].is_boolean()) throw TokenizerError(where + ".ignore_merges: expected true or false");
     model.ignore_merges_ = spec["ignore_merges"].get<bool>();
   }
+  return model;
+}
+
+void BpeModel::set_unk_token(const nlohmann::json& spec, const std::string& where) {
+  if (!spec.contains("unk_token") || spec["unk_token"].is_null()) return;
+  if (!spec["unk_token"].is_string()) throw TokenizerError(where + ".unk_token: expected a string or null");
+  auto unk = vocab_.find(spec["unk_token"].get<std::string>());
+  if (!unk) {
+    throw TokenizerError(where + ".unk_token: \"" + spec["unk_token"].get<std::string>() + "\" is not in the vocabulary");
+  }
+  unk_id_ = *unk;
+}
+
+BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& where) {
+  BpeModel model = with_options(spec, where);
 
   if (!spec.contains("vocab") || !spec["vocab"].is_object()) throw TokenizerError(where + ".vocab: missing or not an object");
   const auto& vocab = spec["vocab"];
@@ -90,24 +105,15 @@ BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& wher
     if (id < 0 || id >= (1 << 24)) {
       throw TokenizerError(where + ".vocab[\"" + it.key() + "\"]: id " + std::to_string(id) + " is out of range");
     }
-    if (static_cast<std::size_t>(id) >= model.id_to_token_.size()) model.id_to_token_.resize(id + 1);
-    if (!model.id_to_token_[id].empty()) {
-      throw TokenizerError(where + ".vocab: id " + std::to_string(id) + " is used by both \"" + model.id_to_token_[id] +
+    if (std::string_view used = model.vocab_.text_of(static_cast<int32_t>(id)); !used.empty()) {
+      throw TokenizerError(where + ".vocab: id " + std::to_string(id) + " is used by both \"" + std::string(used) +
                            "\" and \"" + it.key() + "\"");
     }
     if (it.key().empty()) throw TokenizerError(where + ".vocab: the empty string is not a valid token");
-    model.id_to_token_[id] = it.key();
-    model.vocab_.emplace(it.key(), static_cast<int32_t>(id));
+    model.vocab_.insert(it.key(), static_cast<int32_t>(id));  // keys of a JSON tree are unique
   }
 
-  if (is_set("unk_token")) {
-    if (!spec["unk_token"].is_string()) throw TokenizerError(where + ".unk_token: expected a string or null");
-    auto unk = model.vocab_.find(spec["unk_token"].get<std::string>());
-    if (unk == model.vocab_.end()) {
-      throw TokenizerError(where + ".unk_token: \"" + spec["unk_token"].get<std::string>() + "\" is not in the vocabulary");
-    }
-    model.unk_id_ = unk->second;
-  }
+  model.set_unk_token(spec, where);
 
   if (!spec.contains("merges") || !spec["merges"].is_array()) throw TokenizerError(where + ".merges: missing or not an array");
   const auto& merges = spec["merges"];
@@ -118,32 +124,65 @@ BpeModel BpeModel::from_json(const nlohmann::json& spec, const std::string& wher
     auto left_id = model.vocab_.find(left);
     auto right_id = model.vocab_.find(right);
     auto merged_id = model.vocab_.find(left + right);
-    if (left_id == model.vocab_.end() || right_id == model.vocab_.end()) {
-      throw TokenizerError(at + ": \"" + (left_id == model.vocab_.end() ? left : right) + "\" is not in the vocabulary");
+    if (!left_id || !right_id) {
+      throw TokenizerError(at + ": \"" + (!left_id ? left : right) + "\" is not in the vocabulary");
     }
-    if (merged_id == model.vocab_.end()) throw TokenizerError(at + ": the merged token \"" + left + right + "\" is not in the vocabulary");
+    if (!merged_id) throw TokenizerError(at + ": the merged token \"" + left + right + "\" is not in the vocabulary");
     // A pair listed twice keeps its first (best) rank, as in HF.
-    model.merges_.try_emplace(pair_key(left_id->second, right_id->second), Merge{static_cast<int32_t>(rank), merged_id->second});
+    model.merges_.insert(*left_id, *right_id, Merge{static_cast<int32_t>(rank), *merged_id});
   }
   return model;
 }
 
-std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+std::optional<BpeModel> BpeModel::from_streamed(const nlohmann::json& spec, const StreamedTokenizerJson& streamed,
+                                                const std::string& where) {
+  BpeModel model = with_options(spec, where);
+
+  // The vocabulary: every id in range and used once, every token non-empty and listed once
+  // (from_json's checks; a repeated key, which the tree would resolve, also goes to from_json).
+  const std::size_t tokens = streamed.vocab_ids.size();
+  model.vocab_.reserve(tokens);
+  for (std::size_t i = 0; i < tokens; ++i) {
+    const std::string_view token = streamed.vocab_tokens[i];
+    const int64_t id = streamed.vocab_ids[i];
+    if (id < 0 || id > VocabularyTable::kMaxId || token.empty()) return std::nullopt;
+    if (!model.vocab_.text_of(static_cast<int32_t>(id)).empty()) return std::nullopt;
+    if (!model.vocab_.insert(token, static_cast<int32_t>(id))) return std::nullopt;
+  }
+
+  model.set_unk_token(spec, where);
+
+  const std::size_t merges = streamed.merge_lefts.size();
+  model.merges_.reserve(merges);
+  std::string joined;
+  for (std::size_t rank = 0; rank < merges; ++rank) {
+    const std::string_view left = streamed.merge_lefts[rank];
+    const std::string_view right = streamed.merge_rights[rank];
+    joined.assign(left);
+    joined.append(right);
+    auto left_id = model.vocab_.find(left);
+    auto right_id = model.vocab_.find(right);
+    auto merged_id = model.vocab_.find(joined);
+    if (!left_id || !right_id || !merged_id) return std::nullopt;
+    // A pair listed twice keeps its first (best) rank, as in HF.
+    model.merges_.insert(*left_id, *right_id, Merge{static_cast<int32_t>(rank), *merged_id});
+  }
+  return model;
 }
 
-const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<std::size_t>(id) >= id_to_token_.size() || id_to_token_[id].empty()) return nullptr;
-  return &id_to_token_[id];
+std::optional<BpeModel::Merge> BpeModel::merge_of(int32_t left, int32_t right) const {
+  const Merge* merge = merges_.find(left, right);
+  if (merge == nullptr) return std::nullopt;
+  return *merge;
 }
+
+std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const { return vocab_.find(token); }
 
 void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
   if (ignore_merges_) {
-    if (auto it = vocab_.find(std::string(piece)); it != vocab_.end()) {
-      out.push_back(it->second);
+    if (auto id = vocab_.find(piece)) {
+      out.push_back(*id);
       return;
     }
   }
@@ -173,18 +212,17 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
   };
   std::vector<Symbol> symbols;
   symbols.reserve(piece.size());
-  std::string character;
   for (std::size_t pos = 0; pos < piece.size();) {
     std::size_t n = std::min(utf8_char_length(static_cast<unsigned char>(piece[pos])), piece.size() - pos);
-    character.assign(piece.substr(pos, n));
-    auto it = vocab_.find(character);
+    const std::string_view character = piece.substr(pos, n);
     int32_t id;
-    if (it != vocab_.end()) {
-      id = it->second;
+    if (auto found = vocab_.find(character)) {
+      id = *found;
     } else if (unk_id_) {
       id = *unk_id_;
     } else {
-      throw TokenizerError("character \"" + character + "\" is not in the BPE vocabulary and the model has no unk_token");
+      throw TokenizerError("character \"" + std::string(character) +
+                           "\" is not in the BPE vocabulary and the model has no unk_token");
     }
     auto index = static_cast<int32_t>(symbols.size());
     symbols.push_back({id, index - 1, -1, true});
@@ -200,8 +238,9 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
   auto push_pair = [&](int32_t left) {
     if (left < 0 || symbols[left].next < 0) return;
-    auto it = merges_.find(pair_key(symbols[left].id, symbols[symbols[left].next].id));
-    if (it != merges_.end()) queue.push({it->second.rank, left, it->second.merged_id});
+    if (const Merge* merge = merges_.find(symbols[left].id, symbols[symbols[left].next].id)) {
+      queue.push({merge->rank, left, merge->merged_id});
+    }
   };
   for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) push_pair(i);
 
@@ -211,8 +250,8 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
     Symbol& left = symbols[c.left];
     if (!left.alive || left.next < 0) continue;
     // Stale if either side changed since the candidate was queued.
-    auto it = merges_.find(pair_key(left.id, symbols[left.next].id));
-    if (it == merges_.end() || it->second.merged_id != c.merged_id || it->second.rank != c.rank) continue;
+    const Merge* merge = merges_.find(left.id, symbols[left.next].id);
+    if (merge == nullptr || merge->merged_id != c.merged_id || merge->rank != c.rank) continue;
     Symbol& right = symbols[left.next];
     left.id = c.merged_id;
     right.alive = false;

@@ -12,12 +12,23 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/merge_table.h"
+#include "tokenizer/vocabulary_table.h"
+
 namespace dschat {
+
+struct StreamedTokenizerJson;
 
 class BpeModel {
  public:
   // `spec` is the "model" value; unsupported options are a TokenizerError naming `where`.
   static BpeModel from_json(const nlohmann::json& spec, const std::string& where);
+  // The same model from a streamed tokenizer.json (tokenizer_json_reader.h): `spec` is the
+  // "model" value without vocab and merges, which come from `streamed`. nullopt when the vocab or
+  // merges are not a valid model (repeated token or id, id out of range, unknown merge parts):
+  // from_json on the tree then names the error. Options are checked as in from_json.
+  static std::optional<BpeModel> from_streamed(const nlohmann::json& spec, const StreamedTokenizerJson& streamed,
+                                               const std::string& where);
 
   BpeModel(BpeModel&& other) noexcept;
   BpeModel& operator=(BpeModel&& other) noexcept;
@@ -27,24 +38,24 @@ class BpeModel {
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;
-  // The vocabulary string of `id`, or nullptr if the vocabulary has no such id.
-  const std::string* id_to_token(int32_t id) const;
-  int32_t max_id() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
+  // The vocabulary string of `id`; empty if the vocabulary has no such id.
+  std::string_view id_to_token(int32_t id) const { return vocab_.text_of(id); }
+  int32_t max_id() const { return vocab_.max_id(); }
+
+  using Merge = MergeTable::Merge;
+  // The merge of the adjacent tokens (left, right), if there is one.
+  std::optional<Merge> merge_of(int32_t left, int32_t right) const;
+  std::size_t merge_count() const { return merges_.size(); }
 
  private:
   BpeModel() = default;
-  struct Merge {
-    int32_t rank;
-    int32_t merged_id;
-  };
-  static std::uint64_t pair_key(int32_t left, int32_t right) {
-    return (static_cast<std::uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-  }
+  // The options of a "model" object (everything but vocab and merges), checked; TokenizerError.
+  static BpeModel with_options(const nlohmann::json& spec, const std::string& where);
+  void set_unk_token(const nlohmann::json& spec, const std::string& where);
   void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
 
-  std::unordered_map<std::string, int32_t> vocab_;
-  std::vector<std::string> id_to_token_;
-  std::unordered_map<std::uint64_t, Merge> merges_;
+  VocabularyTable vocab_;
+  MergeTable merges_;
   std::optional<int32_t> unk_id_;
   bool ignore_merges_ = false;
 

@@ -1,7 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +9,7 @@
 #include "tokenizer/byte_level.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/tokenizer_json_reader.h"
 #include "tokenizer/utf8.h"
 
 namespace dschat {
@@ -20,7 +20,7 @@ struct Tokenizer::Impl {
   BpeModel model;
   AddedVocabulary added;
   TokenizerConfig config;
-  std::vector<std::string> bytes_of_id;  // what each id decodes to (before UTF-8 repair)
+  PackedStrings bytes_of_id;  // what each id decodes to (before UTF-8 repair), ids in order
   std::vector<char> special_of_id;
   int32_t vocab_size = 0;
 };
@@ -28,12 +28,15 @@ struct Tokenizer::Impl {
 namespace {
 
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw TokenizerError(path.string() + ": cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw TokenizerError(path.string() + ": read error");
-  return buffer.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw TokenizerError(path.string() + ": read error");
+  std::string text(static_cast<std::size_t>(size), '\0');  // one buffer of the file's size, no regrowth
+  in.seekg(0);
+  in.read(text.data(), size);
+  if (in.gcount() != size) throw TokenizerError(path.string() + ": read error");
+  return text;
 }
 
 // bos_token / eos_token are a string or an AddedToken object {"content": ...}.
@@ -110,7 +113,22 @@ Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
   return tokenizer;
 }
 
+struct Tokenizer::Sections {
+  const nlohmann::json& root;  // the document (model.vocab and model.merges may be absent)
+  BpeModel model;
+};
+
 Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& origin) {
+  if (auto streamed = read_tokenizer_json_streaming(json_text)) {
+    const nlohmann::json& root = streamed->root;
+    if (auto model = BpeModel::from_streamed(root.at("model"), *streamed, origin + ": model")) {
+      return assemble(Sections{root, std::move(*model)}, origin);
+    }
+  }
+  return from_json_tree(json_text, origin);
+}
+
+Tokenizer Tokenizer::from_json_tree(std::string_view json_text, const std::string& origin) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
@@ -119,15 +137,18 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& or
   }
   if (!root.is_object()) throw TokenizerError(origin + ": expected a JSON object");
   if (!root.contains("model")) throw TokenizerError(origin + ": no \"model\"");
+  return assemble(Sections{root, BpeModel::from_json(root["model"], origin + ": model")}, origin);
+}
+
+Tokenizer Tokenizer::assemble(Sections&& sections, const std::string& origin) {
+  const nlohmann::json& root = sections.root;
   auto section = [&](const char* key) -> const nlohmann::json& {
     static const nlohmann::json null_value;
     return root.contains(key) ? root[key] : null_value;
   };
-
-  auto model = BpeModel::from_json(root["model"], origin + ": model");
   auto impl = std::unique_ptr<Impl>(new Impl{Normalizer::from_json(section("normalizer"), origin + ": normalizer"),
                                              PreTokenizer::from_json(section("pre_tokenizer"), origin + ": pre_tokenizer"),
-                                             std::move(model),
+                                             std::move(sections.model),
                                              AddedVocabulary::from_json(section("added_tokens"), origin + ": added_tokens"),
                                              {}, {}, {}, 0});
   if (!impl->pre_tokenizer.has_byte_level()) {
@@ -147,19 +168,18 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& or
   int32_t max_id = impl->model.max_id();
   for (const AddedToken& token : impl->added.tokens()) max_id = std::max(max_id, token.id);
   impl->vocab_size = max_id + 1;
-  impl->bytes_of_id.resize(impl->vocab_size);
   impl->special_of_id.assign(impl->vocab_size, 0);
+  impl->bytes_of_id.begin.reserve(static_cast<std::size_t>(impl->vocab_size) + 1);
   for (int32_t id = 0; id < impl->vocab_size; ++id) {
-    const std::string* text = nullptr;
+    std::string_view text;
     if (const AddedToken* token = impl->added.find(id)) {
-      text = &token->content;
+      text = token->content;
       impl->special_of_id[id] = token->special;
     } else {
-      text = impl->model.id_to_token(id);
+      text = impl->model.id_to_token(id);  // empty: a hole in the id space decodes to nothing
     }
-    if (text == nullptr) continue;  // a hole in the id space decodes to nothing
-    auto bytes = byte_level::decode(*text);
-    impl->bytes_of_id[id] = bytes ? std::move(*bytes) : *text;
+    auto bytes = byte_level::decode(text);
+    impl->bytes_of_id.push_back(bytes ? std::string_view(*bytes) : text);
   }
   return Tokenizer(std::move(impl));
 }
@@ -205,12 +225,12 @@ std::string Tokenizer::token_bytes(int32_t id) const {
     throw TokenizerError("token id " + std::to_string(id) + " is out of range (vocabulary size " +
                          std::to_string(impl_->vocab_size) + ")");
   }
-  return impl_->bytes_of_id[id];
+  return std::string(impl_->bytes_of_id[id]);
 }
 
 std::string Tokenizer::token_text(int32_t id) const {
   if (const AddedToken* token = impl_->added.find(id)) return token->content;
-  if (const std::string* text = impl_->model.id_to_token(id)) return *text;
+  if (std::string_view text = impl_->model.id_to_token(id); !text.empty()) return std::string(text);
   throw TokenizerError("token id " + std::to_string(id) + " has no token (vocabulary size " +
                        std::to_string(impl_->vocab_size) + ")");
 }

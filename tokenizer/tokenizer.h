@@ -32,8 +32,12 @@ class Tokenizer {
  public:
   // Reads DIR/tokenizer.json and, when present, DIR/tokenizer_config.json.
   static Tokenizer from_directory(const std::filesystem::path& dir);
-  // Parses the text of a tokenizer.json (`origin` names it in error messages).
+  // Parses the text of a tokenizer.json (`origin` names it in error messages). The vocabulary
+  // and merges are streamed (tokenizer_json_reader.h); text of another shape goes to from_json_tree.
   static Tokenizer from_json(std::string_view json_text, const std::string& origin = "tokenizer.json");
+  // The same through a whole nlohmann::json tree of the text: the reference from_json is tested
+  // against, and the path for documents the streaming reader does not take (errors included).
+  static Tokenizer from_json_tree(std::string_view json_text, const std::string& origin = "tokenizer.json");
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -62,7 +66,9 @@ class Tokenizer {
 
  private:
   struct Impl;
+  struct Sections;  // the parsed parts of a tokenizer.json (tokenizer.cpp)
   explicit Tokenizer(std::unique_ptr<Impl> impl);
+  static Tokenizer assemble(Sections&& sections, const std::string& origin);
   std::unique_ptr<Impl> impl_;
 };
 
