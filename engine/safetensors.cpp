@@ -164,8 +164,11 @@ std::unique_ptr<TensorCollection> TensorCollection::open_directory(const std::fi
     std::sort(shard_names.begin(), shard_names.end());
     for (const std::string& shard : shard_names) {
       fs::path sp = dir / shard;
-      if (!fs::exists(sp)) {
-        throw ModelError(iname + ": shard '" + shard + "' listed in weight_map does not exist (" + sp.string() + ")");
+      std::error_code status_error;  // e.g. a name longer than NAME_MAX: an error, not an exception
+      if (!fs::exists(sp, status_error)) {
+        throw ModelError(iname + ": shard '" + shard + "' listed in weight_map " +
+                         (status_error ? "cannot be opened: " + status_error.message()
+                                       : "does not exist (" + sp.string() + ")"));
       }
       collection->add_file(std::make_unique<SafetensorsFile>(sp));
     }

@@ -134,6 +134,13 @@ TEST(Safetensors, ShardedIndex) {
   expect_model_error([&] { TensorCollection::open_directory(dir.path()); },
                      {"model.safetensors.index.json", "model-00003-of-00002.safetensors", "does not exist"});
 
+  // A name the file system refuses (longer than NAME_MAX): a ModelError, not a filesystem_error
+  // (found by the safetensors_index fuzzer).
+  index["weight_map"]["b"] = std::string(300, 'x') + ".safetensors";
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  expect_model_error([&] { TensorCollection::open_directory(dir.path()); },
+                     {"model.safetensors.index.json", "xxxx", "cannot be opened", "too long"});
+
   // A name that escapes the directory.
   index["weight_map"]["b"] = "../elsewhere.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
