@@ -8,29 +8,6 @@
 namespace dschat {
 namespace {
 
-// Pages the weights in (so 100% means ready) and reports bytes prepared; the callback may cancel.
-void prepare_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress) {
-  uint64_t total = 0;
-  for (const TensorInfo* t : tensors) total += t->nbytes;
-  uint64_t done = 0;
-  if (progress && !progress(0, total)) throw LoadCancelled();
-  constexpr uint64_t kPiece = 8u << 20;
-  volatile unsigned char sink = 0;
-  for (const TensorInfo* t : tensors) {
-    for (uint64_t offset = 0; offset < t->nbytes || (t->nbytes == 0 && offset == 0); offset += kPiece) {
-      uint64_t length = std::min(kPiece, t->nbytes - offset);
-      const unsigned char* p = reinterpret_cast<const unsigned char*>(t->data) + offset;
-      unsigned char acc = 0;
-      for (uint64_t i = 0; i < length; i += 4096) acc ^= p[i];  // touch every page
-      sink = sink ^ acc;
-      done += length;
-      if (progress && !progress(done, total)) throw LoadCancelled();
-      if (t->nbytes == 0) break;
-    }
-  }
-  (void)sink;
-}
-
 std::string human_bytes(uint64_t bytes) {
   std::ostringstream s;
   s.precision(1);
@@ -107,7 +84,7 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesyst
   model->tensors_ = TensorCollection::open_directory(dir);
   model->weights_ = bind_model_weights(model->config_, *model->tensors_);
   if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
-    prepare_weights(model->weights_->used, options.progress);
+    prefetch_weights(model->weights_->used, options.progress);  // 100% = paged in, ready
   } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
     model->converted_bytes_ = convert_model_weights(*model->weights_, options.weight_type, options.output_weight_type,
                                                     options.progress, options.threads);

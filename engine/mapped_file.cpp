@@ -120,10 +120,40 @@ MappedFile::~MappedFile() {
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {
   if (!data_ || offset >= size_) return;
-  long page = ::sysconf(_SC_PAGESIZE);
-  uint64_t start = offset - offset % static_cast<uint64_t>(page);
-  uint64_t end = std::min(size_, offset + length);
-  ::madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_WILLNEED);
+  dschat::advise_will_need(data_ + offset, std::min(size_ - offset, length));
+}
+
+namespace {
+
+// The whole pages that [data, data + length) touches, as (first page address, bytes).
+std::pair<uintptr_t, uint64_t> page_span(const std::byte* data, uint64_t length) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + length + page - 1) & ~(page - 1);
+  return {begin, end - begin};
+}
+
+}  // namespace
+
+void prefetch_pages(const std::byte* data, uint64_t length) {
+  if (data == nullptr || length == 0) return;
+  const auto [begin, bytes] = page_span(data, length);
+#ifdef MADV_POPULATE_READ
+  if (::madvise(reinterpret_cast<void*>(begin), bytes, MADV_POPULATE_READ) == 0) return;
+#endif
+  // Older kernels (EINVAL) or a file cut short (EFAULT): read one byte per page; a vanished page
+  // is replaced by the SIGBUS handler above.
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  volatile const unsigned char* p = reinterpret_cast<const unsigned char*>(begin);
+  unsigned char sink = 0;
+  for (uint64_t offset = 0; offset < bytes; offset += page) sink ^= p[offset];
+  (void)sink;
+}
+
+void advise_will_need(const std::byte* data, uint64_t length) {
+  if (data == nullptr || length == 0) return;
+  const auto [begin, bytes] = page_span(data, length);
+  ::madvise(reinterpret_cast<void*>(begin), bytes, MADV_WILLNEED);
 }
 
 }  // namespace dschat

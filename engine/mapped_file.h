@@ -37,4 +37,13 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
+// Maps the pages spanning [data, data + length) of a read-only file mapping into the process now,
+// so that reading them later takes no page fault: madvise(MADV_POPULATE_READ) (Linux 5.14+),
+// else one read per page. Pages of a file that shrank read as zeros (see above).
+void prefetch_pages(const std::byte* data, uint64_t length);
+
+// Asks the kernel to start reading [data, data + length) from disk in the background
+// (madvise MADV_WILLNEED); returns at once.
+void advise_will_need(const std::byte* data, uint64_t length);
+
 }  // namespace dschat

@@ -1,5 +1,6 @@
 #include "engine/model_weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -100,6 +101,40 @@ bool is_mtp_or_cache(const std::string& name, int num_layers) {
 }
 
 }  // namespace
+
+void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress) {
+  constexpr uint64_t kPiece = 8u << 20;       // bytes between progress reports
+  constexpr uint64_t kReadAhead = 64u << 20;  // bytes asked from the disk ahead of the prefetch
+  struct Piece {
+    const std::byte* data;
+    uint64_t bytes;
+  };
+  std::vector<const TensorInfo*> ordered(tensors.begin(), tensors.end());
+  std::sort(ordered.begin(), ordered.end(), [](const TensorInfo* a, const TensorInfo* b) { return a->data < b->data; });
+  std::vector<Piece> pieces;
+  uint64_t total = 0;
+  for (const TensorInfo* t : ordered) {
+    total += t->nbytes;
+    uint64_t offset = 0;
+    do {
+      const uint64_t bytes = std::min(kPiece, t->nbytes - offset);
+      pieces.push_back({t->data + offset, bytes});
+      offset += bytes;
+    } while (offset < t->nbytes);
+  }
+  if (progress && !progress(0, total)) throw LoadCancelled();
+  uint64_t done = 0, advised = 0;
+  std::size_t next_advised = 0;
+  for (const Piece& piece : pieces) {
+    for (; next_advised < pieces.size() && advised < done + kReadAhead; ++next_advised) {
+      advise_will_need(pieces[next_advised].data, pieces[next_advised].bytes);
+      advised += pieces[next_advised].bytes;
+    }
+    prefetch_pages(piece.data, piece.bytes);
+    done += piece.bytes;
+    if (progress && !progress(done, total)) throw LoadCancelled();
+  }
+}
 
 std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const TensorCollection& tensors) {
   auto w = std::make_unique<ModelWeights>();

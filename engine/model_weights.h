@@ -70,6 +70,13 @@ struct ModelWeights {
   std::vector<std::vector<uint64_t>> owned;   // copies of tensors whose bytes were misaligned
 };
 
+// Prefetches the pages of `tensors` (prefetch_pages in mapped_file.h) in address order, with
+// disk reads started ahead, so the first token takes no page faults, and reports the bytes
+// prefetched to `progress`: (0, total) first, then after every tensor or piece of at most 8 MiB,
+// ending with (total, total), total being the sum of the tensors' bytes. Throws LoadCancelled
+// as soon as `progress` returns false.
+void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress);
+
 // Binds every tensor the config calls for. Throws ModelError naming the file and tensor when a
 // tensor is missing, has the wrong shape, or a dtype the kernels cannot use.
 std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& config, const TensorCollection& tensors);

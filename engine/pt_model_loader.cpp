@@ -525,23 +525,6 @@ void apply_config_json(const std::filesystem::path& file, ModelConfig& c, std::v
   if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer()) c.bos_token_id = j["bos_token_id"].get<int>();
 }
 
-// Pages the bound weights in and reports progress (bytes) like the directory loader.
-void page_in(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress) {
-  uint64_t total = 0, done = 0;
-  for (const TensorInfo* t : tensors) total += t->nbytes;
-  if (progress && !progress(0, total)) throw LoadCancelled();
-  volatile unsigned char sink = 0;
-  for (const TensorInfo* t : tensors) {
-    const auto* p = reinterpret_cast<const unsigned char*>(t->data);
-    unsigned char acc = 0;
-    for (uint64_t i = 0; i < t->nbytes; i += 4096) acc ^= p[i];
-    sink = sink ^ acc;
-    done += t->nbytes;
-    if (progress && !progress(done, total)) throw LoadCancelled();
-  }
-  (void)sink;
-}
-
 }  // namespace
 
 std::unique_ptr<DeepSeekModel> DeepSeekModel::load_pt(const std::filesystem::path& file, const LoadOptions& options) {
@@ -582,7 +565,7 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_pt(const std::filesystem::pat
   }
   for (const std::string& note : notes) weights->warnings.push_back(note);
   for (const std::string& key : ckpt.skipped()) weights->warnings.push_back("non-tensor state dict entry '" + key + "' ignored");
-  page_in(weights->used, options.progress);
+  prefetch_weights(weights->used, options.progress);
   model->weights_ = std::move(weights);
   model->rope_ = std::make_unique<Rope>(model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
