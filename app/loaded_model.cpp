@@ -1,6 +1,8 @@
 #include "app/loaded_model.h"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -77,11 +79,32 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   auto loaded = std::make_shared<LoadedModel>();
   loaded->path = path;
   const std::filesystem::path dir = directory_of(path);
-  // The tokenizer first: it is quick and a missing tokenizer.json should not wait for the weights.
-  loaded->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_directory(tokenizer_directory(path, dir)));
-  loaded->sampling_defaults = load_sampling_defaults(dir);
-  loaded->default_max_new_tokens = read_max_new_tokens(dir);
-  loaded->model = Model::load(path, options);
+  // The tokenizer loads on a thread of its own while this one maps and prefetches the weights
+  // (tens of milliseconds each for the bundled model). A tokenizer error stops the weights (the
+  // progress callback cancels them) and is the error reported, as when the tokenizer loaded first.
+  std::atomic<bool> tokenizer_failed{false};
+  auto tokenizer = std::async(std::launch::async, [&] {
+    try {
+      return std::make_unique<Tokenizer>(Tokenizer::from_directory(tokenizer_directory(path, dir)));
+    } catch (...) {
+      tokenizer_failed = true;
+      throw;
+    }
+  });
+  LoadOptions weight_options = options;
+  weight_options.progress = [&](uint64_t done, uint64_t total) {
+    if (tokenizer_failed) return false;
+    return !options.progress || options.progress(done, total);
+  };
+  try {
+    loaded->sampling_defaults = load_sampling_defaults(dir);
+    loaded->default_max_new_tokens = read_max_new_tokens(dir);
+    loaded->model = Model::load(path, weight_options);
+  } catch (...) {
+    tokenizer.get();  // throws the tokenizer's error if it had one
+    throw;
+  }
+  loaded->tokenizer = tokenizer.get();
   loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
   loaded->warnings = nonfinite_weight_warnings(path);  // the weights are paged in now: cheap
   return loaded;

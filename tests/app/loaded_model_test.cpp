@@ -1,0 +1,82 @@
+// LoadedModel::load reads the tokenizer on its own thread while the weights load: the result is
+// the same as loading them one after the other, a tokenizer error is still the error reported
+// (before a weights error, and it stops the weights), and progress still runs 0..100% on the
+// caller's thread.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "app/loaded_model.h"
+#include "tests/app/test_model_dir.h"
+
+namespace dschat {
+namespace {
+
+std::filesystem::path bundled_dir() { return std::filesystem::path(DSCHAT_SOURCE_DIR) / "assets/model"; }
+
+TEST(LoadedModel, BundledModelLoadsTokenizerWeightsAndSettings) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  bool other_thread = false;
+  LoadOptions options;
+  options.progress = [&](uint64_t done, uint64_t total) {
+    calls.emplace_back(done, total);
+    other_thread |= std::this_thread::get_id() != caller;
+    return true;
+  };
+  auto loaded = LoadedModel::load(bundled_dir(), options);
+  ASSERT_TRUE(loaded->tokenizer && loaded->model);
+  // GPT-2's ids (js-tiktoken, README) and the bundled model's settings.
+  EXPECT_EQ(loaded->tokenizer->encode("Hello world"), (std::vector<int32_t>{15496, 995}));
+  EXPECT_EQ(loaded->model->config().vocab_size, 50257);
+  EXPECT_NE(std::find(loaded->eos_ids.begin(), loaded->eos_ids.end(), 50256), loaded->eos_ids.end());
+  EXPECT_EQ(loaded->default_max_new_tokens, 128);
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls.front().first, 0u);
+  EXPECT_EQ(calls.back().first, calls.back().second);
+  EXPECT_EQ(calls.back().second, loaded->model->weight_bytes());
+  EXPECT_FALSE(other_thread);
+}
+
+template <typename Error>
+std::string error_of_load(const std::filesystem::path& dir) {
+  try {
+    LoadedModel::load(dir);
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong error type: ") + e.what();
+  }
+  return "(no error)";
+}
+
+TEST(LoadedModel, ATokenizerErrorIsReportedAndComesBeforeAWeightsError) {
+  test::TempDir dir;
+  test::write_chat_model(dir.path());
+  ASSERT_NO_THROW(LoadedModel::load(dir.path()));
+
+  std::ofstream(dir / "tokenizer.json") << "{\"model\": ";  // cut short
+  std::string message = error_of_load<TokenizerError>(dir.path());
+  EXPECT_NE(message.find("tokenizer.json"), std::string::npos) << message;
+
+  std::filesystem::remove(dir / "model.safetensors");  // both broken: the tokenizer's error
+  message = error_of_load<TokenizerError>(dir.path());
+  EXPECT_NE(message.find("tokenizer.json"), std::string::npos) << message;
+
+  std::ofstream(dir / "tokenizer.json") << test::byte_tokenizer_json().dump();  // only the weights
+  message = error_of_load<ModelError>(dir.path());
+  EXPECT_NE(message.find("model.safetensors"), std::string::npos) << message;
+}
+
+TEST(LoadedModel, CancellingTheProgressStopsTheLoad) {
+  LoadOptions options;
+  int calls = 0;
+  options.progress = [&](uint64_t, uint64_t) { return ++calls < 2; };
+  EXPECT_THROW(LoadedModel::load(bundled_dir(), options), LoadCancelled);
+  EXPECT_EQ(calls, 2);
+}
+
+}  // namespace
+}  // namespace dschat
