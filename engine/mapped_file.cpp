@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -89,6 +90,36 @@ void unguard(const std::byte* data) {
 
 uint64_t MappedFile::faulted_pages() { return faulted.load(std::memory_order_relaxed); }
 
+// One mmap of a whole file: guarded against SIGBUS while it lives, unmapped by the last owner.
+struct MappedFile::Mapping {
+  const std::byte* data;
+  uint64_t size;
+  Mapping(const std::byte* d, uint64_t n) : data(d), size(n) { guard(data, size); }
+  ~Mapping() {
+    unguard(data);
+    ::munmap(const_cast<std::byte*>(data), size);
+  }
+};
+
+namespace {
+
+// The live mappings by file identity. A file changed in place keeps its inode: its new bytes are
+// visible through an existing read-only MAP_PRIVATE mapping as through a new one (both read the
+// page cache), so sharing changes nothing but the cost; a different size is a different key.
+struct FileKey {
+  dev_t device;
+  ino_t inode;
+  uint64_t size;
+  auto operator<=>(const FileKey&) const = default;
+};
+std::mutex live_mappings_mutex;
+std::map<FileKey, std::weak_ptr<const MappedFile::Mapping>>& live_mappings() {
+  static auto* mappings = new std::map<FileKey, std::weak_ptr<const MappedFile::Mapping>>();  // never destroyed
+  return *mappings;
+}
+
+}  // namespace
+
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ModelError(path.string() + ": cannot open: " + std::strerror(errno));
@@ -99,23 +130,31 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   }
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      throw ModelError(path.string() + ": cannot memory-map: " + std::strerror(err));
+    const FileKey key{st.st_dev, st.st_ino, size_};
+    std::lock_guard<std::mutex> lock(live_mappings_mutex);
+    auto& mappings = live_mappings();
+    if (auto it = mappings.find(key); it != mappings.end()) mapping_ = it->second.lock();
+    if (!mapping_) {
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        int err = errno;
+        ::close(fd);
+        throw ModelError(path.string() + ": cannot memory-map: " + std::strerror(err));
+      }
+      // The deleter drops the registry entry (unless a newer mapping of the key replaced it).
+      mapping_ = std::shared_ptr<const Mapping>(new Mapping(static_cast<const std::byte*>(p), size_), [key](const Mapping* m) {
+        {
+          std::lock_guard<std::mutex> lock(live_mappings_mutex);
+          auto& mappings = live_mappings();
+          if (auto it = mappings.find(key); it != mappings.end() && it->second.expired()) mappings.erase(it);
+        }
+        delete m;
+      });
+      mappings[key] = mapping_;
     }
-    data_ = static_cast<const std::byte*>(p);
-    guard(data_, size_);
+    data_ = mapping_->data;
   }
   ::close(fd);  // the mapping keeps the file alive
-}
-
-MappedFile::~MappedFile() {
-  if (data_) {
-    unguard(data_);
-    ::munmap(const_cast<std::byte*>(data_), size_);
-  }
 }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {

@@ -5,11 +5,17 @@
 // any previous handler for other addresses) that replaces the lost page with a zero page, counts
 // it and writes one warning to stderr; the process keeps running with zeros where the weights
 // were (the model must be reloaded) instead of dying. faulted_pages() tells callers.
+//
+// Opening a file that is already mapped in this process (same device, inode and size) shares
+// that mapping instead of making a second one: a second reader (e.g. the NaN scan after
+// Model::load, or reloading the same model) then takes no page faults and adds nothing to the
+// resident set, where a second mapping of the weights would count them twice.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 
 namespace dschat {
 
@@ -17,7 +23,7 @@ class MappedFile {
  public:
   // Throws ModelError naming the file if it cannot be opened or mapped.
   explicit MappedFile(const std::filesystem::path& path);
-  ~MappedFile();
+  ~MappedFile() = default;
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
@@ -31,8 +37,11 @@ class MappedFile {
   // Pages of any mapping that vanished (file shrunk) and now read as zeros, since start-up.
   static uint64_t faulted_pages();
 
+  struct Mapping;  // one mmap of one file, shared by the MappedFiles of that file (mapped_file.cpp)
+
  private:
   std::filesystem::path path_;
+  std::shared_ptr<const Mapping> mapping_;  // empty for an empty file
   const std::byte* data_ = nullptr;
   uint64_t size_ = 0;
 };

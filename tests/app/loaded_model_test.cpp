@@ -70,6 +70,36 @@ TEST(LoadedModel, ATokenizerErrorIsReportedAndComesBeforeAWeightsError) {
   EXPECT_NE(message.find("model.safetensors"), std::string::npos) << message;
 }
 
+// VmRSS or VmHWM of this process, in bytes.
+uint64_t status_bytes(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1)) * 1024;
+  }
+  return 0;
+}
+
+TEST(LoadedModel, PeakMemoryOfALoadIsTheWeightsOnceplusTheTokenizer) {
+  // "5" resets the peak (VmHWM) to the current resident set (proc(5), clear_refs).
+  if (!(std::ofstream("/proc/self/clear_refs") << "5" << std::flush)) GTEST_SKIP() << "cannot reset VmHWM";
+  test::TempDir dir;
+  for (const char* name : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                           "generation_config.json"}) {
+    std::filesystem::copy_file(bundled_dir() / name, dir / name);
+  }
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const uint64_t before = status_bytes("VmRSS");
+  auto loaded = LoadedModel::load(dir.path());
+  const uint64_t growth = status_bytes("VmHWM") - before;
+  const uint64_t weights = loaded->model->weight_bytes();
+  // The weights are resident once (mapped, prefetched; the NaN scan reads the same mapping) and
+  // the tokenizer's tables and its load take about 10 MB; a second copy or mapping of the
+  // weights (35 MB) would not fit.
+  EXPECT_GE(growth, weights);
+  EXPECT_LE(growth, weights + (16u << 20)) << "weights " << weights;
+}
+
 TEST(LoadedModel, CancellingTheProgressStopsTheLoad) {
   LoadOptions options;
   int calls = 0;

@@ -6,43 +6,16 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/mapped_file.h"
 #include "engine/model.h"
 #include "tests/engine/checkpoint_writer.h"
+#include "tests/engine/resident_memory.h"
 
 namespace dschat {
 namespace {
-
-// Bytes of `file` mapped into this process and resident (the Rss of its mappings in smaps).
-uint64_t resident_bytes_of(const std::filesystem::path& file) {
-  const std::string wanted = std::filesystem::canonical(file).string();
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_file = false;
-  uint64_t kib = 0;
-  while (std::getline(smaps, line)) {
-    if (line.empty()) continue;
-    // A mapping's first line: "start-end perms offset dev inode   path"; then "Key:   value".
-    std::istringstream fields(line);
-    std::string first;
-    fields >> first;
-    if (first.back() != ':') {
-      std::string perms, offset, dev, inode, path;
-      fields >> perms >> offset >> dev >> inode;
-      std::getline(fields >> std::ws, path);
-      in_file = path == wanted;
-    } else if (in_file && first == "Rss:") {
-      uint64_t value = 0;
-      fields >> value;
-      kib += value;
-    }
-  }
-  return kib * 1024;
-}
 
 // The bundled model's config and weights in a directory of their own (so no other mapping of
 // the same file is counted).
@@ -60,7 +33,7 @@ TEST(WeightPrefetch, ReportedBytesAreResidentAndAllAreAtTheEnd) {
   LoadOptions options;
   options.progress = [&](uint64_t done, uint64_t total) {
     calls.emplace_back(done, total);
-    if (resident_bytes_of(weights) < done) ++lagging;
+    if (test::resident_bytes_of(weights) < done) ++lagging;
     return true;
   };
   auto model = Model::load(dir.path(), options);
@@ -75,7 +48,7 @@ TEST(WeightPrefetch, ReportedBytesAreResidentAndAllAreAtTheEnd) {
   EXPECT_EQ(lagging, 0u);
   // Everything bound is resident once the load returns (the file also holds a header and the
   // ignored multi-token-prediction layer, so it may be more).
-  EXPECT_GE(resident_bytes_of(weights), model->weight_bytes());
+  EXPECT_GE(test::resident_bytes_of(weights), model->weight_bytes());
 }
 
 TEST(WeightPrefetch, PrefetchPagesMakesAMappedRangeResident) {
@@ -87,16 +60,16 @@ TEST(WeightPrefetch, PrefetchPagesMakesAMappedRangeResident) {
     for (int i = 0; i < 16; ++i) out.write(block.data(), static_cast<std::streamsize>(block.size()));
   }
   MappedFile mapped(file);
-  const uint64_t before = resident_bytes_of(file);
+  const uint64_t before = test::resident_bytes_of(file);
   EXPECT_LT(before, 1u << 20);  // nothing read yet
   // An unaligned 2 MB range in the middle of 16 MiB: it becomes resident, and not the whole file
   // (the kernel maps whole page-cache folios, which may be larger than a page).
   prefetch_pages(mapped.data() + 6'100'000, 2'000'000);
-  const uint64_t after = resident_bytes_of(file);
+  const uint64_t after = test::resident_bytes_of(file);
   EXPECT_GE(after, 2'000'000u);
   EXPECT_LE(after, 8u << 20);
   prefetch_pages(mapped.data(), mapped.size());
-  EXPECT_EQ(resident_bytes_of(file), mapped.size());
+  EXPECT_EQ(test::resident_bytes_of(file), mapped.size());
 }
 
 }  // namespace
