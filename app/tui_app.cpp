@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -32,20 +33,24 @@ constexpr int kMinCols = 40;
 constexpr int kMinRows = 10;
 constexpr auto kFrameInterval = 16ms;
 constexpr auto kEscapeDelay = 25ms;
+// A second SIGINT from outside within this time of the previous one quits, as SIGTERM does.
+constexpr auto kInsistentInterrupt = 2s;
 constexpr const char* kPrompt = ">>> ";
 constexpr const char* kContinuation = "... ";
 constexpr const char* kPlaceholder = "Send a message (/? for help)";
 
 // Signal handlers only set flags and poke the self-pipe (async-signal-safe).
 int signal_pipe[2] = {-1, -1};
-volatile sig_atomic_t got_resize = 0, got_terminate = 0, got_continue = 0, got_interrupt = 0;
+volatile sig_atomic_t got_resize = 0, got_terminate = 0, got_continue = 0;
+std::atomic<int> interrupts{0};  // SIGINTs not handled yet (two may arrive before the loop runs)
+static_assert(std::atomic<int>::is_always_lock_free, "used in a signal handler");
 
 void on_signal(int sig) {
   int saved = errno;
   if (sig == SIGWINCH) got_resize = 1;
   if (sig == SIGTERM || sig == SIGHUP) got_terminate = 1;
   if (sig == SIGCONT) got_continue = 1;
-  if (sig == SIGINT) got_interrupt = 1;
+  if (sig == SIGINT) interrupts.fetch_add(1);
   char byte = 1;
   ssize_t ignored = write(signal_pipe[1], &byte, 1);
   (void)ignored;
@@ -151,9 +156,17 @@ class ChatApp {
       terminal_.resume();
       dirty_ = true;
     }
-    if (got_interrupt) {  // a SIGINT from outside (the keyboard's Ctrl+C arrives as a byte)
-      got_interrupt = 0;
-      handle_action(decide_key(InputEvent::Kind::CtrlC, key_context()));
+    // SIGINT from outside (the keyboard's Ctrl+C arrives as a byte): the first acts as Ctrl+C
+    // (stops the reply); a second one within kInsistentInterrupt quits like SIGTERM, keeping and
+    // saving the partial reply, so `kill -INT` twice always ends dschat.
+    for (int n = interrupts.exchange(0); n > 0; --n) {
+      const auto now = Clock::now();
+      if (last_interrupt_ && now - *last_interrupt_ < kInsistentInterrupt) {
+        quit_ = true;
+      } else {
+        handle_action(decide_key(InputEvent::Kind::CtrlC, key_context()));
+      }
+      last_interrupt_ = now;
     }
     if (got_terminate) quit_ = true;
   }
@@ -474,6 +487,7 @@ class ChatApp {
   Clock::time_point hint_until_{};
   Clock::time_point last_frame_{};
   Clock::time_point last_input_{};
+  std::optional<Clock::time_point> last_interrupt_;  // of the last SIGINT from outside
   int last_total_ = 0;
   int last_height_ = 1;
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# SIGTERM and SIGHUP during a reply: dschat stops the reply, keeps it (interrupted) in the
-# autosaved conversation, restores the terminal and exits.
+# SIGTERM, SIGHUP, and SIGINT twice during a reply: dschat stops the reply, keeps it
+# (interrupted) in the autosaved conversation, restores the terminal and exits. (One SIGINT only
+# stops the reply, like Ctrl+C.)
 set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
 
@@ -48,4 +49,22 @@ wait_for 'replying \(Esc stops\)' 20
 kill -HUP "$(chat_pid)"
 wait_for '\[exit status 0\]' 10
 check_saved SIGHUP "A question before SIGHUP"
+tmx kill-server
+rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
+
+start_chat 80 24
+wait_loaded
+type_line "/set parameter temperature 100"
+type_line "/set parameter top_p 1"
+type_line "/set parameter top_k 0"
+type_line "/set parameter num_predict 1000"
+type_line "A question before SIGINT"
+wait_for 'replying \(Esc stops\)' 20
+kill -INT "$(chat_pid)"
+wait_reply_done 10
+kill -0 "$(chat_pid)" 2>/dev/null || fail "one SIGINT ended dschat (it should only stop the reply)"
+kill -INT "$(chat_pid)"
+wait_for '\[exit status 0\]' 10
+screen | grep -q '^>>> ' && fail "the chat screen is still shown after exit (terminal not restored)"
+check_saved "SIGINT twice" "A question before SIGINT"
 echo PASS
