@@ -29,8 +29,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr int kMinCols = 40;
-constexpr int kMinRows = 10;
+constexpr int kMinCols = 20;
+constexpr int kMinRows = 5;
 constexpr auto kFrameInterval = 16ms;
 constexpr auto kEscapeDelay = 25ms;
 // A second SIGINT from outside within this time of the previous one quits, as SIGTERM does.

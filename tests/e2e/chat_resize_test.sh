@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A resize re-wraps the transcript from the stored text; below 40x10 a notice replaces the
+# A resize re-wraps the transcript from the stored text; below 20x5 a notice replaces the
 # layout, and growing back restores it.
 set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
@@ -20,7 +20,7 @@ screen | grep -qE '^  golf hotel india juliett kilo lima mike$' || fail "not re-
 too_wide=$(screen | awk 'length($0) > 44' | wc -l)
 [ "$too_wide" -eq 0 ] || fail "$too_wide rows wider than 44 columns"
 
-tmx resize-window -t chat -x 30 -y 8
+tmx resize-window -t chat -x 19 -y 4
 wait_for 'Terminal too small' 5
 tmx resize-window -t chat -x 80 -y 24
 wait_for 'alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike' 5
