@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -137,35 +138,62 @@ std::vector<int32_t> ChatSession::build_prompt(std::vector<std::string>& notices
   if (options_.max_reply_tokens > 0) reserve = std::min(reserve, options_.max_reply_tokens);
   if (!add_generation_prompt) reserve = 0;
   const int first_before = first;
-  for (;;) {
-    std::vector<Message> visible(messages.begin() + first, messages.end());
-    std::vector<int32_t> ids =
-        encode_prompt(*model_->tokenizer, template_.render(system, visible, add_generation_prompt));
-    const int n = static_cast<int>(ids.size());
-    // Turns that can go: whole user/assistant pairs before the last user message (or, without a
-    // generation prompt, before the last pair).
-    const int keep_from = static_cast<int>(messages.size()) - (add_generation_prompt ? 1 : 2);
-    const bool can_drop = first + 2 <= keep_from;
-    if (n + reserve <= capacity || (!can_drop && n < capacity)) {
-      if (first != first_before) {
-        int dropped = first - first_before;
-        notices.push_back("The conversation no longer fits in the context (" + std::to_string(capacity) +
-                          " tokens): left out the " + std::to_string(dropped) + " oldest message" +
-                          (dropped == 1 ? "" : "s") + "; the model no longer sees " +
-                          (dropped == 1 ? "it" : "them") + ".");
-        std::lock_guard lock(mutex_);
-        first_in_context_ = first;
+  // Turns that can go: whole user/assistant pairs before the last user message (or, without a
+  // generation prompt, before the last pair). Candidate starts: first + 2k, k = 0..last_k.
+  const int keep_from = static_cast<int>(messages.size()) - (add_generation_prompt ? 1 : 2);
+  const int last_k = std::max(0, (keep_from - first) / 2);
+  std::map<int, std::vector<int32_t>> encoded;  // k -> the prompt from first + 2k
+  auto tokens_from = [&](int k) -> const std::vector<int32_t>& {
+    auto it = encoded.find(k);
+    if (it == encoded.end()) {
+      std::vector<Message> visible(messages.begin() + first + 2 * k, messages.end());
+      it = encoded.emplace(k, encode_prompt(*model_->tokenizer, template_.render(system, visible, add_generation_prompt)))
+               .first;
+    }
+    return it->second;
+  };
+  auto fits = [&](int k) { return static_cast<int>(tokens_from(k).size()) + reserve <= capacity; };
+  // The fewest turns to leave out. Galloping back from the newest turns, then bisection: a
+  // conversation of n messages costs O(log n) renders, not one per turn left out (a resumed
+  // file of 10,000 messages took minutes).
+  int k = 0;
+  if (!fits(0)) {
+    if (!fits(last_k)) {
+      k = last_k;  // nothing more can go: fine if the prompt itself fits, else an error below
+    } else {
+      int good = last_k, bad = 0;  // fits(good), !fits(bad)
+      for (int d = 1; last_k - d > 0; d *= 2) {
+        if (!fits(last_k - d)) {
+          bad = last_k - d;
+          break;
+        }
+        good = last_k - d;
       }
-      return ids;
+      while (good - bad > 1) {
+        const int mid = bad + (good - bad) / 2;
+        (fits(mid) ? good : bad) = mid;
+      }
+      k = good;
     }
-    if (!can_drop) {
-      error = "the message does not fit in the context: the prompt needs " + std::to_string(n) +
-              " tokens (system prompt included) but the context holds " + std::to_string(capacity) +
-              " (shorten the message or the system prompt, or use a larger --ctx)";
-      return {};
-    }
-    first += 2;
   }
+  std::vector<int32_t> ids = tokens_from(k);
+  const int n = static_cast<int>(ids.size());
+  if (n + reserve > capacity && n >= capacity) {
+    error = "the message does not fit in the context: the prompt needs " + std::to_string(n) +
+            " tokens (system prompt included) but the context holds " + std::to_string(capacity) +
+            " (shorten the message or the system prompt, or use a larger --ctx)";
+    return {};
+  }
+  first += 2 * k;
+  if (first != first_before) {
+    int dropped = first - first_before;
+    notices.push_back("The conversation no longer fits in the context (" + std::to_string(capacity) +
+                      " tokens): left out the " + std::to_string(dropped) + " oldest message" +
+                      (dropped == 1 ? "" : "s") + "; the model no longer sees " + (dropped == 1 ? "it" : "them") + ".");
+    std::lock_guard lock(mutex_);
+    first_in_context_ = first;
+  }
+  return ids;
 }
 
 void ChatSession::autosave(TurnResult& result) {

@@ -398,5 +398,23 @@ TEST_F(SessionInputFaults, InvalidUtf8AndControlCharactersNeverEscapeAsException
   EXPECT_NO_THROW(ConversationStore::load(session->file_path()));
 }
 
+// Resuming a conversation of 10,000 messages: the oldest turns are left out of the context
+// quickly (not one re-encoding of the whole conversation per dropped turn), the session goes on,
+// and the file keeps every message.
+TEST_F(SessionInputFaults, ResumingTenThousandMessagesIsQuickAndKeepsThemAll) {
+  auto session = make_session(/*max_positions=*/512);
+  ConversationStore store(dir_ / "elsewhere");
+  const fs::path file = store.save(conversation_with(10000, 50));
+  const auto start = std::chrono::steady_clock::now();
+  session->load(file);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_GT(session->first_message_in_context(), 9000);
+  TurnResult r = session->submit("one more");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(ConversationStore::load(session->file_path()).messages.size(), 10002u);
+  std::printf("resumed 10,000 messages in %.2f s\n", seconds);
+}
+
 }  // namespace
 }  // namespace dschat
