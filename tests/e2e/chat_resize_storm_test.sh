@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The terminal resized continuously while a reply streams (tiny, huge, below the minimum and
-# back): dschat keeps running, the reply completes, and the transcript on screen afterwards is
-# exactly what a fresh dschat shows when it resumes the autosaved conversation (so neither the
-# screen nor the file lost or garbled anything).
+# back): dschat keeps running, the reply goes on (then Esc stops it), and the transcript on
+# screen afterwards is exactly what a fresh dschat shows when it resumes the autosaved
+# conversation (so neither the screen nor the file lost or garbled anything).
 set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
 
@@ -15,8 +15,8 @@ wait_loaded
 type_line "/set parameter temperature 100"
 type_line "/set parameter top_p 1"
 type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 400"
-wait_for 'set num_predict to 400' 10
+type_line "/set parameter num_predict 1000"
+wait_for 'set num_predict to 1000' 10
 type_line "Describe the weather while the window changes size."
 wait_for 'replying \(Esc stops\)' 20
 
@@ -31,11 +31,13 @@ for ((round = 0; round < 3; round++)); do
   done
 done
 tmx resize-window -t chat -x 250 -y 100
-wait_for '^>>> ' 5
-# The storm must have happened during the reply, or it tests nothing.
+# Redrawn at the full width (the status line's text fits only there), still replying: the storm
+# must have happened during the reply, or it tests nothing.
+wait_for 'ctx [0-9]+/[0-9]+ \| (replying|[0-9.]+ tok/s)' 10
 screen | grep -q 'replying (Esc stops)' || fail "the reply ended before the resizes did (make num_predict larger)"
 echo "resized $storm times during the reply"
-wait_reply_done 120
+keys Escape
+wait_reply_done 30
 wait_for 'tok/s \| prompt' 10
 live=$(transcript)
 [ -n "$live" ] || fail "no transcript on screen after the resizes"
@@ -49,7 +51,7 @@ import json, sys
 m = json.load(open(sys.argv[1]))["messages"]
 assert [x["role"] for x in m] == ["user", "assistant"], m
 assert m[0]["content"] == "Describe the weather while the window changes size."
-assert len(m[1]["content"]) > 100 and not m[1].get("interrupted"), m[1]
+assert len(m[1]["content"]) > 20 and m[1].get("interrupted") is True, m[1]
 PY
 
 start_chat 250 100 --resume "$file"
