@@ -50,6 +50,7 @@ MatmulKernels matmul_kernels_scalar() {
   k.transposed_vector = [](const WeightMatrix& w, const float* a, float* out) {
     float_body::transposed_vector(w, a, out);
   };
+  k.softmax = [](float* v, int64_t n) { float_body::softmax(v, n); };
   return k;
 }
 

@@ -72,12 +72,15 @@ DSCHAT_AVX2 static void transposed_vector_avx2(const WeightMatrix& w, const floa
   float_body::transposed_vector(w, a, out);
 }
 
+DSCHAT_AVX2 static void softmax_avx2(float* v, int64_t n) { float_body::softmax(v, n); }
+
 MatmulKernels matmul_kernels_avx2() {
   MatmulKernels k;
   k.name = "avx2";
   k.dot_f32 = dot_f32_avx2;
   k.rows = rows_avx2;
   k.transposed_vector = transposed_vector_avx2;
+  k.softmax = softmax_avx2;
   return k;
 }
 

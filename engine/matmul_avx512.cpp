@@ -2,8 +2,6 @@
 // instruction does the u8 × s8 products and the int32 accumulation that AVX2 needs three for.
 // Two blocks per iteration with separate accumulators to hide the dpbusd/FMA latency.
 // Compiled with function target attributes and picked at run time (quantize.cpp).
-#include "engine/matmul_float_body.h"
-#include "engine/matmul_kernels.h"
 #include "engine/quantize.h"
 
 #if defined(__x86_64__)
@@ -67,25 +65,6 @@ DSCHAT_AVX512 float dot_q8_0_q8_0_avx512(const BlockQ8_0* w, const BlockQ8_0* x,
 
 DSCHAT_AVX512 float dot_q4_0_q8_0_avx512(const BlockQ4_0* w, const BlockQ8_0* x, int64_t blocks) {
   return dot_blocks<BlockQ4_0, load_q4>(w, x, blocks);
-}
-
-// The float loops of matmul_float_body.h compiled for this level.
-DSCHAT_AVX512 static float dot_f32_avx512(const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); }
-DSCHAT_AVX512 static void rows_avx512(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
-                               int64_t r1) {
-  float_body::rows(w, x, n, y, ldy, r0, r1);
-}
-DSCHAT_AVX512 static void transposed_vector_avx512(const WeightMatrix& w, const float* a, float* out) {
-  float_body::transposed_vector(w, a, out);
-}
-
-MatmulKernels matmul_kernels_avx512() {
-  MatmulKernels k;
-  k.name = "avx512";
-  k.dot_f32 = dot_f32_avx512;
-  k.rows = rows_avx512;
-  k.transposed_vector = transposed_vector_avx512;
-  return k;
 }
 
 }  // namespace dschat

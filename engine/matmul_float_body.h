@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -124,6 +125,17 @@ constexpr int64_t kTokenBlock = 16;
     const float ar = a[r];
     for (int64_t c = 0; c < cols; ++c) out[c] += ar * wr[c];
   }
+}
+
+[[gnu::always_inline]] inline void softmax(float* v, int64_t n) {
+  float max_v = *std::max_element(v, v + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = std::exp(v[i] - max_v);
+    sum += v[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) v[i] *= inv;
 }
 
 #pragma GCC diagnostic pop

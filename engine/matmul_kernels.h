@@ -20,6 +20,8 @@ struct MatmulKernels {
                int64_t row_end) = nullptr;
   // out[c] = Σ_r a[r] · w[r, c]
   void (*transposed_vector)(const WeightMatrix& w, const float* a, float* out) = nullptr;
+  // v[0..n) ← softmax(v) (max-subtracted; attention scores)
+  void (*softmax)(float* v, int64_t n) = nullptr;
 };
 
 // The kernels of `level`; all members nullptr when that level is not compiled in.

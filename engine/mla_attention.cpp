@@ -5,54 +5,59 @@
 #include <cstring>
 
 #include "engine/matmul.h"
+#include "engine/matmul_kernels.h"
 #include "engine/rms_norm.h"
 
 namespace dschat {
 namespace {
 
-// softmax in place over v[0..n); returns nothing, v becomes probabilities.
-void softmax_in_place(float* v, int64_t n) {
-  float max_v = *std::max_element(v, v + n);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    v[i] = std::exp(v[i] - max_v);
-    sum += v[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) v[i] *= inv;
-}
+void softmax_in_place(float* v, int64_t n) { matmul_kernels().softmax(v, n); }
 
 struct Dims {
   int64_t heads, nope, rope, v, qk, kv_lora, hidden;
   int64_t k_pe_step;  // floats between heads' rotary keys in the cache: 0 when one k_pe is shared
 };
 
-// Full form for head h: expand keys and values of all T cached positions, then attend.
+// The first `rows` cached c_kv vectors of `layer` as a float matrix [rows, kv_lora] (one block of memory).
+WeightMatrix cached_latents(const LatentCache& cache, int layer, int64_t rows) {
+  return {DType::F32, rows, cache.kv_lora_rank(), reinterpret_cast<const std::byte*>(cache.c_kv(layer, 0))};
+}
+
+// Full form for head h, as GEMMs over all T cached positions:
+//   K = [W_UK c_kv ; k_pe]  [T, nope+rope]      S = Q Kᵀ  [n, T], causally masked softmax
+//   Vᵀ = W_UV c_kvᵀ         [v, T]              O = S V   [n, v]
 void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache& cache, int layer, int64_t h,
                       const float* q, int64_t n, int64_t position, float scale, float* heads_out) {
   const int64_t T = position + n;
   const int64_t kv_width = d.nope + d.v;
-  thread_local std::vector<float> kv;      // [T, nope + v]: k_nope then v of head h
-  thread_local std::vector<float> scores;  // [T]
-  if (static_cast<int64_t>(kv.size()) < T * kv_width) kv.resize(T * kv_width);
-  if (static_cast<int64_t>(scores.size()) < T) scores.resize(T);
-  WeightMatrix head_rows = kv_b.row_slice(h * kv_width, kv_width);
-  matmul_rows(head_rows, cache.c_kv(layer, 0), T, kv.data(), kv_width, 0, kv_width);
+  thread_local std::vector<float> keys, values_t, queries, scores, w_uv;
+  keys.resize(T * d.qk);
+  values_t.resize(d.v * T);
+  queries.resize(n * d.qk);
+  scores.resize(n * T);
+  w_uv.resize(d.v * d.kv_lora);
+  const WeightMatrix latents = cached_latents(cache, layer, T);
+  matmul_rows(kv_b.row_slice(h * kv_width, d.nope), cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope);
+  for (int64_t t = 0; t < T; ++t) {
+    std::memcpy(keys.data() + t * d.qk + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope * sizeof(float));
+  }
+  // Vᵀ: the latents act as the matrix, the rows of W_UV (widened) as the tokens.
+  for (int64_t j = 0; j < d.v; ++j) weight_row_to_f32(kv_b, h * kv_width + d.nope + j, w_uv.data() + j * d.kv_lora);
+  matmul_rows(latents, w_uv.data(), d.v, values_t.data(), T, 0, T);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
-    const int64_t visible = position + i + 1;  // causal: positions 0..position+i
-    for (int64_t t = 0; t < visible; ++t) {
-      scores[t] = scale * (dot_f32(qh, kv.data() + t * kv_width, d.nope) + dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope));
-    }
-    softmax_in_place(scores.data(), visible);
-    float* o = heads_out + i * d.heads * d.v + h * d.v;
-    std::fill(o, o + d.v, 0.0f);
-    for (int64_t t = 0; t < visible; ++t) {
-      const float p = scores[t];
-      const float* vt = kv.data() + t * kv_width + d.nope;
-      for (int64_t j = 0; j < d.v; ++j) o[j] += p * vt[j];
-    }
+    for (int64_t c = 0; c < d.qk; ++c) queries[i * d.qk + c] = scale * qh[c];
   }
+  const WeightMatrix key_matrix{DType::F32, T, d.qk, reinterpret_cast<const std::byte*>(keys.data())};
+  matmul_rows(key_matrix, queries.data(), n, scores.data(), T, 0, T);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t visible = position + i + 1;  // causal: positions 0..position+i
+    float* row = scores.data() + i * T;
+    softmax_in_place(row, visible);
+    std::fill(row + visible, row + T, 0.0f);
+  }
+  const WeightMatrix value_matrix{DType::F32, d.v, T, reinterpret_cast<const std::byte*>(values_t.data())};
+  matmul_rows(value_matrix, scores.data(), n, heads_out + h * d.v, d.heads * d.v, 0, d.v);
 }
 
 // Absorbed form for head h: attention over the latent cache directly.
@@ -61,25 +66,26 @@ void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentC
   const int64_t kv_width = d.nope + d.v;
   const WeightMatrix w_uk = kv_b.row_slice(h * kv_width, d.nope);        // [nope, kv_lora]
   const WeightMatrix w_uv = kv_b.row_slice(h * kv_width + d.nope, d.v);  // [v, kv_lora]
-  thread_local std::vector<float> q_latent, latent_out, scores;
+  thread_local std::vector<float> q_latent, latent_out, scores, rope_scores;
   q_latent.resize(d.kv_lora);
   latent_out.resize(d.kv_lora);
   if (static_cast<int64_t>(scores.size()) < position + n) scores.resize(position + n);
+  if (static_cast<int64_t>(rope_scores.size()) < position + n) rope_scores.resize(position + n);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
     matmul_transposed_vector(w_uk, qh, q_latent.data());  // W_UKᵀ q_nope
     const int64_t visible = position + i + 1;
-    for (int64_t t = 0; t < visible; ++t) {
-      scores[t] = scale * (dot_f32(q_latent.data(), cache.c_kv(layer, t), d.kv_lora) +
-                           dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope));
+    const WeightMatrix latents = cached_latents(cache, layer, visible);
+    matmul_rows(latents, q_latent.data(), 1, scores.data(), visible, 0, visible);  // (W_UKᵀ q_nope)·c_t
+    if (d.k_pe_step == 0) {  // one shared k_pe per position: the cached k_pe rows are a matrix too
+      const WeightMatrix rotary{DType::F32, visible, d.rope, reinterpret_cast<const std::byte*>(cache.k_pe(layer, 0))};
+      matmul_rows(rotary, qh + d.nope, 1, rope_scores.data(), visible, 0, visible);
+    } else {
+      for (int64_t t = 0; t < visible; ++t) rope_scores[t] = dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope);
     }
+    for (int64_t t = 0; t < visible; ++t) scores[t] = scale * (scores[t] + rope_scores[t]);
     softmax_in_place(scores.data(), visible);
-    std::fill(latent_out.begin(), latent_out.end(), 0.0f);
-    for (int64_t t = 0; t < visible; ++t) {
-      const float p = scores[t];
-      const float* c = cache.c_kv(layer, t);
-      for (int64_t j = 0; j < d.kv_lora; ++j) latent_out[j] += p * c[j];
-    }
+    matmul_transposed_vector(latents, scores.data(), latent_out.data());  // Σ p·c
     float* o = heads_out + i * d.heads * d.v + h * d.v;
     matmul_rows(w_uv, latent_out.data(), 1, o, d.v, 0, d.v);  // W_UV (Σ p·c)
   }

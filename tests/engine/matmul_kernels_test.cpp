@@ -183,6 +183,21 @@ TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
   }
 }
 
+TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  for (int64_t n : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{17}, int64_t{300}}) {
+    std::vector<float> v = random_values(n + 50, n, 8.0f);  // scores spanning e^-40..e^40
+    if (n == 300) v[7] = -1e30f;                            // a masked-out score underflows to 0
+    double max_v = *std::max_element(v.begin(), v.end()), sum = 0;
+    std::vector<double> ref(n);
+    for (int64_t i = 0; i < n; ++i) sum += ref[i] = std::exp(double(v[i]) - max_v);
+    k.softmax(v.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(v[i], ref[i] / sum, 2e-5 * ref[i] / sum + 1e-9) << level << " n " << n << " i " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, FloatKernels, ::testing::Values("scalar", "avx2", "avx512"));
 
 TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
