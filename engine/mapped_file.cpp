@@ -21,6 +21,7 @@ namespace {
 constexpr int kMaxGuarded = 256;
 std::atomic<uintptr_t> guarded_begin[kMaxGuarded];
 std::atomic<uintptr_t> guarded_end[kMaxGuarded];
+std::atomic<bool> guarded_patched[kMaxGuarded];  // the handler put zero pages into this mapping
 std::atomic<uint64_t> faulted{0};
 std::atomic<bool> warned{false};
 uintptr_t page_size = 4096;  // set before the handler is installed
@@ -38,6 +39,7 @@ void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED) break;
     faulted.fetch_add(1, std::memory_order_relaxed);
+    guarded_patched[i].store(true, std::memory_order_relaxed);
     if (!warned.exchange(true)) {
       static const char kWarning[] =
           "\ndschat: warning: a model file shrank while in use (changed on disk?); its missing bytes read as "
@@ -70,6 +72,7 @@ void guard(const std::byte* data, uint64_t size) {
   std::lock_guard<std::mutex> lock(registry_mutex);
   for (int i = 0; i < kMaxGuarded; ++i) {
     if (guarded_begin[i].load(std::memory_order_relaxed) != 0) continue;
+    guarded_patched[i].store(false, std::memory_order_relaxed);
     guarded_end[i].store(reinterpret_cast<uintptr_t>(data) + size, std::memory_order_release);
     guarded_begin[i].store(reinterpret_cast<uintptr_t>(data), std::memory_order_release);
     return;
@@ -84,6 +87,17 @@ void unguard(const std::byte* data) {
     guarded_end[i].store(0, std::memory_order_release);
     return;
   }
+}
+
+// Whether the SIGBUS handler replaced pages of the mapping at `data` (its file shrank).
+bool was_patched(const std::byte* data) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (int i = 0; i < kMaxGuarded; ++i) {
+    if (guarded_begin[i].load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(data)) {
+      return guarded_patched[i].load(std::memory_order_relaxed);
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -131,9 +145,13 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
     const FileKey key{st.st_dev, st.st_ino, size_};
+    std::shared_ptr<const Mapping> patched;  // let go after the lock below (its deleter takes it)
     std::lock_guard<std::mutex> lock(live_mappings_mutex);
     auto& mappings = live_mappings();
     if (auto it = mappings.find(key); it != mappings.end()) mapping_ = it->second.lock();
+    // A mapping with zero pages where its file once shrank would hide the file's bytes if it has
+    // grown back to the same size: a fresh one reads them.
+    if (mapping_ && was_patched(mapping_->data)) patched = std::move(mapping_);
     if (!mapping_) {
       void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
       if (p == MAP_FAILED) {

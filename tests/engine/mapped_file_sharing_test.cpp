@@ -69,6 +69,22 @@ TEST(MappedFileSharing, AReplacedOrResizedFileGetsAMappingOfItsOwn) {
   EXPECT_EQ(std::memcmp(grown.data() + replaced.size(), "tail", 4), 0);
 }
 
+TEST(MappedFileSharing, AMappingWithZeroPagesFromAShrunkFileIsNotShared) {
+  test::TempDir dir;
+  const auto file = dir / "weights.bin";
+  write_file(file, 64 << 10, 'a');
+  MappedFile shrunk(file);
+  std::filesystem::resize_file(file, 0);  // cut under the mapping: the SIGBUS handler zero-fills
+  const uint64_t faulted = MappedFile::faulted_pages();
+  EXPECT_EQ(static_cast<char>(shrunk.data()[0]), '\0');
+  EXPECT_EQ(MappedFile::faulted_pages(), faulted + 1);
+
+  write_file(file, 64 << 10, 'b');  // the same inode, back to the same size
+  MappedFile fresh(file);
+  EXPECT_NE(fresh.data(), shrunk.data());
+  EXPECT_EQ(static_cast<char>(fresh.data()[0]), 'b');
+}
+
 TEST(MappedFileSharing, TwoModelsOfOneDirectoryShareTheirWeights) {
   test::TempDir dir;
   test::write_random_model(dir.path(), test::small_config());
