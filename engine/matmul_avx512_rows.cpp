@@ -43,11 +43,12 @@ namespace {
 #define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define DSCHAT_AVX512_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")))
 
+// Masks of the first `count` lanes; none when count <= 0 (a padded tail past the end).
 inline __mmask16 first_lanes16(int64_t count) {
-  return static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1);
+  return static_cast<__mmask16>(count <= 0 ? 0 : count >= 16 ? 0xffff : (1u << count) - 1);
 }
 inline __mmask32 first_lanes32(int64_t count) {
-  return count >= 32 ? 0xffffffffu : (1u << count) - 1;
+  return count <= 0 ? 0 : count >= 32 ? 0xffffffffu : (1u << count) - 1;
 }
 
 DSCHAT_AVX512 inline __m256 upper_256(__m512 v) { return _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xee)); }
