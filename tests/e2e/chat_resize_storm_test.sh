@@ -11,12 +11,7 @@ transcript() { screen | sed -n '/^You$/,$p' | sed '/tok\/s | prompt/q'; }
 
 start_chat 250 100
 wait_loaded
-# Near-uniform sampling (temperature 100): no early end of sequence, long enough to resize in.
-type_line "/set parameter temperature 100"
-type_line "/set parameter top_p 1"
-type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 1000"
-wait_for 'set num_predict to 1000' 10
+set_long_replies
 type_line "Describe the weather while the window changes size."
 wait_for 'replying \(Esc stops\)' 20
 

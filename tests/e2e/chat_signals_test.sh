@@ -19,13 +19,7 @@ PY
 
 start_chat 80 24
 wait_loaded
-# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
-# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
-# model: long enough (seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 100"
-type_line "/set parameter top_p 1"
-type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 1000"
+set_long_replies
 type_line "A question before SIGTERM"
 wait_for 'replying \(Esc stops\)' 20
 kill -TERM "$(chat_pid)"
@@ -37,13 +31,7 @@ rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24
 wait_loaded
-# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
-# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
-# model: long enough (seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 100"
-type_line "/set parameter top_p 1"
-type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 1000"
+set_long_replies
 type_line "A question before SIGHUP"
 wait_for 'replying \(Esc stops\)' 20
 kill -HUP "$(chat_pid)"
@@ -54,10 +42,7 @@ rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24
 wait_loaded
-type_line "/set parameter temperature 100"
-type_line "/set parameter top_p 1"
-type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 1000"
+set_long_replies
 type_line "A question before SIGINT"
 wait_for 'replying \(Esc stops\)' 20
 kill -INT "$(chat_pid)"

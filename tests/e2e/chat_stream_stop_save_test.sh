@@ -10,14 +10,7 @@ source "$(dirname "$0")/tmux_lib.sh" "$1"
 start_chat 250 100
 wait_loaded
 wait_for '^>>> '
-# At a very high temperature sampling is nearly uniform over the vocabulary, so an end-of-
-# sequence token or a stop string is very unlikely and the reply runs to num_predict with any
-# model: long enough (seconds) to watch it grow and to stop it.
-type_line "/set parameter temperature 100"
-type_line "/set parameter top_p 1"
-type_line "/set parameter top_k 0"
-type_line "/set parameter num_predict 1000"
-wait_for 'set num_predict to 1000'
+set_long_replies
 type_line "Tell me a long story about the sea."
 wait_for '^  Tell me a long story about the sea\.' 10
 

@@ -79,6 +79,17 @@ keys() { tmx send-keys -t chat "$@"; }
 
 wait_loaded() { wait_for 'Loaded .*: 100% of' "${1:-40}"; }
 
+# set_long_replies: at a very high temperature sampling is nearly uniform over the vocabulary, so
+# an end-of-sequence token or a stop string is very unlikely and a reply runs to num_predict
+# (1000) with any model: long enough (seconds) to watch it grow, resize, signal or stop it.
+set_long_replies() {
+  type_line "/set parameter temperature 100"
+  type_line "/set parameter top_p 1"
+  type_line "/set parameter top_k 0"
+  type_line "/set parameter num_predict 1000"
+  wait_for 'set num_predict to 1000' 10
+}
+
 # wait_reply_done: the status line no longer says a reply is being generated.
 wait_reply_done() {
   sleep 0.3
