@@ -1,6 +1,15 @@
 // A persistent pool of worker threads for data-parallel loops (created once per model).
+//
+// Decode runs ~100 short loops per token (a GEMV is tens of microseconds), so the hand-off must
+// cost far less than that: between loops a worker spins on an atomic word for a short, bounded
+// time before it sleeps on a condition variable, and the caller spins the same way for the last
+// chunk to finish. The bound keeps an idle machine from burning CPU. A loop is cut into a few
+// chunks per thread that threads claim one at a time, so a worker that the OS has descheduled
+// (a loaded machine) delays the loop by at most the chunk it holds: the others take the rest.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -12,7 +21,8 @@ namespace dschat {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);  // threads <= 0: all hardware threads
+  // threads <= 0: all hardware threads. spin: how long a waiting thread polls before it sleeps.
+  explicit ThreadPool(int threads, std::chrono::microseconds spin = std::chrono::microseconds(200));
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -25,18 +35,31 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker_loop(int index);
-  void run_task(int task);
+  void worker_loop();
+  // Claims and runs chunks of loop `generation` until none is left or the loop is over.
+  void run_chunks(uint64_t generation);
+  // Spins up to spin_, then sleeps on `cv` until `done()`; `sleepers` counts the sleeping threads
+  // so that the other side only takes the mutex to notify when someone sleeps.
+  template <typename Done>
+  void await(const Done& done, std::atomic<int>& sleepers, std::condition_variable& cv);
+  void wake(std::atomic<int>& sleepers, std::condition_variable& cv);
 
   std::vector<std::thread> workers_;
+  std::chrono::nanoseconds spin_;
   std::mutex call_mutex_;  // one parallel_for at a time
-  std::mutex mutex_;
+  std::mutex sleep_mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
-  int tasks_ = 0;
-  int pending_ = 0;
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<int> sleeping_callers_{0};
+  // The current loop as one word: generation (which call, 40 bits) | chunks (12) | next unclaimed
+  // chunk (12). Claiming a chunk is a compare-exchange, so a thread only ever claims a chunk of
+  // the loop it read, and n_ and fn_ are read after the claim.
+  std::atomic<uint64_t> loop_{0};
+  std::atomic<int> finished_chunks_{0};
+  std::atomic<bool> stopping_{false};
+  uint64_t generation_ = 0;  // the caller's count of loops
+  // The current loop: written by the caller before loop_ is published, read after a claim.
   int64_t n_ = 0;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
 };
