@@ -68,9 +68,9 @@ class Binder {
   // The bytes in place when aligned for their element type; otherwise an aligned private copy.
   const std::byte* aligned_data(const TensorInfo& t) {
     if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) == 0) return t.data;
-    out_.owned.emplace_back((t.nbytes + 7) / 8);
+    out_.owned.emplace_back(t.nbytes);
     std::memcpy(out_.owned.back().data(), t.data, t.nbytes);
-    return reinterpret_cast<const std::byte*>(out_.owned.back().data());
+    return out_.owned.back().data();
   }
 
   const TensorCollection& tensors_;

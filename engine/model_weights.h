@@ -11,6 +11,7 @@
 #include "engine/model.h"
 #include "engine/model_config.h"
 #include "engine/safetensors.h"
+#include "engine/weight_buffer.h"
 #include "engine/weight_matrix.h"
 
 namespace dschat {
@@ -67,7 +68,7 @@ struct ModelWeights {
   std::vector<std::string> warnings;          // unexpected tensors and the like
   std::vector<const TensorInfo*> used;        // every tensor bound (for progress and info)
   std::vector<const TensorInfo*> ignored;     // MTP layers and rotary caches: expected, not used
-  std::vector<std::vector<uint64_t>> owned;   // copies of tensors whose bytes were misaligned
+  std::vector<WeightBuffer> owned;  // weights made at load: converted, or copied when misaligned
 };
 
 // Prefetches the pages of `tensors` (prefetch_pages in mapped_file.h) in address order, with

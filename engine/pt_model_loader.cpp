@@ -106,13 +106,13 @@ class PtBinder {
       rows += p.count;
     }
     const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(dtype);
-    out_.owned.emplace_back((rows * row_bytes + 7) / 8);
-    auto* dst = reinterpret_cast<std::byte*>(out_.owned.back().data());
+    out_.owned.emplace_back(rows * row_bytes);
+    std::byte* dst = out_.owned.back().data();
     for (const Rows& p : parts) {
       std::memcpy(dst, p.from.row(p.first), p.count * row_bytes);
       dst += p.count * row_bytes;
     }
-    return {dtype, rows, cols, reinterpret_cast<const std::byte*>(out_.owned.back().data())};
+    return {dtype, rows, cols, out_.owned.back().data()};
   }
 
   // Column blocks [rows, cols_i] side by side (the down projections of several shared experts).
@@ -125,15 +125,15 @@ class PtBinder {
       cols += p.cols;
     }
     const size_t es = dtype_size(dtype);
-    out_.owned.emplace_back((rows * cols * es + 7) / 8);
-    auto* dst = reinterpret_cast<std::byte*>(out_.owned.back().data());
+    out_.owned.emplace_back(rows * cols * es);
+    std::byte* dst = out_.owned.back().data();
     for (int64_t r = 0; r < rows; ++r) {
       for (const WeightMatrix& p : parts) {
         std::memcpy(dst, p.row(r), p.row_bytes());
         dst += p.row_bytes();
       }
     }
-    return {dtype, rows, cols, reinterpret_cast<const std::byte*>(out_.owned.back().data())};
+    return {dtype, rows, cols, out_.owned.back().data()};
   }
 
   // Tensors neither bound nor expected to be ignored become warnings.
@@ -155,9 +155,9 @@ class PtBinder {
  private:
   const std::byte* aligned(const std::byte* data, uint64_t nbytes, DType dtype) {
     if (reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0) return data;
-    out_.owned.emplace_back((nbytes + 7) / 8);
+    out_.owned.emplace_back(nbytes);
     std::memcpy(out_.owned.back().data(), data, nbytes);
-    return reinterpret_cast<const std::byte*>(out_.owned.back().data());
+    return out_.owned.back().data();
   }
 
   const PtCheckpoint& ckpt_;

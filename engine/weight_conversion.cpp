@@ -54,8 +54,8 @@ class Converter {
       touch(w);
       out = w;
     } else {
-      weights_.owned.emplace_back((out.bytes() + 7) / 8);
-      auto* dst = reinterpret_cast<std::byte*>(weights_.owned.back().data());
+      weights_.owned.emplace_back(out.bytes());
+      std::byte* dst = weights_.owned.back().data();
       out.data = dst;
       pool_.parallel_for(w.rows, 64, [&](int64_t r0, int64_t r1) {
       std::vector<float> row(static_cast<size_t>(w.cols));
@@ -102,8 +102,7 @@ class Converter {
 
   bool is_owned(const std::byte* p) const {
     for (const auto& buffer : weights_.owned) {
-      const auto* b = reinterpret_cast<const std::byte*>(buffer.data());
-      if (p >= b && p < b + buffer.size() * 8) return true;
+      if (p >= buffer.data() && p < buffer.data() + buffer.size()) return true;
     }
     return false;
   }
