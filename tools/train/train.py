@@ -17,6 +17,10 @@ N_active + 1, the last row being one embedding `u` shared by every other id; its
 in which every unused id's row is `u` (export.py). The reported held-out loss is recomputed by
 evaluate.py on the exported 50257-row model.
 
+Warm start on another corpus (--init runs/bundled/best.pt --data runs/data_mix): the new run
+keeps the vocabulary of the checkpoint it starts from; ids of the new data outside it are
+"unused" ids (the shared row), so the loss stays the exact full-vocabulary loss.
+
 Checkpoints (model, optimizer, step, RNG, log) go to RUN/ckpt.pt every --ckpt-seconds and at
 the end of each chunk; the loss curve to RUN/log.tsv.
 """
@@ -203,6 +207,9 @@ def main():
                     help="also keep RUN/best.pt, the weights of the lowest held-out loss so far "
                          "(export.py --checkpoint best.pt)")
     ap.add_argument("--eval-windows", type=int, default=0, help="0: the whole held-out stream")
+    ap.add_argument("--init", help="warm start of a new run: model weights and vocabulary of this checkpoint "
+                                   "(e.g. runs/bundled/best.pt); ids of --data outside that vocabulary share "
+                                   "the unused-id row. Ignored when RUN/ckpt.pt exists (resume)")
     args = ap.parse_args()
     if args.batch % args.workers:
         raise SystemExit("--batch must be a multiple of --workers")
@@ -226,7 +233,15 @@ def worker(rank, args, port=None):
         shape = json.load(f)
     train_full = np.load(os.path.join(args.data, "train.npy"))
     valid_full = np.load(os.path.join(args.data, "valid.npy"))
-    active, to_compact = compact_vocab(train_full)
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    ck = torch.load(ckpt_path) if os.path.exists(ckpt_path) else None
+    init = torch.load(args.init) if ck is None and args.init else None
+    if ck is not None or init is not None:  # the vocabulary the weights were trained with
+        active = np.asarray((ck if ck is not None else init)["active"]).astype(np.int64)
+        to_compact = np.full(FULL_VOCAB, len(active), dtype=np.int64)
+        to_compact[active] = np.arange(len(active))
+    else:
+        active, to_compact = compact_vocab(train_full)
     log_unused = math.log(FULL_VOCAB - len(active))
     train = torch.from_numpy(to_compact[train_full])
     valid = torch.from_numpy(to_compact[valid_full])
@@ -239,9 +254,11 @@ def worker(rank, args, port=None):
     opt = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
     gen = torch.Generator().manual_seed(args.seed + 1)
     step, tokens_seen, elapsed_total = 0, 0, 0.0
-    ckpt_path = os.path.join(args.run, "ckpt.pt")
-    if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path)
+    if init is not None:  # warm start: the weights only (fresh optimizer, schedule from step 0)
+        model.load_state_dict(init["model"])
+        if lead:
+            print(f"initialised from {args.init} (step {init['step']}, held-out {init.get('valid')})", flush=True)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         gen.set_state(ck["gen"])
