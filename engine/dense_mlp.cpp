@@ -17,6 +17,10 @@ void activate_rows(const MlpWeights& w, int64_t n, int64_t inter, int64_t r0, in
   const bool gated = !w.gate_proj.empty();
   const float* gate_bias = w.gate_bias.empty() ? nullptr : w.gate_bias.data();
   const float* up_bias = w.up_bias.empty() ? nullptr : w.up_bias.data();
+  if (gate_bias == nullptr && up_bias == nullptr) {  // the DeepSeek form: no biases
+    for (int64_t t = 0; t < n; ++t) silu_mul(hidden_buf + t * inter + r0, gated ? up + t * (r1 - r0) : nullptr, r1 - r0);
+    return;
+  }
   for (int64_t t = 0; t < n; ++t) {
     float* g = hidden_buf + t * inter;
     if (!gated) {  // Linear -> SiLU -> Linear: hidden_buf holds up·x

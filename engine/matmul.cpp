@@ -51,6 +51,7 @@ MatmulKernels matmul_kernels_scalar() {
     float_body::transposed_vector(w, a, out);
   };
   k.softmax = [](float* v, int64_t n) { float_body::softmax(v, n); };
+  k.silu_mul = [](float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); };
   return k;
 }
 
@@ -70,6 +71,8 @@ const MatmulKernels& matmul_kernels() {
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) { return matmul_kernels().dot_f32(a, b, n); }
+
+void silu_mul(float* g, const float* u, int64_t n) { matmul_kernels().silu_mul(g, u, n); }
 
 void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t row_begin,
                  int64_t row_end) {

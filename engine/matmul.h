@@ -24,4 +24,7 @@ void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out)
 // Σ a[i] b[i]
 float dot_f32(const float* a, const float* b, int64_t n);
 
+// g[i] ← SiLU(g[i]) · u[i] (u null: SiLU(g[i])), vectorised where the CPU allows.
+void silu_mul(float* g, const float* u, int64_t n);
+
 }  // namespace dschat

@@ -73,6 +73,7 @@ DSCHAT_AVX2 static void transposed_vector_avx2(const WeightMatrix& w, const floa
 }
 
 DSCHAT_AVX2 static void softmax_avx2(float* v, int64_t n) { float_body::softmax(v, n); }
+DSCHAT_AVX2 static void silu_mul_avx2(float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); }
 
 MatmulKernels matmul_kernels_avx2() {
   MatmulKernels k;
@@ -81,6 +82,7 @@ MatmulKernels matmul_kernels_avx2() {
   k.rows = rows_avx2;
   k.transposed_vector = transposed_vector_avx2;
   k.softmax = softmax_avx2;
+  k.silu_mul = silu_mul_avx2;
   return k;
 }
 

@@ -490,6 +490,22 @@ DSCHAT_AVX512 void softmax_avx512(float* v, int64_t n) {
   }
 }
 
+// SiLU(z) = z·σ(z) with σ from one e^(-|z|) (never overflows): σ(z) = 1/(1+e) for z >= 0 and
+// e/(1+e) for z < 0.
+DSCHAT_AVX512 void silu_mul_avx512(float* g, const float* u, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes16(n - i);
+    const __m512 z = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(z)));
+    const __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 sigma = _mm512_div_ps(_mm512_mask_blend_ps(negative, one, e), _mm512_add_ps(one, e));
+    __m512 s = _mm512_mul_ps(z, sigma);
+    if (u != nullptr) s = _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i));
+    _mm512_mask_storeu_ps(g + i, m, s);
+  }
+}
+
 }  // namespace
 
 MatmulKernels matmul_kernels_avx512() {
@@ -499,6 +515,7 @@ MatmulKernels matmul_kernels_avx512() {
   k.rows = rows_avx512;
   k.transposed_vector = transposed_vector_avx512;
   k.softmax = softmax_avx512;
+  k.silu_mul = silu_mul_avx512;
   return k;
 }
 

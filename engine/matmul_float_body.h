@@ -127,6 +127,13 @@ constexpr int64_t kTokenBlock = 16;
   }
 }
 
+[[gnu::always_inline]] inline void silu_mul(float* g, const float* u, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = g[i] / (1.0f + std::exp(-g[i]));
+    g[i] = u ? s * u[i] : s;
+  }
+}
+
 [[gnu::always_inline]] inline void softmax(float* v, int64_t n) {
   float max_v = *std::max_element(v, v + n);
   double sum = 0;

@@ -22,6 +22,8 @@ struct MatmulKernels {
   void (*transposed_vector)(const WeightMatrix& w, const float* a, float* out) = nullptr;
   // v[0..n) ← softmax(v) (max-subtracted; attention scores)
   void (*softmax)(float* v, int64_t n) = nullptr;
+  // g[i] ← SiLU(g[i]) · u[i], or SiLU(g[i]) when u is null; SiLU(z) = z·σ(z) (SwiGLU's gate)
+  void (*silu_mul)(float* g, const float* u, int64_t n) = nullptr;
 };
 
 // The kernels of `level`; all members nullptr when that level is not compiled in.

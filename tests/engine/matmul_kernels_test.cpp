@@ -198,6 +198,26 @@ TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
   }
 }
 
+// SiLU(g)·u against a double-precision z / (1 + e^-z), over the range where σ saturates both ways.
+TEST_P(FloatKernels, SiluMulEqualsDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  ASSERT_NE(k.silu_mul, nullptr);
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{768}}) {
+    std::vector<float> g = random_values(n + 70, n, 12.0f), u = random_values(n + 71, n, 2.0f);
+    if (n == 768) g[3] = -100.0f, g[4] = 100.0f, g[5] = 0.0f;  // e^±100 and the origin
+    for (bool with_u : {true, false}) {
+      std::vector<float> out = g;
+      k.silu_mul(out.data(), with_u ? u.data() : nullptr, n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double z = g[i], ref = z / (1.0 + std::exp(-z)) * (with_u ? double(u[i]) : 1.0);
+        ASSERT_NEAR(out[i], ref, 1e-6 * std::fabs(ref) + 1e-30) << level << " n " << n << " i " << i << " z " << z;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, FloatKernels, ::testing::Values("scalar", "avx2", "avx512"));
 
 TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
