@@ -36,6 +36,15 @@ void add_unique(std::vector<int32_t>& ids, int64_t id) {
 
 }  // namespace
 
+std::optional<std::string> vocabulary_mismatch_warning(const Tokenizer& tokenizer, const ModelConfig& config,
+                                                       const std::filesystem::path& tokenizer_dir) {
+  if (tokenizer.vocab_size() <= config.vocab_size) return std::nullopt;
+  return "WARNING: " + (tokenizer_dir / "tokenizer.json").string() + " has " + std::to_string(tokenizer.vocab_size()) +
+         " tokens but the model's vocab_size is " + std::to_string(config.vocab_size) +
+         ": text that encodes to a token id from " + std::to_string(config.vocab_size) +
+         " up cannot be used (is this the model's own tokenizer?)";
+}
+
 std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
                                      const Tokenizer& tokenizer) {
   std::vector<int32_t> ids;
@@ -107,6 +116,9 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   loaded->tokenizer = tokenizer.get();
   loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
   loaded->warnings = nonfinite_weight_warnings(path);  // the weights are paged in now: cheap
+  if (auto mismatch = vocabulary_mismatch_warning(*loaded->tokenizer, loaded->model->config(),
+                                                   tokenizer_directory(path, dir)))
+    loaded->warnings.push_back(*mismatch);
   return loaded;
 }
 

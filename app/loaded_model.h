@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,11 +42,17 @@ struct LoadedModel {
   static std::shared_ptr<LoadedModel> load(const std::filesystem::path& path, const LoadOptions& options = {});
 };
 
-// Reads the eos ids a directory declares beyond config.json: generation_config.json
-// eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`.
 // generation_config.json max_new_tokens, or -1.
 int read_max_new_tokens(const std::filesystem::path& model_dir);
 
+// A warning when the tokenizer has more tokens than the model has embeddings (a tokenizer that is
+// not the model's own, e.g. GPT-2's beside a tiny .pt): said at load, not at the first token
+// that falls outside the model's vocabulary.
+std::optional<std::string> vocabulary_mismatch_warning(const Tokenizer& tokenizer, const ModelConfig& config,
+                                                       const std::filesystem::path& tokenizer_dir);
+
+// Reads the eos ids a directory declares beyond config.json: generation_config.json
+// eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`.
 std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
                                      const Tokenizer& tokenizer);
 

@@ -40,6 +40,31 @@ TEST(LoadedModel, BundledModelLoadsTokenizerWeightsAndSettings) {
   EXPECT_FALSE(other_thread);
 }
 
+// A tokenizer with more tokens than the model's vocab_size is named in a load warning (the ids it
+// can produce past the embeddings would otherwise first fail at generation); a matching one is not.
+TEST(LoadedModel, TokenizerLargerThanTheVocabularyIsALoadWarning) {
+  test::TempDir dir;
+  test::write_chat_model(dir.path());  // vocab_size 260: 256 bytes + 4 specials
+  auto loaded = LoadedModel::load(dir.path());
+  for (const std::string& w : loaded->warnings) EXPECT_EQ(w.find("vocab_size"), std::string::npos) << w;
+
+  nlohmann::json config = test::chat_model_config();
+  config["vocab_size"] = 200;
+  test::TempDir small;
+  test::write_chat_model(small.path(), config);
+  loaded = LoadedModel::load(small.path());
+  bool found = false;
+  for (const std::string& w : loaded->warnings) {
+    if (w.find("vocab_size is 200") != std::string::npos) {
+      found = true;
+      EXPECT_NE(w.find("has 260 tokens"), std::string::npos) << w;
+      EXPECT_NE(w.find("tokenizer.json"), std::string::npos) << w;
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(LoadedModel::load(bundled_dir())->warnings.empty());
+}
+
 template <typename Error>
 std::string error_of_load(const std::filesystem::path& dir) {
   try {
