@@ -100,6 +100,9 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
   stats.prompt_tokens = static_cast<int>(prompt.size());
 
   std::vector<float> logits(static_cast<size_t>(std::max(model.config().vocab_size, 1)));
+  const bool crop = model.config().crop_window_when_full;
+  const int capacity = context.capacity();
+  if (crop && static_cast<int>(prompt.size()) > capacity) prompt = prompt.last(static_cast<size_t>(capacity));
   int reused = prefill_with_reuse(context, prompt, logits, options.cancel);
   stats.prefill_seconds = seconds_since(start);
   if (reused < 0) {
@@ -127,7 +130,7 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
       stats.stop = StopReason::Length;
       break;
     }
-    if (context.size() >= context.capacity()) {
+    if (context.size() >= capacity && !crop) {
       stats.stop = StopReason::Context;
       break;
     }
@@ -147,7 +150,14 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
       break;
     }
     int32_t token[1] = {id};
-    if (!context.append(token, logits, options.cancel)) {
+    std::vector<int32_t> window;  // a full context that crops: its last capacity - 1 tokens and id
+    if (context.size() >= capacity) {
+      window.assign(context.tokens().end() - (capacity - 1), context.tokens().end());
+      window.push_back(id);
+      context.truncate(0);
+    }
+    if (!context.append(window.empty() ? std::span<const int32_t>(token) : std::span<const int32_t>(window), logits,
+                        options.cancel)) {
       stats.stop = StopReason::User;
       break;
     }

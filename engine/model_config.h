@@ -94,6 +94,9 @@ struct ModelConfig {
   ExpertKind expert_kind = ExpertKind::SwiGLU;
   int shared_expert_intermediate_size = 0;  // 0: moe_intermediate_size · n_shared_experts
   bool hard_context_limit = false;         // positions >= max_position_embeddings are an error
+  // Generation past a full context continues on the last context-size tokens, run again from
+  // position 0 (the reference generate()'s idx[:, -block_size:]); otherwise it stops there.
+  bool crop_window_when_full = false;
 
   int rotary_key_heads() const { return rotary_key_source == RotaryKeySource::SharedFromKvA ? 1 : num_attention_heads; }
   int shared_intermediate() const {

@@ -244,6 +244,7 @@ ModelConfig mayank_config(const PtCheckpoint& ckpt, PtBinder& b) {
   c.o_proj_bias = true;
   c.mlp_bias = true;
   c.hard_context_limit = true;
+  c.crop_window_when_full = true;  // its generate() crops to the last block_size tokens
   const PtTensor* wte_t = ckpt.find("wte.weight");
   const PtTensor* head_t = ckpt.find("lm_head.weight");
   c.tie_word_embeddings = !head_t || head_t->storage_key == wte_t->storage_key;

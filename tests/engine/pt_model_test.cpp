@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/generation.h"
 #include "engine/model.h"
 #include "engine/pt_checkpoint.h"
+#include "engine/sampler.h"
 
 namespace dschat {
 namespace {
@@ -137,6 +139,45 @@ void expect_greedy(const std::string& name) {
 TEST(PtModel, GreedyContinuationsMatchTheReference) {
   expect_greedy("mayank");
   expect_greedy("era");
+}
+
+// Past block_size the reference generate() runs the last block_size tokens again from position 0;
+// generate() does the same for this variant (greedy, 80-token prompt, 40 tokens: 24 past the window).
+TEST(PtModel, MayankGenerationPastTheWindowCropsLikeTheReference) {
+  struct Silent final : TokenTextDecoder {
+    std::string push(int32_t) override { return {}; }
+    std::string finish() override { return {}; }
+    void reset() override {}
+  } decoder;
+  auto model = Model::load(kPtData / "mayank" / "model.pt");
+  ASSERT_TRUE(model->config().crop_window_when_full);
+  const auto golden = read_json(kPtData / "mayank" / "greedy_past_window.json");
+  const auto prompt = golden["prompt"].get<std::vector<int32_t>>();
+  const auto want = golden["tokens"].get<std::vector<int32_t>>();
+  const int window = model->config().max_position_embeddings;
+  ASSERT_GT(static_cast<int>(prompt.size() + want.size()), window);
+  auto ctx = InferenceContext::create(*model, window);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  Sampler sampler(greedy);
+  GenerationOptions options;
+  options.max_tokens = static_cast<int>(want.size());
+  GenerationResult r = generate(*model, *ctx, prompt, sampler, decoder, options, {});
+  EXPECT_EQ(r.tokens, want);
+  EXPECT_EQ(r.stats.stop, StopReason::Length);
+  EXPECT_EQ(ctx->size(), window);
+
+  // A prompt longer than the window is cropped to its last block_size tokens, as generate() does.
+  std::vector<int32_t> long_prompt(150, 5);
+  std::copy(prompt.begin(), prompt.end(), long_prompt.end() - static_cast<std::ptrdiff_t>(prompt.size()));
+  auto fresh = InferenceContext::create(*model, window);
+  options.max_tokens = 1;
+  GenerationResult cropped = generate(*model, *fresh, long_prompt, sampler, decoder, options, {});
+  std::vector<float> logits(model->config().vocab_size);
+  auto direct = InferenceContext::create(*model, window);
+  ASSERT_TRUE(direct->append(std::span<const int32_t>(long_prompt).last(window), logits));
+  ASSERT_EQ(cropped.tokens.size(), 1u);
+  EXPECT_EQ(cropped.tokens[0], std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
 TEST(PtModel, MayankConfigInferredFromShapes) {

@@ -6,6 +6,7 @@ as each project saves them, and their golden outputs (notes/golden_contract.md s
   tests/data/pt/<case>/ids.json      {"ids": [...]}
   tests/data/pt/<case>/logits.npy    float32 [n_ids, vocab], computed in float64 from the saved weights
   tests/data/pt/<case>/greedy.json   {"prompt": [...], "tokens": [32 ids]} (the project's own generate, argmax)
+  tests/data/pt/mayank/greedy_past_window.json   the same past block_size (generate() crops the window)
   tests/data/pt/<case>/ablations/<feature>.npy + ablations.json
   tests/data/pt/<case>/case.json     what the case covers
 
@@ -110,6 +111,12 @@ def make_mayank(case_dir):
         "greedy": "the original generate() with argmax, window cropped to block_size",
     }
     write_goldens(case_dir, model, ids, ablations, lambda m, p: m.generate_greedy(p, N_GREEDY), about)
+    # Past the window: an 80-token prompt and 40 greedy tokens cross block_size (96) after 16, from
+    # where generate() runs the last 96 tokens again from position 0 each step.
+    prompt = (ids * 3)[:80]
+    with torch.no_grad():
+        tokens = copy.deepcopy(model).double().eval().generate_greedy(prompt, 40)
+    (case_dir / "greedy_past_window.json").write_text(json.dumps({"prompt": prompt, "tokens": tokens}) + "\n")
 
 
 def make_era(case_dir):
