@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
+#include <vector>
 
 #include "engine/dense_mlp.h"
 #include "engine/matmul.h"
@@ -104,6 +106,73 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
   }
 }
 
+namespace {
+
+// One token (decode) through the shared expert and its k routed experts in two parallel loops
+// instead of two per expert: one over the gate/up rows of all of them, one over the output rows
+// (each output row sums the shared expert's down row, then the routed ones' in expert order,
+// exactly as the per-expert path adds them). For SwiGLU experts without biases (DeepSeek's).
+void moe_one_token(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const float* x, float* out,
+                   MoeScratch& s) {
+  const int64_t H = c.hidden_size;
+  const int k = c.num_experts_per_tok;
+  std::vector<std::pair<int, float>> routed;  // (expert, weight) in expert order, as moe_forward adds them
+  for (int i = 0; i < k; ++i) routed.emplace_back(s.chosen[i], s.weights[i]);
+  std::sort(routed.begin(), routed.end());
+  std::vector<const MlpWeights*> mlps;  // the shared expert first when there is one
+  if (w.has_shared) mlps.push_back(&w.shared);
+  for (const auto& [e, weight] : routed) mlps.push_back(&w.experts[e]);
+  const int J = static_cast<int>(mlps.size());
+  std::vector<int64_t> first_block(J + 1, 0), hidden_at(J + 1, 0);  // blocks of 4 intermediate rows
+  for (int j = 0; j < J; ++j) {
+    const int64_t inter = mlps[j]->gate_proj.rows;
+    first_block[j + 1] = first_block[j] + (inter + 3) / 4;
+    hidden_at[j + 1] = hidden_at[j] + inter;
+  }
+  if (static_cast<int64_t>(s.hidden.size()) < hidden_at[J]) s.hidden.resize(static_cast<size_t>(hidden_at[J]));
+  float* hidden = s.hidden.data();
+  // ~8k multiply-adds per task at least, as matmul() splits its rows.
+  pool.parallel_for(first_block[J], std::max<int64_t>(1, 8192 / (8 * H)), [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<float> up;
+    for (int j = 0; j < J; ++j) {
+      const int64_t lo = std::max(b0, first_block[j]), hi = std::min(b1, first_block[j + 1]);
+      if (lo >= hi) continue;
+      const MlpWeights& m = *mlps[j];
+      const int64_t inter = m.gate_proj.rows;
+      const int64_t r0 = (lo - first_block[j]) * 4, r1 = std::min(inter, (hi - first_block[j]) * 4);
+      float* h = hidden + hidden_at[j];
+      if (static_cast<int64_t>(up.size()) < r1 - r0) up.resize(static_cast<size_t>(r1 - r0));
+      matmul_rows(m.gate_proj, x, 1, h, inter, r0, r1);
+      WeightMatrix up_rows = m.up_proj.row_slice(r0, r1 - r0);
+      matmul_rows(up_rows, x, 1, up.data(), r1 - r0, 0, r1 - r0);
+      silu_mul(h + r0, up.data(), r1 - r0);
+    }
+  });
+  if (static_cast<int64_t>(s.expert_out.size()) < H) s.expert_out.resize(static_cast<size_t>(H));
+  float* routed_out = s.expert_out.data();
+  pool.parallel_for((H + 3) / 4, std::max<int64_t>(1, 8192 / (4 * hidden_at[J])), [&](int64_t b0, int64_t b1) {
+    const int64_t h0 = b0 * 4, h1 = std::min(H, b1 * 4);
+    int j = 0;
+    if (w.has_shared) {
+      matmul_rows(w.shared.down_proj, hidden, 1, out, H, h0, h1);
+      j = 1;
+    } else {
+      std::fill(out + h0, out + h1, 0.0f);
+    }
+    for (const auto& [e, weight] : routed) {
+      matmul_rows(w.experts[e].down_proj, hidden + hidden_at[j], 1, routed_out, H, h0, h1);
+      for (int64_t i = h0; i < h1; ++i) out[i] += weight * routed_out[i];
+      ++j;
+    }
+  });
+}
+
+bool plain_swiglu(const MlpWeights& m) {
+  return !m.gate_proj.empty() && m.gate_bias.empty() && m.up_bias.empty() && m.down_bias.empty();
+}
+
+}  // namespace
+
 void MoeScratch::reserve(const ModelConfig& c, int64_t n) {
   const int64_t E = c.n_routed_experts, k = c.num_experts_per_tok;
   const int64_t inter = std::max<int64_t>(c.moe_intermediate_size, c.shared_intermediate());
@@ -130,6 +199,11 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
                 s.weights.data() + t * k, s.route_scratch.data());
   }
 
+  if (n == 1 && (!w.has_shared || plain_swiglu(w.shared)) &&
+      std::all_of(s.chosen.begin(), s.chosen.begin() + k, [&](int e) { return plain_swiglu(w.experts[e]); })) {
+    moe_one_token(pool, c, w, x, out, s);
+    return;
+  }
   if (w.has_shared) {
     swiglu_mlp(pool, w.shared, x, n, out, s.hidden.data());
   } else {
