@@ -2,10 +2,10 @@
 //
 // Decode (n <= kQuantizedMatmulMaxTokens tokens) is a bandwidth-bound GEMV:
 //   F32   zmm FMAs straight from the weight rows.
-//   BF16  vdpbf16ps (AVX512_BF16) on the stored bf16 weights against the activations split into
-//         three bf16 parts (x = x0 + x1 + x2 to 2^-27 relative; products of bf16 are exact in
-//         fp32), so F32 accuracy is kept at one load and three dot instructions per 32 weights
-//         (two parts, 2^-18, drifted 1.7e-5 over a few layers); without AVX512_BF16 the GEMM path.
+//   BF16  the bf16 weights widened to fp32 in registers (unpack with zero) and zmm FMAs: exact
+//         fp32 products at two FMAs per 32 weights. (vdpbf16ps against the activations split in
+//         three bf16 parts, for F32 accuracy, was slower side by side with llama.cpp: 180 against
+//         188 tok/s median decode on the seed shape, and needs AVX512_BF16.)
 //         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
 //   Q8_0 / Q4_0  vpdpbusd (VNNI, u8 × s8) on two blocks (64 bytes) at once, four rows sharing
 //         the activation loads (faster than one row here: more work per byte). The activations are
@@ -26,7 +26,6 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/cpu_features.h"
 #include "engine/matmul_quantized.h"
 #include "engine/quantize.h"
 
@@ -41,7 +40,6 @@ namespace dschat {
 namespace {
 
 #define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-#define DSCHAT_AVX512_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")))
 
 // Masks of the first `count` lanes; none when count <= 0 (a padded tail past the end).
 inline __mmask16 first_lanes16(int64_t count) {
@@ -250,47 +248,46 @@ DSCHAT_AVX512 void gemv_f32(const WeightMatrix& w, const float* x, int64_t n, fl
 }
 
 // ---------------------------------------------------------------------------------------------
-// GEMV, BF16 weights, vdpbf16ps.
+// GEMV, BF16 weights widened in registers.
+//
+// A bf16 value is the top half of an fp32, so interleaving zero words below the weights
+// (vpunpcklwd / vpunpckhwd with zero) widens them exactly. The interleave works within 128-bit
+// lanes: of 32 weights the low unpack holds 0-3, 8-11, 16-19, 24-27 and the high one the others,
+// so the activations are permuted the same way once per call. Two FMAs per 32 weights with fp32
+// products, as the F32 kernel.
 
-DSCHAT_AVX512_BF16 void gemv_bf16(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-                                  int64_t r0, int64_t r1) {
-  const int64_t K = w.cols, Kp = (K + 31) / 32 * 32;
-  thread_local std::vector<uint16_t> split;  // per token: the three parts, Kp values each
-  if (static_cast<int64_t>(split.size()) < 3 * n * Kp) split.resize(static_cast<size_t>(3 * n * Kp));
+// Where element j of a 32-element step of the activations goes in the permuted copy.
+constexpr int64_t bf16_unpacked_position(int64_t j) { return (j % 8 < 4 ? 0 : 16) + (j / 8) * 4 + j % 4; }
+
+DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+                                     int64_t r0, int64_t r1) {
+  const int64_t K = w.cols, Kp = (K + 63) / 64 * 64;
+  thread_local std::vector<float> permuted;  // per token, Kp values (zero past K)
+  if (static_cast<int64_t>(permuted.size()) < n * Kp) permuted.resize(static_cast<size_t>(n * Kp));
   for (int64_t t = 0; t < n; ++t) {
-    uint16_t* part = split.data() + 3 * t * Kp;
-    for (int64_t k = 0; k < Kp; k += 16) {
-      __m512 rest = _mm512_maskz_loadu_ps(first_lanes16(K - k), x + t * K + k);  // zero beyond K
-      for (int j = 0; j < 3; ++j) {
-        const __m256bh h = _mm512_cvtneps_pbh(rest);
-        std::memcpy(part + j * Kp + k, &h, sizeof h);
-        rest = _mm512_sub_ps(rest, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)h), 16)));
-      }
-    }
+    float* p = permuted.data() + t * Kp;
+    for (int64_t k = 0; k < Kp; ++k) p[k - k % 32 + bf16_unpacked_position(k % 32)] = k < K ? x[t * K + k] : 0.0f;
   }
+  const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = r0; r < r1; ++r) {
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(r));
     for (int64_t t = 0; t < n; ++t) {
-      const uint16_t* part = split.data() + 3 * t * Kp;
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
+      const float* p = permuted.data() + t * Kp;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       int64_t k = 0;
       for (; k + 64 <= K; k += 64) {
-        const __m512bh w0 = (__m512bh)_mm512_loadu_si512(wr + k);
-        const __m512bh w1 = (__m512bh)_mm512_loadu_si512(wr + k + 32);
-        a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(part + k));
-        a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(part + Kp + k));
-        a2 = _mm512_dpbf16_ps(a2, w0, (__m512bh)_mm512_loadu_si512(part + 2 * Kp + k));
-        b0 = _mm512_dpbf16_ps(b0, w1, (__m512bh)_mm512_loadu_si512(part + k + 32));
-        b1 = _mm512_dpbf16_ps(b1, w1, (__m512bh)_mm512_loadu_si512(part + Kp + k + 32));
-        b2 = _mm512_dpbf16_ps(b2, w1, (__m512bh)_mm512_loadu_si512(part + 2 * Kp + k + 32));
+        const __m512i v0 = _mm512_loadu_si512(wr + k), v1 = _mm512_loadu_si512(wr + k + 32);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v0)), _mm512_loadu_ps(p + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v0)), _mm512_loadu_ps(p + k + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v1)), _mm512_loadu_ps(p + k + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v1)), _mm512_loadu_ps(p + k + 48), a3);
       }
       for (; k < K; k += 32) {
-        const __m512bh w0 = (__m512bh)_mm512_maskz_loadu_epi16(first_lanes32(K - k), wr + k);
-        a0 = _mm512_dpbf16_ps(a0, w0, (__m512bh)_mm512_loadu_si512(part + k));
-        a1 = _mm512_dpbf16_ps(a1, w0, (__m512bh)_mm512_loadu_si512(part + Kp + k));
-        a2 = _mm512_dpbf16_ps(a2, w0, (__m512bh)_mm512_loadu_si512(part + 2 * Kp + k));
+        const __m512i v = _mm512_maskz_loadu_epi16(first_lanes32(K - k), wr + k);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)), _mm512_loadu_ps(p + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)), _mm512_loadu_ps(p + k + 16), a1);
       }
-      y[t * ldy + r] = reduce_add(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1)), _mm512_add_ps(a2, b2)));
+      y[t * ldy + r] = reduce_add(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
   }
 }
@@ -413,19 +410,13 @@ DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t
 
 DSCHAT_AVX512 void rows_avx512(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                                int64_t r1) {
-  static const bool has_bf16 = cpu_features().avx512bf16;
   if (r0 >= r1 || n <= 0) return;
   if (n <= kQuantizedMatmulMaxTokens) {
     switch (w.dtype) {
       case DType::F32: gemv_f32(w, x, n, y, ldy, r0, r1); return;
       case DType::Q8_0: gemv_quantized<false>(w, x, n, y, ldy, r0, r1); return;
       case DType::Q4_0: gemv_quantized<true>(w, x, n, y, ldy, r0, r1); return;
-      case DType::BF16:
-        if (has_bf16) {
-          gemv_bf16(w, x, n, y, ldy, r0, r1);
-          return;
-        }
-        break;
+      case DType::BF16: gemv_bf16_widened(w, x, n, y, ldy, r0, r1); return;
       default: break;
     }
   }
