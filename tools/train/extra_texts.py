@@ -2,7 +2,7 @@
 """Public-domain texts from Debian's SWORD packages, read with `diatheke` (package diatheke),
 cleaned into passages of sentences for prepare_data.py --extra.
 
-  mhcc    Matthew Henry's Concise Commentary on the Whole Bible (1706 / 1811 abridgement),
+  mhcc    Matthew Henry's Concise Commentary on the Whole Bible (abridged from his Exposition, 1706-1714),
           package sword-comm-mhcc; .conf: DistributionLicense=Public Domain
   tdavid  C. H. Spurgeon's The Treasury of David (1869-1885; on the Psalms, with quotations from
           17th-century writers), package sword-comm-tdavid; .conf: DistributionLicense=Public Domain
