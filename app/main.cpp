@@ -1,10 +1,12 @@
 // dschat: chat with DeepSeek-V3-family models on the CPU. Dispatches to the subcommands.
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 
 #include "app/commands.h"
+#include "engine/mapped_file.h"
 
 namespace {
 
@@ -35,17 +37,30 @@ int main(int argc, char** argv) {
   }
   std::string command = args.empty() ? "" : args[0];
   dschat::Args rest = args.empty() ? args : dschat::Args(args.begin() + 1, args.end());
+  int status = 0;
   try {
-    if (command == "run") return dschat::cmd_run(rest);
-    if (command == "tokenize") return dschat::cmd_tokenize(rest);
-    if (command == "detokenize") return dschat::cmd_detokenize(rest);
-    if (command == "logits") return dschat::cmd_logits(rest);
-    if (command == "bench") return dschat::cmd_bench(rest);
-    if (command == "info") return dschat::cmd_info(rest);
-    if (command.empty() || command[0] == '-') return dschat::cmd_chat(args);
-    std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-    return 2;
+    if (command == "run") return dschat::cmd_run(rest);  // its session reports vanished pages
+    if (command.empty() || command[0] == '-') return dschat::cmd_chat(args);  // so does the chat's
+    if (command == "tokenize") status = dschat::cmd_tokenize(rest);
+    else if (command == "detokenize") status = dschat::cmd_detokenize(rest);
+    else if (command == "logits") status = dschat::cmd_logits(rest);
+    else if (command == "bench") status = dschat::cmd_bench(rest);
+    else if (command == "info") status = dschat::cmd_info(rest);
+    else {
+      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+      return 2;
+    }
   } catch (const std::exception& e) {
-    return dschat::report_error(command.empty() ? "chat" : command, e.what());
+    status = dschat::report_error(command.empty() ? "chat" : command, e.what());
+    if (command.empty() || command[0] == '-') return status;
   }
+  // A model file cut short while mapped reads as zeros (engine/mapped_file.h): what the command
+  // computed after that is not valid.
+  if (const uint64_t pages = dschat::MappedFile::faulted_pages(); pages > 0) {
+    dschat::report_error(command, "the model's files changed on disk while it ran (" + std::to_string(pages) +
+                                      " page(s) of a memory-mapped weight file vanished and read as zeros); its "
+                                      "results are not valid");
+    return status == 0 ? 1 : status;
+  }
+  return status;
 }

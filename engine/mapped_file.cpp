@@ -23,7 +23,6 @@ std::atomic<uintptr_t> guarded_begin[kMaxGuarded];
 std::atomic<uintptr_t> guarded_end[kMaxGuarded];
 std::atomic<bool> guarded_patched[kMaxGuarded];  // the handler put zero pages into this mapping
 std::atomic<uint64_t> faulted{0};
-std::atomic<bool> warned{false};
 uintptr_t page_size = 4096;  // set before the handler is installed
 struct sigaction previous_sigbus;
 std::once_flag handler_installed;
@@ -40,14 +39,7 @@ void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
     if (p == MAP_FAILED) break;
     faulted.fetch_add(1, std::memory_order_relaxed);
     guarded_patched[i].store(true, std::memory_order_relaxed);
-    if (!warned.exchange(true)) {
-      static const char kWarning[] =
-          "\ndschat: warning: a model file shrank while in use (changed on disk?); its missing bytes read as "
-          "zeros, so replies are garbage until the model is reloaded\n";
-      ssize_t ignored = ::write(STDERR_FILENO, kWarning, sizeof kWarning - 1);
-      (void)ignored;
-    }
-    return;
+    return;  // no output here: the app tells the user through its own channels (faulted_pages())
   }
   // Not ours: the previous handler, or the default action (the fault recurs on return).
   if (previous_sigbus.sa_flags & SA_SIGINFO) {

@@ -2,9 +2,11 @@
 //
 // A file shrunk by someone else while it is mapped would make reads past its new end raise
 // SIGBUS. Every mapping is registered with a SIGBUS handler (installed on first use, chaining to
-// any previous handler for other addresses) that replaces the lost page with a zero page, counts
-// it and writes one warning to stderr; the process keeps running with zeros where the weights
-// were (the model must be reloaded) instead of dying. faulted_pages() tells callers.
+// any previous handler for other addresses) that replaces the lost page with a zero page and
+// counts it; the process keeps running with zeros where the weights were (the model must be
+// reloaded) instead of dying. The handler prints nothing (stderr may be under a full-screen
+// terminal UI): faulted_pages() tells callers, and the app reports it (app/chat_session.cpp in
+// the chat and `dschat run`, app/main.cpp after the other commands).
 //
 // Opening a file that is already mapped in this process (same device, inode and size) shares
 // that mapping instead of making a second one: a second reader (e.g. the NaN scan after

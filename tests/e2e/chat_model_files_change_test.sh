@@ -54,6 +54,9 @@ type_line "Third question"
 wait_for "Reply stopped: the model's files changed on disk" 60
 wait_reply_done 30
 kill -0 "$(chat_pid)" 2>/dev/null || fail "dschat died when its model file was cut short"
+# The news reaches the user in the transcript only: nothing written to stderr, which would land
+# on top of the curses screen (the SIGBUS handler used to print a warning there).
+[ -s "$E2E_DIR/stderr" ] && fail "dschat wrote to stderr under the chat screen: $(head -c 300 "$E2E_DIR/stderr")"
 type_line "Fourth question"
 for ((i = 0; i < 300; i++)); do
   [ "$(screen | grep -c "the model's files changed on disk")" -ge 2 ] && break
