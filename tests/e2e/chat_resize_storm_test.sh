@@ -51,8 +51,9 @@ PY
 
 start_chat 250 100 --resume "$file"
 wait_loaded
-wait_for 'resumed ' 10
-wait_for 'tok/s \| prompt' 10
+# The resumed transcript is complete once its last line, the reply's statistics, is on screen (not
+# the "resumed" notice: it sits above the conversation, and a long reply can push it off the top).
+wait_for 'tok/s \| prompt' 20
 resumed=$(transcript)
 if [ "$live" != "$resumed" ]; then
   diff <(echo "$live") <(echo "$resumed") >&2
