@@ -54,7 +54,10 @@ std::vector<float> read_f32_npy(const fs::path& path, std::vector<int64_t>& shap
 TEST(LogitsCommand, WritesTheGoldenLogitsOnBothPaths) {
   nlohmann::json ids_json = nlohmann::json::parse(std::ifstream(kCase / "ids.json"));
   std::string ids;
-  for (int id : ids_json["ids"]) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  for (int id : ids_json["ids"]) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id);  // (a `"," + to_string` temporary set off GCC 12's false -Wrestrict)
+  }
   std::vector<int64_t> golden_shape;
   std::vector<float> golden = read_f32_npy(kCase / "logits.npy", golden_shape);
   test::TempDir tmp;
