@@ -44,6 +44,21 @@ void add_down_bias(const MlpWeights& w, int64_t n, float* out) {
 
 }  // namespace
 
+void mlp_hidden_rows(const MlpWeights& w, const float* x, int64_t n, float* hidden_buf, int64_t r0, int64_t r1) {
+  const bool gated = !w.gate_proj.empty();
+  const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
+  const int64_t inter = first.rows;
+  thread_local std::vector<float> up;  // the up-projection rows [r0, r1) of the gated form
+  matmul_rows(first, x, n, hidden_buf, inter, r0, r1);
+  if (gated) {
+    const size_t need = static_cast<size_t>(n * (r1 - r0));
+    if (up.size() < need) up.resize(need);
+    WeightMatrix up_rows = w.up_proj.row_slice(r0, r1 - r0);
+    matmul_rows(up_rows, x, n, up.data(), r1 - r0, 0, r1 - r0);
+  }
+  activate_rows(w, n, inter, r0, r1, hidden_buf, up.data());
+}
+
 void swiglu_mlp(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf) {
   const bool gated = !w.gate_proj.empty();
   const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
@@ -54,16 +69,7 @@ void swiglu_mlp(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n
   int64_t grain = std::max<int64_t>(1, 65536 / work_per_block);
   // Gate and up share a pass over x; each thread keeps its up-projection rows in a private buffer.
   pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
-    const int64_t r0 = b0 * block, r1 = std::min(inter, b1 * block);
-    thread_local std::vector<float> up;
-    matmul_rows(first, x, n, hidden_buf, inter, r0, r1);
-    if (gated) {
-      const size_t need = static_cast<size_t>(n * (r1 - r0));
-      if (up.size() < need) up.resize(need);
-      WeightMatrix up_rows = w.up_proj.row_slice(r0, r1 - r0);
-      matmul_rows(up_rows, x, n, up.data(), r1 - r0, 0, r1 - r0);
-    }
-    activate_rows(w, n, inter, r0, r1, hidden_buf, up.data());
+    mlp_hidden_rows(w, x, n, hidden_buf, b0 * block, std::min(inter, b1 * block));
   });
   matmul(pool, w.down_proj, hidden_buf, n, out);
   add_down_bias(w, n, out);

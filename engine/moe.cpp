@@ -133,19 +133,12 @@ void moe_one_token(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, 
   float* hidden = s.hidden.data();
   // ~8k multiply-adds per task at least, as matmul() splits its rows.
   pool.parallel_for(first_block[J], std::max<int64_t>(1, 8192 / (8 * H)), [&](int64_t b0, int64_t b1) {
-    thread_local std::vector<float> up;
     for (int j = 0; j < J; ++j) {
       const int64_t lo = std::max(b0, first_block[j]), hi = std::min(b1, first_block[j + 1]);
       if (lo >= hi) continue;
-      const MlpWeights& m = *mlps[j];
-      const int64_t inter = m.gate_proj.rows;
-      const int64_t r0 = (lo - first_block[j]) * 4, r1 = std::min(inter, (hi - first_block[j]) * 4);
-      float* h = hidden + hidden_at[j];
-      if (static_cast<int64_t>(up.size()) < r1 - r0) up.resize(static_cast<size_t>(r1 - r0));
-      matmul_rows(m.gate_proj, x, 1, h, inter, r0, r1);
-      WeightMatrix up_rows = m.up_proj.row_slice(r0, r1 - r0);
-      matmul_rows(up_rows, x, 1, up.data(), r1 - r0, 0, r1 - r0);
-      silu_mul(h + r0, up.data(), r1 - r0);
+      const int64_t inter = mlps[j]->gate_proj.rows;
+      mlp_hidden_rows(*mlps[j], x, 1, hidden + hidden_at[j], (lo - first_block[j]) * 4,
+                      std::min(inter, (hi - first_block[j]) * 4));
     }
   });
   if (static_cast<int64_t>(s.expert_out.size()) < H) s.expert_out.resize(static_cast<size_t>(H));
@@ -160,7 +153,7 @@ void moe_one_token(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, 
       std::fill(out + h0, out + h1, 0.0f);
     }
     for (const auto& [e, weight] : routed) {
-      matmul_rows(w.experts[e].down_proj, hidden + hidden_at[j], 1, routed_out, H, h0, h1);
+      matmul_rows(mlps[j]->down_proj, hidden + hidden_at[j], 1, routed_out, H, h0, h1);
       for (int64_t i = h0; i < h1; ++i) out[i] += weight * routed_out[i];
       ++j;
     }
