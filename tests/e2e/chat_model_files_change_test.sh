@@ -30,7 +30,7 @@ start_chat 250 30 --model "$E2E_DIR/nan-model"
 wait_for "WARNING: .*tensor 'model\.norm\.weight' holds 2 NaN values" 40
 type_line "/bye"
 wait_for '\[exit status 0\]' 10
-tmx kill-server
+stop_chat
 
 # 2. Renamed away and replaced by another directory.
 cp -r "$bundled" "$E2E_DIR/model"

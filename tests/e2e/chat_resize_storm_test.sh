@@ -38,7 +38,7 @@ live=$(transcript)
 [ -n "$live" ] || fail "no transcript on screen after the resizes"
 type_line "/bye"
 wait_for '\[exit status 0\]' 10
-tmx kill-server
+stop_chat
 
 file=$(ls "$XDG_DATA_HOME"/dschat/conversations/*.json)
 python3 - "$file" <<'PY' || fail "the saved conversation is not complete"

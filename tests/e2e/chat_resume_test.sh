@@ -12,7 +12,7 @@ wait_reply_done 40
 wait_for 'tokens, .* tok/s' 10
 type_line "/bye"
 wait_for '\[exit status 0\]' 10
-tmx kill-server
+stop_chat
 first=$(ls "$XDG_DATA_HOME"/dschat/conversations/*.json)
 [ -n "$first" ] || fail "no conversation file after the first run"
 
@@ -25,7 +25,7 @@ wait_for 'tokens, .* tok/s' 10
 screen | grep -q "resumed " || fail "no 'resumed FILE' notice with the resumed conversation"
 type_line "/bye"
 wait_for '\[exit status 0\]' 10
-tmx kill-server
+stop_chat
 
 cp "$first" "$E2E_DIR/copy.json"
 start_chat 80 24 --resume "$E2E_DIR/copy.json"

@@ -26,7 +26,7 @@ kill -TERM "$(chat_pid)"
 wait_for '\[exit status 0\]' 10
 screen | grep -q 'replying' && fail "the chat screen is still shown after exit (terminal not restored)"
 check_saved SIGTERM "A question before SIGTERM"
-tmx kill-server
+stop_chat
 rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24
@@ -37,7 +37,7 @@ wait_for 'replying \(Esc stops\)' 20
 kill -HUP "$(chat_pid)"
 wait_for '\[exit status 0\]' 10
 check_saved SIGHUP "A question before SIGHUP"
-tmx kill-server
+stop_chat
 rm -f "$XDG_DATA_HOME"/dschat/conversations/*.json
 
 start_chat 80 24

@@ -9,7 +9,11 @@ if ! command -v tmux >/dev/null 2>&1; then
   exit 0
 fi
 E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dschat-e2e.XXXXXX")
-E2E_SOCKET="dschat-e2e-$$"
+# Each start_chat gets a tmux server of its own (socket dschat-e2e-PID-N): a new session on the
+# socket of a server that kill-server is still taking down can meet it exiting ("server exited
+# unexpectedly", seen in CI), so a restarted chat never reuses a socket.
+E2E_RUN=0
+E2E_SOCKET="dschat-e2e-$$-0"
 export XDG_DATA_HOME="$E2E_DIR/data" XDG_STATE_HOME="$E2E_DIR/state" XDG_CONFIG_HOME="$E2E_DIR/config"
 export HOME="$E2E_DIR/home" LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset NO_COLOR DSCHAT_NOHISTORY
@@ -36,6 +40,9 @@ fail() {
 start_chat() {
   local cols=$1 rows=$2
   shift 2
+  E2E_RUN=$((E2E_RUN + 1))
+  E2E_SOCKET="dschat-e2e-$$-$E2E_RUN"
+  rm -f "$E2E_DIR/pid"
   # bash records the pid dschat will have (exec keeps it) in $E2E_DIR/pid.
   local cmd="bash -c 'echo \$\$ > $(printf %q "$E2E_DIR/pid"); exec \"\$@\"' _ env"
   [ -n "${DSCHAT_MODEL_DIR:-}" ] && cmd="$cmd DSCHAT_MODEL_DIR=$(printf %q "$DSCHAT_MODEL_DIR")"
@@ -43,6 +50,20 @@ start_chat() {
   for a in "$@"; do cmd="$cmd $(printf %q "$a")"; done
   tmx new-session -d -s chat -x "$cols" -y "$rows" "$cmd 2>$(printf %q "$E2E_DIR/stderr"); echo \"[exit status \$?]\"; sleep 60"
   tmx set-option -t chat remain-on-exit on >/dev/null 2>&1
+}
+
+# stop_chat: ends the tmux server (dschat gets SIGHUP, as when a terminal closes) and waits until
+# dschat has exited, so that what it saves on the way out is on disk before the test reads it.
+stop_chat() {
+  local pid i
+  pid=$(cat "$E2E_DIR/pid" 2>/dev/null)
+  tmx kill-server >/dev/null 2>&1
+  [ -n "$pid" ] || return 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  fail "dschat (pid $pid) still running 10 s after its terminal closed"
 }
 
 chat_pid() { cat "$E2E_DIR/pid"; }
