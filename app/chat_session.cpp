@@ -42,15 +42,22 @@ int context_capacity(const LoadedModel& model, int requested) {
   return requested > 0 ? std::min(requested, max_positions) : max_positions;
 }
 
-// Non-empty when a memory-mapped weight file shrank under the running model: its vanished pages
-// read as zeros (engine/mapped_file.h), so nothing computed from now on can be trusted.
+// Non-empty when a memory-mapped weight file changed under the running model: pages of a file that
+// shrank read as zeros, and the bytes of a file written in place show through the mapping
+// (engine/mapped_file.h), so nothing computed from now on can be trusted.
 std::string model_files_changed_error() {
-  const uint64_t pages = MappedFile::faulted_pages();
-  if (pages == 0) return {};
-  return "the model's files changed on disk while dschat was running (" + std::to_string(pages) + " page" +
-         (pages == 1 ? "" : "s") +
-         " of a memory-mapped weight file vanished: it was truncated or rewritten in place), so replies can no "
-         "longer be computed from the loaded weights; restart dschat to load the model again (the conversation is kept)";
+  std::string what;
+  if (const uint64_t pages = MappedFile::faulted_pages(); pages > 0) {
+    what = std::to_string(pages) + " page" + (pages == 1 ? "" : "s") +
+           " of a memory-mapped weight file vanished: it was truncated or rewritten in place";
+  } else if (const std::filesystem::path file = MappedFile::changed_file(); !file.empty()) {
+    what = file.string() + " was modified in place";
+  } else {
+    return {};
+  }
+  return "the model's files changed on disk while dschat was running (" + what +
+         "), so replies can no longer be computed from the loaded weights; restart dschat to load the model again "
+         "(the conversation is kept)";
 }
 
 std::string format_float(double v) {
@@ -235,11 +242,12 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
 
   // deepseek-v2 and plain: the reply after "Assistant:" starts with a space that is not content.
   bool strip = template_.reply_strips_leading_space();
-  // A weight file that shrinks during the reply stops it: the piece being delivered was computed
-  // with zeros for weights and is dropped; what came before it is kept (interrupted).
+  // A weight file that shrinks or is written during the reply stops it: the piece being delivered
+  // may have been computed with zeros or new bytes for weights and is dropped; what came before it
+  // is kept (interrupted). (One fstat per weight file and piece: microseconds.)
   bool model_changed = false;
   auto on_piece = [&](std::string_view piece) {
-    if (!model_changed && MappedFile::faulted_pages() > 0) {
+    if (!model_changed && (MappedFile::faulted_pages() > 0 || !MappedFile::changed_file().empty())) {
       model_changed = true;
       cancel_.store(true);
     }

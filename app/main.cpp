@@ -54,12 +54,16 @@ int main(int argc, char** argv) {
     status = dschat::report_error(command.empty() ? "chat" : command, e.what());
     if (command.empty() || command[0] == '-') return status;
   }
-  // A model file cut short while mapped reads as zeros (engine/mapped_file.h): what the command
-  // computed after that is not valid.
-  if (const uint64_t pages = dschat::MappedFile::faulted_pages(); pages > 0) {
-    dschat::report_error(command, "the model's files changed on disk while it ran (" + std::to_string(pages) +
-                                      " page(s) of a memory-mapped weight file vanished and read as zeros); its "
-                                      "results are not valid");
+  // A model file cut short or written in place while mapped (engine/mapped_file.h): what the
+  // command computed after that is not valid.
+  const uint64_t pages = dschat::MappedFile::faulted_pages();
+  const std::filesystem::path changed = pages > 0 ? std::filesystem::path() : dschat::MappedFile::changed_file();
+  if (pages > 0 || !changed.empty()) {
+    dschat::report_error(command, "the model's files changed on disk while it ran (" +
+                                      (pages > 0 ? std::to_string(pages) +
+                                                       " page(s) of a memory-mapped weight file vanished and read as zeros"
+                                                 : changed.string() + " was modified in place") +
+                                      "); its results are not valid");
     return status == 0 ? 1 : status;
   }
   return status;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,26 +93,55 @@ bool was_patched(const std::byte* data) {
   return false;
 }
 
+// Every live mapping, including those a newer mapping of a modified file has replaced in the
+// sharing registry below (their owners still compute with them).
+std::mutex all_mappings_mutex;
+std::set<const MappedFile::Mapping*>& all_mappings() {
+  static auto* mappings = new std::set<const MappedFile::Mapping*>();  // never destroyed
+  return *mappings;
+}
+
 }  // namespace
 
 uint64_t MappedFile::faulted_pages() { return faulted.load(std::memory_order_relaxed); }
 
-// One mmap of a whole file: guarded against SIGBUS while it lives, unmapped by the last owner.
+// One mmap of a whole file: guarded against SIGBUS while it lives, unmapped by the last owner. The
+// file stays open, so that changed_file() can compare its inode's modification time and size now
+// with those it had when mapped.
 struct MappedFile::Mapping {
   const std::byte* data;
   uint64_t size;
-  Mapping(const std::byte* d, uint64_t n) : data(d), size(n) { guard(data, size); }
+  int fd;
+  struct timespec modified;
+  std::filesystem::path path;  // as the first owner named it
+  Mapping(const std::byte* d, uint64_t n, int file, const struct timespec& mtime, std::filesystem::path p)
+      : data(d), size(n), fd(file), modified(mtime), path(std::move(p)) {
+    guard(data, size);
+    std::lock_guard<std::mutex> lock(all_mappings_mutex);
+    all_mappings().insert(this);
+  }
   ~Mapping() {
+    {
+      std::lock_guard<std::mutex> lock(all_mappings_mutex);
+      all_mappings().erase(this);
+    }
     unguard(data);
     ::munmap(const_cast<std::byte*>(data), size);
+    ::close(fd);
+  }
+  // Whether the file was written, truncated or extended since it was mapped.
+  bool file_changed() const {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    return static_cast<uint64_t>(st.st_size) != size || st.st_mtim.tv_sec != modified.tv_sec ||
+           st.st_mtim.tv_nsec != modified.tv_nsec || was_patched(data);
   }
 };
 
 namespace {
 
-// The live mappings by file identity. A file changed in place keeps its inode: its new bytes are
-// visible through an existing read-only MAP_PRIVATE mapping as through a new one (both read the
-// page cache), so sharing changes nothing but the cost; a different size is a different key.
+// The live mappings by file identity, for sharing; a different size is a different key, and a
+// file modified in place since its mapping was made gets a new one (see the constructor).
 struct FileKey {
   dev_t device;
   ino_t inode;
@@ -137,13 +167,15 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
     const FileKey key{st.st_dev, st.st_ino, size_};
-    std::shared_ptr<const Mapping> patched;  // let go after the lock below (its deleter takes it)
+    std::shared_ptr<const Mapping> stale;  // let go after the lock below (its deleter takes it)
     std::lock_guard<std::mutex> lock(live_mappings_mutex);
     auto& mappings = live_mappings();
     if (auto it = mappings.find(key); it != mappings.end()) mapping_ = it->second.lock();
     // A mapping with zero pages where its file once shrank would hide the file's bytes if it has
-    // grown back to the same size: a fresh one reads them.
-    if (mapping_ && was_patched(mapping_->data)) patched = std::move(mapping_);
+    // grown back to the same size: a fresh one reads them. Likewise a mapping of a file modified in
+    // place since it was mapped: its owners go on reporting the change (changed_file()), a new
+    // owner starts from the file as it is now.
+    if (mapping_ && mapping_->file_changed()) stale = std::move(mapping_);
     if (!mapping_) {
       void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
       if (p == MAP_FAILED) {
@@ -152,7 +184,9 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
         throw ModelError(path.string() + ": cannot memory-map: " + std::strerror(err));
       }
       // The deleter drops the registry entry (unless a newer mapping of the key replaced it).
-      mapping_ = std::shared_ptr<const Mapping>(new Mapping(static_cast<const std::byte*>(p), size_), [key](const Mapping* m) {
+      auto* mapping = new Mapping(static_cast<const std::byte*>(p), size_, fd, st.st_mtim, path);
+      fd = -1;  // the mapping owns it now
+      mapping_ = std::shared_ptr<const Mapping>(mapping, [key](const Mapping* m) {
         {
           std::lock_guard<std::mutex> lock(live_mappings_mutex);
           auto& mappings = live_mappings();
@@ -164,7 +198,14 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     }
     data_ = mapping_->data;
   }
-  ::close(fd);  // the mapping keeps the file alive
+  if (fd >= 0) ::close(fd);  // unused: an empty file, or a mapping already open
+}
+
+std::filesystem::path MappedFile::changed_file() {
+  std::lock_guard<std::mutex> lock(all_mappings_mutex);  // no mapping is destroyed meanwhile
+  for (const Mapping* mapping : all_mappings())
+    if (mapping->file_changed()) return mapping->path;
+  return {};
 }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {

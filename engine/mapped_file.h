@@ -8,8 +8,13 @@
 // terminal UI): faulted_pages() tells callers, and the app reports it (app/chat_session.cpp in
 // the chat and `dschat run`, app/main.cpp after the other commands).
 //
+// A file rewritten in place at the same size raises no fault: its new bytes simply show through
+// the mapping. Each mapping keeps its file open and remembers its modification time and size, so
+// changed_file() can tell (a file replaced by rename or deleted leaves the mapped inode as it was,
+// and is not a change: the weights in use are intact).
+//
 // Opening a file that is already mapped in this process (same device, inode and size) shares
-// that mapping instead of making a second one: a second reader (e.g. the NaN scan after
+// that mapping instead of making a second one (unless the file was modified since it was mapped): a second reader (e.g. the NaN scan after
 // Model::load, or reloading the same model) then takes no page faults and adds nothing to the
 // resident set, where a second mapping of the weights would count them twice.
 #pragma once
@@ -38,6 +43,11 @@ class MappedFile {
 
   // Pages of any mapping that vanished (file shrunk) and now read as zeros, since start-up.
   static uint64_t faulted_pages();
+
+  // The path of a live mapping whose file no longer holds the bytes that were mapped (written or
+  // truncated in place since: its modification time or size differs, or pages vanished), else
+  // empty. One fstat per live mapping.
+  static std::filesystem::path changed_file();
 
   struct Mapping;  // one mmap of one file, shared by the MappedFiles of that file (mapped_file.cpp)
 

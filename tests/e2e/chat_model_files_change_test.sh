@@ -3,9 +3,9 @@
 # 1. NaN weights: the chat shows a WARNING naming the tensor as soon as the model has loaded.
 # 2. The model directory renamed away and another put in its place: dschat keeps replying from
 #    the files it has mapped (a rename does not touch them).
-# 3. The mapped file then cut short in place: no crash (no SIGBUS); the reply stops with a
-#    message saying the files changed, later messages are refused with the reason, and the
-#    conversation so far is kept and saved.
+# 3. The mapped file then cut short in place during a reply: no crash (no SIGBUS); the reply
+#    stops with a message saying the files changed, later messages are refused with the reason,
+#    and the conversation so far is kept and saved.
 set -u
 source "$(dirname "$0")/tmux_lib.sh" "$1"
 
@@ -48,9 +48,11 @@ wait_for '^  Second question' 10
 wait_reply_done 60
 [ "$(messages_saved)" = 4 ] || fail "after the directory was replaced: $(messages_saved) messages saved, expected 4"
 
-# 3. The file dschat has mapped (now in model.old) cut to its first 4 KiB.
-truncate -s 4096 "$E2E_DIR/model.old/model.safetensors"
+# 3. The file dschat has mapped (now in model.old) cut to its first 4 KiB during a reply.
+set_long_replies
 type_line "Third question"
+wait_for 'replying \(Esc stops\)' 20
+truncate -s 4096 "$E2E_DIR/model.old/model.safetensors"
 wait_for "Reply stopped: the model's files changed on disk" 60
 wait_reply_done 30
 kill -0 "$(chat_pid)" 2>/dev/null || fail "dschat died when its model file was cut short"

@@ -3,6 +3,7 @@
 // resized file gets a mapping of its own, and the last owner unmaps.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +84,49 @@ TEST(MappedFileSharing, AMappingWithZeroPagesFromAShrunkFileIsNotShared) {
   MappedFile fresh(file);
   EXPECT_NE(fresh.data(), shrunk.data());
   EXPECT_EQ(static_cast<char>(fresh.data()[0]), 'b');
+}
+
+// Backdates a file's modification time, as for weights downloaded a while ago: a write in the
+// same clock tick as the file's creation (a few ms here) could leave it unchanged.
+void backdate(const std::filesystem::path& file) {
+  std::filesystem::last_write_time(file, std::filesystem::last_write_time(file) - std::chrono::hours(1));
+}
+
+TEST(MappedFileSharing, AFileWrittenInPlaceIsReportedAndGetsAMappingOfItsOwn) {
+  test::TempDir dir;
+  const auto file = dir / "weights.bin";
+  write_file(file, 64 << 10, 'a');
+  backdate(file);
+  auto old_file = std::make_unique<MappedFile>(file);
+  EXPECT_EQ(MappedFile::changed_file(), std::filesystem::path());
+
+  {  // the same size, the same inode, new bytes: no fault, the mapping just shows them
+    std::fstream out(file, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(100);
+    out << 'b';
+  }
+  EXPECT_EQ(static_cast<char>(old_file->data()[100]), 'b');
+  EXPECT_EQ(MappedFile::changed_file(), file);
+
+  MappedFile fresh(file);  // not the mapping whose owner computed with the old bytes
+  EXPECT_NE(fresh.data(), old_file->data());
+  EXPECT_EQ(MappedFile::changed_file(), file);  // its owner is still told
+  old_file.reset();
+  EXPECT_EQ(MappedFile::changed_file(), std::filesystem::path());  // the fresh one maps the file as it is
+}
+
+TEST(MappedFileSharing, AFileReplacedByRenameOrDeletedIsNotAChange) {
+  test::TempDir dir;
+  const auto file = dir / "weights.bin";
+  write_file(file, 64 << 10, 'a');
+  backdate(file);
+  MappedFile mapped(file);
+  write_file(dir / "new.bin", 64 << 10, 'b');
+  std::filesystem::rename(dir / "new.bin", file);  // the mapped inode is untouched
+  EXPECT_EQ(MappedFile::changed_file(), std::filesystem::path());
+  std::filesystem::remove(file);
+  EXPECT_EQ(MappedFile::changed_file(), std::filesystem::path());
+  EXPECT_EQ(static_cast<char>(mapped.data()[0]), 'a');
 }
 
 TEST(MappedFileSharing, TwoModelsOfOneDirectoryShareTheirWeights) {
