@@ -4,6 +4,7 @@
 #include <cstring>
 #include <set>
 
+#include "engine/model_weights.h"
 #include "engine/pt_checkpoint.h"
 #include "engine/safetensors.h"
 
@@ -114,12 +115,15 @@ NonFiniteReport scan_for_nonfinite(const std::vector<ScannedTensor>& tensors, ui
   return report;
 }
 
-NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path) {
+NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path, int num_hidden_layers) {
   std::vector<ScannedTensor> tensors;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     auto collection = TensorCollection::open_directory(path);
-    for (const TensorInfo* t : collection->tensors()) tensors.push_back({t->name, t->file, t->dtype, t->data, t->nbytes});
+    for (const TensorInfo* t : collection->tensors()) {
+      if (num_hidden_layers >= 0 && is_mtp_or_cache(t->name, num_hidden_layers)) continue;
+      tensors.push_back({t->name, t->file, t->dtype, t->data, t->nbytes});
+    }
     return scan_for_nonfinite(tensors);  // `collection` (the mapping) lives until here
   }
   PtCheckpoint checkpoint(path);
@@ -131,9 +135,9 @@ NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path) {
   return scan_for_nonfinite(tensors);
 }
 
-std::vector<std::string> nonfinite_weight_warnings(const std::filesystem::path& path) {
+std::vector<std::string> nonfinite_weight_warnings(const std::filesystem::path& path, int num_hidden_layers) {
   try {
-    return scan_model_for_nonfinite(path).warnings;
+    return scan_model_for_nonfinite(path, num_hidden_layers).warnings;
   } catch (const std::exception& e) {
     return {std::string("WARNING: could not check the weights for NaN or infinite values: ") + e.what()};
   }

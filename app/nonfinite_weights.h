@@ -55,11 +55,14 @@ NonFiniteReport scan_for_nonfinite(const std::vector<ScannedTensor>& tensors,
                                    uint64_t full_scan_bytes = kFullScanBytes);
 
 // Opens the model at `path` (a directory of safetensors files, or a .pt file) read-only and
-// checks its weights. Throws ModelError if the files cannot be read.
-NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path);
+// checks its weights. Given the config's num_hidden_layers, tensors of a safetensors directory
+// the engine does not use (multi-token-prediction layers, rotary caches: is_mtp_or_cache in
+// engine/model_weights.h) are left out: reading them would only page them in. Throws ModelError
+// if the files cannot be read.
+NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path, int num_hidden_layers = -1);
 
-// The warnings of scan_model_for_nonfinite(path); a model that cannot be re-read is one warning
+// The warnings of scan_model_for_nonfinite(path, num_hidden_layers); a model that cannot be re-read is one warning
 // saying so (the load itself succeeded, so this never throws).
-std::vector<std::string> nonfinite_weight_warnings(const std::filesystem::path& path);
+std::vector<std::string> nonfinite_weight_warnings(const std::filesystem::path& path, int num_hidden_layers = -1);
 
 }  // namespace dschat

@@ -86,7 +86,8 @@ MlpWeights bind_mlp(Binder& b, const std::string& prefix, int64_t hidden, int64_
   return m;
 }
 
-// "model.layers.N." with N >= num_hidden_layers: the multi-token-prediction module(s).
+}  // namespace
+
 bool is_mtp_or_cache(const std::string& name, int num_layers) {
   if (name.find("rotary_emb.inv_freq") != std::string::npos) return true;
   const std::string prefix = "model.layers.";
@@ -100,7 +101,6 @@ bool is_mtp_or_cache(const std::string& name, int num_layers) {
   }
 }
 
-}  // namespace
 
 void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress) {
   constexpr uint64_t kPiece = 8u << 20;       // bytes between progress reports

@@ -78,6 +78,10 @@ struct ModelWeights {
 // as soon as `progress` returns false.
 void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress);
 
+// Whether a checkpoint tensor is expected but not used by the engine: a rotary cache, or a layer
+// "model.layers.N." with N >= num_hidden_layers (the multi-token-prediction module(s)).
+bool is_mtp_or_cache(const std::string& name, int num_hidden_layers);
+
 // Binds every tensor the config calls for. Throws ModelError naming the file and tensor when a
 // tensor is missing, has the wrong shape, or a dtype the kernels cannot use.
 std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& config, const TensorCollection& tensors);

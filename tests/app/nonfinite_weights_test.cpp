@@ -136,5 +136,35 @@ TEST(NonFiniteWeights, LoadingAModelWithNanWeightsWarnsAndACleanOneDoesNot) {
   EXPECT_NE(w.find("model.safetensors"), std::string::npos) << w;
 }
 
+// The multi-token-prediction layer (model.layers.{num_hidden_layers}) is not used by the engine:
+// the load-time scan leaves it out (reading it would only page it in), a scan of every tensor
+// does not.
+TEST(NonFiniteWeights, TheUnusedMultiTokenPredictionLayerIsNotScannedAtLoad) {
+  test::TempDir dir;
+  test::write_chat_model(dir.path());
+  test::RandomModelOptions options;
+  options.with_mtp_layer = true;
+  auto tensors = test::random_model_tensors(test::chat_model_config(), options);
+  const std::string mtp = "model.layers." + std::to_string(test::chat_model_config()["num_hidden_layers"].get<int>()) +
+                          ".input_layernorm.weight";
+  bool found = false;
+  for (auto& t : tensors) {
+    if (t.name != mtp) continue;
+    t.values[0] = std::numeric_limits<float>::quiet_NaN();
+    found = true;
+  }
+  ASSERT_TRUE(found);
+  test::write_safetensors(dir / "model.safetensors", tensors);
+
+  auto model = LoadedModel::load(dir.path());
+  EXPECT_TRUE(model->warnings.empty()) << model->warnings.front();
+  const NonFiniteReport all = scan_model_for_nonfinite(dir.path());
+  ASSERT_EQ(all.warnings.size(), 1u);
+  EXPECT_NE(all.warnings[0].find(mtp), std::string::npos) << all.warnings[0];
+  const NonFiniteReport used = scan_model_for_nonfinite(dir.path(), model->model->config().num_hidden_layers);
+  EXPECT_TRUE(used.warnings.empty());
+  EXPECT_LT(used.bytes_total, all.bytes_total);
+}
+
 }  // namespace
 }  // namespace dschat
