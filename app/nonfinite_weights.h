@@ -61,8 +61,8 @@ NonFiniteReport scan_for_nonfinite(const std::vector<ScannedTensor>& tensors,
 // if the files cannot be read.
 NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path, int num_hidden_layers = -1);
 
-// The warnings of scan_model_for_nonfinite(path, num_hidden_layers); a model that cannot be re-read is one warning
-// saying so (the load itself succeeded, so this never throws).
+// The warnings of scan_model_for_nonfinite(path, num_hidden_layers); a model that cannot be
+// re-read is one warning saying so (the load itself succeeded, so this never throws).
 std::vector<std::string> nonfinite_weight_warnings(const std::filesystem::path& path, int num_hidden_layers = -1);
 
 }  // namespace dschat

@@ -11,12 +11,14 @@
 // A file rewritten in place at the same size raises no fault: its new bytes simply show through
 // the mapping. Each mapping keeps its file open and remembers its modification time and size, so
 // changed_file() can tell (a file replaced by rename or deleted leaves the mapped inode as it was,
-// and is not a change: the weights in use are intact).
+// and is not a change: the weights in use are intact; a `touch` is one, as nothing cheaper than
+// reading the whole file again could tell it from a write).
 //
 // Opening a file that is already mapped in this process (same device, inode and size) shares
-// that mapping instead of making a second one (unless the file was modified since it was mapped): a second reader (e.g. the NaN scan after
-// Model::load, or reloading the same model) then takes no page faults and adds nothing to the
-// resident set, where a second mapping of the weights would count them twice.
+// that mapping instead of making a second one, unless the file was modified since it was mapped:
+// a second reader (e.g. the NaN scan after Model::load, or reloading the same model) then takes
+// no page faults and adds nothing to the resident set, where a second mapping of the weights
+// would count them twice.
 #pragma once
 
 #include <cstddef>
