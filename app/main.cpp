@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   // A model file cut short or written in place while mapped (engine/mapped_file.h): what the
   // command computed after that is not valid.
   const uint64_t pages = dschat::MappedFile::faulted_pages();
-  const std::filesystem::path changed = pages > 0 ? std::filesystem::path() : dschat::MappedFile::changed_file();
+  const std::filesystem::path changed =
+      pages > 0 ? std::filesystem::path() : dschat::MappedFile::changed_file_since_start();
   if (pages > 0 || !changed.empty()) {
     dschat::report_error(command, "the model's files changed on disk while it ran (" +
                                       (pages > 0 ? std::to_string(pages) +

@@ -100,6 +100,11 @@ std::set<const MappedFile::Mapping*>& all_mappings() {
   static auto* mappings = new std::set<const MappedFile::Mapping*>();  // never destroyed
   return *mappings;
 }
+// The last file whose mapping was let go after the file had changed (under all_mappings_mutex).
+std::filesystem::path& changed_before_unmapping() {
+  static auto* path = new std::filesystem::path();  // never destroyed
+  return *path;
+}
 
 }  // namespace
 
@@ -124,6 +129,7 @@ struct MappedFile::Mapping {
     {
       std::lock_guard<std::mutex> lock(all_mappings_mutex);
       all_mappings().erase(this);
+      if (file_changed()) changed_before_unmapping() = path;
     }
     unguard(data);
     ::munmap(const_cast<std::byte*>(data), size);
@@ -206,6 +212,13 @@ std::filesystem::path MappedFile::changed_file() {
   for (const Mapping* mapping : all_mappings())
     if (mapping->file_changed()) return mapping->path;
   return {};
+}
+
+std::filesystem::path MappedFile::changed_file_since_start() {
+  std::filesystem::path live = changed_file();
+  if (!live.empty()) return live;
+  std::lock_guard<std::mutex> lock(all_mappings_mutex);
+  return changed_before_unmapping();
 }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {

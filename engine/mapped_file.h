@@ -51,6 +51,10 @@ class MappedFile {
   // empty. One fstat per live mapping.
   static std::filesystem::path changed_file();
 
+  // As changed_file(), and else the last file found changed when its mapping was let go (a
+  // command's final check, after its model is gone): per process, never cleared.
+  static std::filesystem::path changed_file_since_start();
+
   struct Mapping;  // one mmap of one file, shared by the MappedFiles of that file (mapped_file.cpp)
 
  private:

@@ -113,6 +113,7 @@ TEST(MappedFileSharing, AFileWrittenInPlaceIsReportedAndGetsAMappingOfItsOwn) {
   EXPECT_EQ(MappedFile::changed_file(), file);  // its owner is still told
   old_file.reset();
   EXPECT_EQ(MappedFile::changed_file(), std::filesystem::path());  // the fresh one maps the file as it is
+  EXPECT_EQ(MappedFile::changed_file_since_start(), file);         // for a command's final check
 }
 
 TEST(MappedFileSharing, AFileReplacedByRenameOrDeletedIsNotAChange) {
