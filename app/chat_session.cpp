@@ -46,15 +46,8 @@ int context_capacity(const LoadedModel& model, int requested) {
 // shrank read as zeros, and the bytes of a file written in place show through the mapping
 // (engine/mapped_file.h), so nothing computed from now on can be trusted.
 std::string model_files_changed_error() {
-  std::string what;
-  if (const uint64_t pages = MappedFile::faulted_pages(); pages > 0) {
-    what = std::to_string(pages) + " page" + (pages == 1 ? "" : "s") +
-           " of a memory-mapped weight file vanished: it was truncated or rewritten in place";
-  } else if (const std::filesystem::path file = MappedFile::changed_file(); !file.empty()) {
-    what = file.string() + " was modified in place";
-  } else {
-    return {};
-  }
+  const std::string what = MappedFile::change_description();
+  if (what.empty()) return {};
   return "the model's files changed on disk while dschat was running (" + what +
          "), so replies can no longer be computed from the loaded weights; restart dschat to load the model again "
          "(the conversation is kept)";
@@ -247,7 +240,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   // is kept (interrupted). (One fstat per weight file and piece: microseconds.)
   bool model_changed = false;
   auto on_piece = [&](std::string_view piece) {
-    if (!model_changed && (MappedFile::faulted_pages() > 0 || !MappedFile::changed_file().empty())) {
+    if (!model_changed && !MappedFile::change_description().empty()) {
       model_changed = true;
       cancel_.store(true);
     }

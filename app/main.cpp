@@ -1,5 +1,4 @@
 // dschat: chat with DeepSeek-V3-family models on the CPU. Dispatches to the subcommands.
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -56,14 +55,8 @@ int main(int argc, char** argv) {
   }
   // A model file cut short or written in place while mapped (engine/mapped_file.h): what the
   // command computed after that is not valid.
-  const uint64_t pages = dschat::MappedFile::faulted_pages();
-  const std::filesystem::path changed =
-      pages > 0 ? std::filesystem::path() : dschat::MappedFile::changed_file_since_start();
-  if (pages > 0 || !changed.empty()) {
-    dschat::report_error(command, "the model's files changed on disk while it ran (" +
-                                      (pages > 0 ? std::to_string(pages) +
-                                                       " page(s) of a memory-mapped weight file vanished and read as zeros"
-                                                 : changed.string() + " was modified in place") +
+  if (const std::string what = dschat::MappedFile::change_description(/*since_start=*/true); !what.empty()) {
+    dschat::report_error(command, "the model's files changed on disk while it ran (" + what +
                                       "); its results are not valid");
     return status == 0 ? 1 : status;
   }

@@ -221,6 +221,15 @@ std::filesystem::path MappedFile::changed_file_since_start() {
   return changed_before_unmapping();
 }
 
+std::string MappedFile::change_description(bool since_start) {
+  if (const uint64_t pages = faulted_pages(); pages > 0) {
+    return std::to_string(pages) + " page" + (pages == 1 ? "" : "s") +
+           " of a memory-mapped weight file vanished and read as zeros: it was truncated or rewritten in place";
+  }
+  const std::filesystem::path file = since_start ? changed_file_since_start() : changed_file();
+  return file.empty() ? std::string() : file.string() + " was modified in place";
+}
+
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {
   if (!data_ || offset >= size_) return;
   dschat::advise_will_need(data_ + offset, std::min(size_ - offset, length));

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 namespace dschat {
 
@@ -54,6 +55,11 @@ class MappedFile {
   // As changed_file(), and else the last file found changed when its mapping was let go (a
   // command's final check, after its model is gone): per process, never cleared.
   static std::filesystem::path changed_file_since_start();
+
+  // What changed under the mappings, for a message ("" when nothing did): pages that vanished
+  // (faulted_pages()) or a file modified in place (changed_file(), or with since_start
+  // changed_file_since_start()).
+  static std::string change_description(bool since_start = false);
 
   struct Mapping;  // one mmap of one file, shared by the MappedFiles of that file (mapped_file.cpp)
 
