@@ -12,20 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/model_config.h"
+#include "engine/deepseek/model_config.h"
+#include "engine/io/model_error.h"
 
 namespace dschat {
-
-// Anything wrong with a model directory or file. The message names the file, and the tensor
-// or config key, and says what is wrong.
-struct ModelError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Thrown by Model::load when the progress callback asked to stop.
-struct LoadCancelled : std::runtime_error {
-  LoadCancelled() : std::runtime_error("loading cancelled") {}
-};
 
 // Called as bytes of weights are prepared (mapped, validated, converted, paged in).
 // Return false to cancel the load.
@@ -43,7 +33,7 @@ struct LoadOptions {
 
 class Model {
  public:
-  // `path` is a model directory (config.json + safetensors), or later a .pt file.
+  // `path` is a model directory (config.json + safetensors), or a PyTorch .pt checkpoint file.
   // Throws ModelError (clear message) or LoadCancelled.
   static std::unique_ptr<Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
   virtual ~Model() = default;

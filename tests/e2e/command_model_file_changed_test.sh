@@ -1,7 +1,7 @@
 #!/bin/sh
 # A weight file written in place (same size) while a command other than the chat computes with it
 # (here `dschat bench`): the command ends with an error naming the file and a non-zero status
-# (app/main.cpp), although its model is gone by then (MappedFile::changed_file_since_start).
+# (app/cli/main.cpp), although its model is gone by then (MappedFile::changed_file_since_start).
 #   command_model_file_changed_test.sh PATH/TO/dschat
 set -eu
 dschat=$1

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "engine/half_float.h"
-#include "engine/tensor.h"
+#include "engine/quant/half_float.h"
+#include "engine/io/tensor.h"
 
 namespace dschat::test {
 

@@ -1,6 +1,6 @@
 // The generation loop on a scripted context: stop conditions, stop-string hold-back, cache
 // reuse bookkeeping, cancellation. (Real-model checks of reuse and cancel latency are in
-// tests/app/chat_session_model_test.cpp.)
+// tests/app/chat/chat_session_model_test.cpp.)
 #include "engine/generation.h"
 
 #include <gtest/gtest.h>

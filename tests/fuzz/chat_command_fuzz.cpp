@@ -1,6 +1,6 @@
 // Fuzz target: the chat's slash-command parser on any typed line. It never throws; every
 // Invalid result carries a one-line explanation; a plain message is passed through.
-#include "app/chat_commands.h"
+#include "app/chat/chat_commands.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // Fuzz target: a conversation file read by ConversationStore::load. An accepted conversation
 // must survive a save/load round trip unchanged (what we write, we read back).
-#include "app/conversation.h"
-#include "app/conversation_store.h"
+#include "app/chat/conversation.h"
+#include "app/chat/conversation_store.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // Fuzz target: config.json text through parse_model_config (which validates). An accepted
 // config must pass validation again and have positive sizes the engine divides by.
 #include "engine/model.h"
-#include "engine/model_config.h"
+#include "engine/deepseek/model_config.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // Fuzz target: the restricted unpickler on arbitrary bytes (data.pkl streams). An accepted
 // stream's values must all be describable (cycles and deep nesting are safe).
 #include "engine/model.h"
-#include "engine/pickle.h"
+#include "engine/io/pickle.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

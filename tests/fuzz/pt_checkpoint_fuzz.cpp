@@ -1,7 +1,7 @@
 // Fuzz target: a whole .pt checkpoint from bytes (zip + unpickler + state-dict binding); every
 // tensor view that is accepted must lie inside its storage.
 #include "engine/model.h"
-#include "engine/pt_checkpoint.h"
+#include "engine/io/pt_checkpoint.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

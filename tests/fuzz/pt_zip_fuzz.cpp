@@ -1,7 +1,7 @@
 // Fuzz target: the zip container of .pt files (ZipArchive); every stored entry that reads
 // must lie inside the input.
 #include "engine/model.h"
-#include "engine/pt_zip.h"
+#include "engine/io/pt_zip.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

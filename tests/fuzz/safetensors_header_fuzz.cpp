@@ -1,7 +1,7 @@
 // Fuzz target: one safetensors file (8-byte length, JSON header, data region) opened and
 // validated by SafetensorsFile; every accepted tensor must lie inside the file.
 #include "engine/model.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

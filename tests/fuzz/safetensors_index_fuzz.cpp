@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "engine/model.h"
-#include "engine/safetensors.h"
+#include "engine/io/safetensors.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {

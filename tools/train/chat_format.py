@@ -1,5 +1,5 @@
 """The chat template of the bundled model: dschat's built-in `plain` template
-(app/chat_template.cpp, Kind::Plain), rendered here exactly as the app renders it:
+(app/chat/chat_template.cpp, Kind::Plain), rendered here exactly as the app renders it:
 
     User: <content>\n            (each user message)
     Assistant: <content>\n       (each assistant message)
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 TEMPLATE_NAME = "plain"
 EOS = "<|endoftext|>"
 SPECIAL_IDS = {EOS: 50256}
-STOP_STRINGS = ["\nUser:", "\nAssistant:"]  # app/chat_template.cpp, Kind::Plain
+STOP_STRINGS = ["\nUser:", "\nAssistant:"]  # app/chat/chat_template.cpp, Kind::Plain
 
 
 @dataclass

@@ -30,9 +30,9 @@ from reference.safetensors_io import load_file, save_file  # noqa: E402
 import chat_format  # noqa: E402
 from train import EOS_ID, FULL_VOCAB  # noqa: E402
 
-# dschat's built-in `plain` template (app/chat_template.cpp), the one the model was trained on.
+# dschat's built-in `plain` template (app/chat/chat_template.cpp), the one the model was trained on.
 # The app recognises "User: " / "Assistant:" lines without eos_token as plain (with eos_token they
-# would be deepseek-v2); tests/app/chat_template_test.cpp checks this exact text.
+# would be deepseek-v2); tests/app/chat/chat_template_test.cpp checks this exact text.
 PLAIN_CHAT_TEMPLATE = (
     "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] + \"\\n\\n\" }}"
     "{% elif message['role'] == 'user' %}{{ \"User: \" + message['content'] + \"\\n\" }}"

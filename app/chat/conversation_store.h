@@ -1,0 +1,79 @@
+// Conversation files on disk: one JSON file per conversation under
+// $XDG_DATA_HOME/dschat/conversations/ (default ~/.local/share/dschat/conversations/), written
+// atomically (temporary file ".<id>.json.tmp-<pid>-XXXXXX" in the same directory, fsync, rename,
+// fsync of the directory), mode 0600. A failed write leaves the previous file intact.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "app/chat/conversation.h"
+
+namespace dschat {
+
+// Writing a conversation file failed; the message names the file and the system error.
+struct ConversationWriteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The low-level write used for file contents: like ::write(fd, data, size), returning the
+// bytes written or -1 with errno set. Tests replace it to inject faults (ENOSPC).
+using WriteFunction = std::function<long(int fd, const char* data, std::size_t size)>;
+
+// $XDG_DATA_HOME/dschat/conversations (or $HOME/.local/share/dschat/conversations).
+std::filesystem::path default_conversations_dir();
+
+// Atomically replaces `path` with `contents` (mode 0600): temp file in the same directory,
+// write, fsync, rename, fsync the directory. Throws ConversationWriteError; on any failure the
+// old file is untouched and the temporary file is removed.
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents,
+                           const WriteFunction& write = {});
+
+struct ConversationFileInfo {
+  std::filesystem::path path;
+  std::string id;
+  std::string updated;       // from the file
+  std::string first_prompt;  // the first user message, for listings
+};
+
+class ConversationStore {
+ public:
+  // `dir` empty = default_conversations_dir(). The directory is created (0700) on first save.
+  explicit ConversationStore(std::filesystem::path dir = {});
+
+  const std::filesystem::path& dir() const { return dir_; }
+  // dir()/<id>.json; the id must be a safe file stem (letters, digits, '-', '_').
+  std::filesystem::path path_for(const Conversation& conversation) const;
+
+  // Saves to path_for(conversation) (or `path` when given). Returns the path written.
+  std::filesystem::path save(const Conversation& conversation, const std::filesystem::path& path = {}) const;
+  // Reads a conversation file (ConversationError on a bad file).
+  static Conversation load(const std::filesystem::path& path);
+  // Exports: Markdown or JSON, written atomically too.
+  void export_markdown(const Conversation& conversation, const std::filesystem::path& path) const;
+  void export_json(const Conversation& conversation, const std::filesystem::path& path) const;
+
+  // Conversation files in dir(), most recently updated first (unreadable files skipped).
+  std::vector<ConversationFileInfo> list() const;
+  // Removes what a writer killed in the middle of a save left behind: temporary files
+  // ".<id>.json.tmp-<pid>-XXXXXX" in dir() whose writer process no longer exists or that are
+  // older than `max_age` (a save takes well under a second). Nothing else is touched: no other
+  // names, no symlinks, no subdirectories. Returns how many were removed. Called at start-up.
+  size_t remove_stale_temporary_files(std::chrono::seconds max_age = std::chrono::seconds(60)) const;
+
+  // The most recently updated conversation file, or empty.
+  std::filesystem::path latest() const;
+
+  // Fault injection for tests.
+  void set_write_function(WriteFunction write) { write_ = std::move(write); }
+
+ private:
+  std::filesystem::path dir_;
+  WriteFunction write_;
+};
+
+}  // namespace dschat

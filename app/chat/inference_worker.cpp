@@ -1,0 +1,306 @@
+#include "app/chat/inference_worker.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace dschat {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs a turn; an exception becomes a failed TurnResult, so every TurnStarted gets its
+// TurnFinished.
+template <typename F>
+TurnResult guarded_turn(F&& turn) {
+  try {
+    return turn();
+  } catch (const std::exception& error) {
+    TurnResult failed;
+    failed.ok = false;
+    failed.error = error.what();
+    return failed;
+  }
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The signals only the UI thread handles.
+sigset_t ui_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGQUIT, SIGTSTP, SIGCONT}) sigaddset(&set, s);
+  return set;
+}
+
+}  // namespace
+
+InferenceWorker::InferenceWorker(std::unique_ptr<ChatBackend> backend) : backend_(std::move(backend)) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  // Threads inherit the creator's signal mask: block while creating the worker, then restore.
+  sigset_t block = ui_signals(), previous;
+  pthread_sigmask(SIG_BLOCK, &block, &previous);
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    close(wake_fd_);
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+InferenceWorker::~InferenceWorker() {
+  {
+    std::lock_guard lock(command_mutex_);
+    stopping_ = true;
+    commands_.clear();
+  }
+  cancel();
+  command_ready_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void InferenceWorker::send(WorkerCommand command) {
+  {
+    std::lock_guard lock(command_mutex_);
+    commands_.push_back(std::move(command));
+    busy_ = true;
+  }
+  command_ready_.notify_one();
+}
+
+void InferenceWorker::cancel() {
+  cancel_load_ = true;
+  backend_->request_cancel();
+}
+
+std::vector<WorkerEvent> InferenceWorker::drain() {
+  uint64_t count;
+  while (read(wake_fd_, &count, sizeof count) > 0) {
+  }
+  std::lock_guard lock(event_mutex_);
+  std::vector<WorkerEvent> out(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+  events_.clear();
+  return out;
+}
+
+void InferenceWorker::post(WorkerEvent event) {
+  {
+    std::lock_guard lock(event_mutex_);
+    if (!events_.empty() && events_.back().kind == event.kind) {
+      if (event.kind == WorkerEvent::Kind::Piece) {
+        events_.back().text += event.text;
+        return;  // the fd is already readable
+      }
+      if (event.kind == WorkerEvent::Kind::LoadProgress) {
+        events_.back() = std::move(event);
+        return;
+      }
+    }
+    events_.push_back(std::move(event));
+  }
+  uint64_t one = 1;
+  ssize_t ignored = write(wake_fd_, &one, sizeof one);  // cannot overflow: drained regularly
+  (void)ignored;
+}
+
+void InferenceWorker::post_conversation() {
+  WorkerEvent e;
+  e.kind = WorkerEvent::Kind::Conversation;
+  e.conversation = std::make_shared<const Conversation>(backend_->conversation());
+  e.context_used = backend_->context_used();
+  e.context_max = backend_->context_max();
+  post(std::move(e));
+}
+
+TurnCallbacks InferenceWorker::turn_callbacks() {
+  TurnCallbacks callbacks;
+  callbacks.on_piece = [this](std::string_view piece) {
+    WorkerEvent e;
+    e.kind = WorkerEvent::Kind::Piece;
+    e.text = std::string(piece);
+    post(std::move(e));
+  };
+  callbacks.on_notice = [this](const std::string& notice) {
+    WorkerEvent e;
+    e.kind = WorkerEvent::Kind::Notice;
+    e.text = notice;
+    post(std::move(e));
+  };
+  return callbacks;
+}
+
+void InferenceWorker::run() {
+  sigset_t block = ui_signals();
+  pthread_sigmask(SIG_BLOCK, &block, nullptr);
+  while (true) {
+    WorkerCommand command;
+    {
+      std::unique_lock lock(command_mutex_);
+      command_ready_.wait(lock, [this] { return stopping_ || !commands_.empty(); });
+      if (stopping_) return;
+      command = std::move(commands_.front());
+      commands_.pop_front();
+    }
+    execute(command);
+    std::lock_guard lock(command_mutex_);
+    if (commands_.empty()) busy_ = false;
+  }
+}
+
+void InferenceWorker::execute(const WorkerCommand& command) {
+  using K = WorkerCommand::Kind;
+  auto notice = [this](WorkerEvent::Kind kind, std::string text) {
+    WorkerEvent e;
+    e.kind = kind;
+    e.text = std::move(text);
+    post(std::move(e));
+  };
+  auto finish_turn = [this](const TurnResult& result) {
+    WorkerEvent e;
+    e.kind = WorkerEvent::Kind::TurnFinished;
+    e.ok = result.ok;
+    e.error = result.error;
+    e.interrupted = result.interrupted;
+    e.stats = result.stats;
+    post(std::move(e));
+    if (result.save_error) {
+      WorkerEvent s;
+      s.kind = WorkerEvent::Kind::Error;
+      s.text = "autosave failed: " + *result.save_error + " (the conversation is kept in memory; try /save PATH)";
+      post(std::move(s));
+    }
+    post_conversation();
+  };
+  try {
+    switch (command.kind) {
+      case K::Load: {
+        cancel_load_ = false;
+        Clock::time_point start = Clock::now();
+        Clock::time_point last_post = start - std::chrono::seconds(1);
+        uint64_t last_permille = UINT64_MAX, total_bytes = 0;
+        LoadProgress progress = [&](uint64_t done, uint64_t total) {
+          total_bytes = total;
+          uint64_t permille = total ? done * 1000 / total : 1000;
+          Clock::time_point now = Clock::now();
+          if (permille != last_permille && (now - last_post > std::chrono::milliseconds(30) || done == total)) {
+            last_permille = permille;
+            last_post = now;
+            WorkerEvent e;
+            e.kind = WorkerEvent::Kind::LoadProgress;
+            e.bytes_done = done;
+            e.bytes_total = total;
+            e.seconds = seconds_since(start);
+            post(std::move(e));
+          }
+          return !cancel_load_.load();
+        };
+        try {
+          backend_->load(progress);
+        } catch (const LoadCancelled&) {
+          WorkerEvent e;
+          e.kind = WorkerEvent::Kind::LoadFailed;
+          e.cancelled = true;
+          e.text = "loading cancelled";
+          post(std::move(e));
+          return;
+        } catch (const std::exception& error) {
+          WorkerEvent e;
+          e.kind = WorkerEvent::Kind::LoadFailed;
+          e.text = error.what();
+          post(std::move(e));
+          return;
+        }
+        WorkerEvent loaded;
+        loaded.kind = WorkerEvent::Kind::Loaded;
+        loaded.text = backend_->model_name();
+        loaded.bytes_total = total_bytes;
+        loaded.seconds = seconds_since(start);
+        loaded.context_max = backend_->context_max();
+        post(std::move(loaded));
+        for (const std::string& warning : backend_->load_warnings()) notice(WorkerEvent::Kind::Error, warning);
+        if (!command.text.empty()) {
+          try {
+            backend_->load_conversation(command.text);
+            notice(WorkerEvent::Kind::Notice, "resumed " + command.text);
+          } catch (const std::exception& error) {
+            notice(WorkerEvent::Kind::Error, std::string("cannot resume: ") + error.what());
+          }
+        }
+        post_conversation();
+        return;
+      }
+      case K::Submit: {
+        WorkerEvent started;
+        started.kind = WorkerEvent::Kind::TurnStarted;
+        started.text = command.text;
+        post(std::move(started));
+        finish_turn(guarded_turn([&] { return backend_->submit(command.text, turn_callbacks()); }));
+        return;
+      }
+      case K::Regenerate: {
+        WorkerEvent started;
+        started.kind = WorkerEvent::Kind::TurnStarted;
+        post(std::move(started));
+        finish_turn(guarded_turn([&] { return backend_->regenerate(turn_callbacks()); }));
+        return;
+      }
+      case K::Undo:
+        if (backend_->undo()) {
+          notice(WorkerEvent::Kind::Notice, "removed the last exchange");
+        } else {
+          notice(WorkerEvent::Kind::Error, "nothing to undo");
+        }
+        post_conversation();
+        return;
+      case K::Clear:
+        backend_->clear();
+        notice(WorkerEvent::Kind::Notice, "started a new conversation");
+        post_conversation();
+        return;
+      case K::SetParameter:
+        backend_->set_parameter(command.name, command.text);
+        notice(WorkerEvent::Kind::Notice, "set " + command.name + " to " + command.text);
+        return;
+      case K::SetSystem:
+        backend_->set_system_prompt(command.text);
+        notice(WorkerEvent::Kind::Notice, command.text.empty() ? "cleared the system prompt" : "set the system prompt");
+        post_conversation();
+        return;
+      case K::Show:
+        notice(WorkerEvent::Kind::Notice, backend_->show(command.name));
+        return;
+      case K::Save: {
+        std::filesystem::path written = backend_->save(command.text);
+        notice(WorkerEvent::Kind::Notice, "saved to " + written.string());
+        return;
+      }
+      case K::LoadConversation:
+        backend_->load_conversation(command.text);
+        notice(WorkerEvent::Kind::Notice, "loaded " + command.text);
+        post_conversation();
+        return;
+      case K::Export:
+        backend_->export_conversation(command.name, command.text);
+        notice(WorkerEvent::Kind::Notice, "exported to " + command.text);
+        return;
+    }
+  } catch (const std::exception& error) {
+    notice(WorkerEvent::Kind::Error, error.what());
+  }
+}
+
+}  // namespace dschat

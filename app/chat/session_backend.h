@@ -1,0 +1,47 @@
+// The chat TUI's backend over the real thing: loads the model directory (LoadedModel) and runs
+// a ChatSession, for the InferenceWorker. A thin adapter; all chat logic lives in ChatSession.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "app/chat/chat_session.h"
+#include "app/chat/inference_worker.h"
+
+namespace dschat {
+
+class SessionBackend : public ChatBackend {
+ public:
+  SessionBackend(std::filesystem::path model_dir, ChatSessionOptions options, LoadOptions load_options = {});
+
+  void load(const LoadProgress& progress) override;
+  std::string model_name() const override;
+  std::vector<std::string> load_warnings() const override;
+  TurnResult submit(const std::string& text, const TurnCallbacks& callbacks) override;
+  TurnResult regenerate(const TurnCallbacks& callbacks) override;
+  bool undo() override;
+  void clear() override;
+  void set_parameter(const std::string& name, const std::string& value) override;
+  void set_system_prompt(const std::string& text) override;
+  std::string show(const std::string& topic) const override;
+  std::filesystem::path save(const std::filesystem::path& path) override;
+  void load_conversation(const std::filesystem::path& path) override;
+  void export_conversation(const std::string& format, const std::filesystem::path& path) const override;
+  Conversation conversation() const override;
+  int context_used() const override;
+  int context_max() const override;
+  void request_cancel() override;
+
+ private:
+  ChatSession& session() const;  // throws when no model is loaded
+
+  std::filesystem::path model_dir_;
+  ChatSessionOptions options_;
+  LoadOptions load_options_;
+  std::shared_ptr<LoadedModel> model_;
+  mutable std::mutex session_mutex_;  // guards session_ (set on the worker, read by request_cancel)
+  std::unique_ptr<ChatSession> session_;
+};
+
+}  // namespace dschat

@@ -1,0 +1,194 @@
+// `dschat [--model DIR] [--resume [FILE]]`: the chat. On a terminal it opens the TUI
+// (app/tui/app.h). When stdin or stdout is not a terminal it runs in line mode instead: prompts
+// are read from stdin one line at a time (""" blocks and /commands work as in the TUI), each reply
+// is printed to stdout followed by a newline, notices and errors go to stderr.
+#include <signal.h>
+#include <unistd.h>
+
+#include <clocale>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "app/backend/loaded_model.h"
+#include "app/chat/chat_commands.h"
+#include "app/chat/chat_session.h"
+#include "app/cli/command_line.h"
+#include "app/cli/commands.h"
+#include "app/chat/conversation_store.h"
+#include "app/tui/history_file.h"
+#include "app/chat/session_backend.h"
+#include "app/tui/app.h"
+#include "app/tui/input.h"
+
+namespace dschat {
+namespace {
+
+const char* kChatUsage =
+    "usage: dschat [--model DIR] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N] [-t THREADS]\n"
+    "  --model DIR      model directory (default: the bundled model, or $DSCHAT_MODEL_DIR)\n"
+    "  --resume [FILE]  reopen the last conversation, or FILE\n"
+    "  --template NAME  chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
+    "  --system TEXT    system prompt\n"
+    "  --ctx N          context size in tokens (default: the model's maximum)\n"
+    "  -t THREADS       threads (default: all)\n"
+    "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
+    "stdin and replies are written to stdout. Type /? in the chat for commands.\n";
+
+struct ChatArguments {
+  std::filesystem::path model_dir;
+  bool resume = false;
+  std::filesystem::path resume_file;
+  ChatSessionOptions session;
+  LoadOptions load;
+};
+
+// --resume takes an optional value: the next argument when it is not an option.
+ChatArguments parse_arguments(const Args& raw) {
+  Args args;
+  ChatArguments parsed;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == "--resume") {
+      parsed.resume = true;
+      if (i + 1 < raw.size() && !raw[i + 1].starts_with("-")) parsed.resume_file = raw[++i];
+    } else if (raw[i].starts_with("--resume=")) {
+      parsed.resume = true;
+      parsed.resume_file = raw[i].substr(9);
+    } else {
+      args.push_back(raw[i]);
+    }
+  }
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads"}, {"--help"}, {{"-t", "--threads"}});
+  if (cl.has("--help")) {
+    std::fputs(kChatUsage, stdout);
+    std::exit(0);
+  }
+  if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
+  parsed.model_dir = cl.get_or("--model", default_model_dir());
+  parsed.session.template_name = cl.get_or("--template", "");
+  parsed.session.system = cl.get_or("--system", "");
+  parsed.session.context_tokens = static_cast<int>(cl.get_int("--ctx", 0, 0, 1 << 24));
+  parsed.load.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 4096));
+  return parsed;
+}
+
+// The conversation --resume means, or empty with `notice` saying why.
+std::filesystem::path resume_target(const ChatArguments& args, std::string& notice) {
+  if (!args.resume) return {};
+  if (!args.resume_file.empty()) return args.resume_file;
+  std::filesystem::path latest = ConversationStore(args.session.conversations_dir).latest();
+  if (latest.empty()) notice = "No earlier conversation to resume; starting a new one.";
+  return latest;
+}
+
+ChatSession* line_session = nullptr;
+void cancel_line_reply(int) {
+  if (line_session) line_session->request_cancel();  // an atomic store
+}
+
+int run_line_mode(const ChatArguments& args) {
+  std::string resume_notice;
+  std::filesystem::path resume = resume_target(args, resume_notice);
+  if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", resume_notice.c_str());
+  if (!std::filesystem::exists(args.model_dir)) {
+    return report_error("chat", args.model_dir.string() + ": no such model directory (use --model DIR)");
+  }
+  std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
+  ChatSession session(model, args.session);
+  if (!resume.empty()) session.load(resume);
+  line_session = &session;
+  struct sigaction sa {};
+  sa.sa_handler = cancel_line_reply;
+  sigaction(SIGINT, &sa, nullptr);  // Ctrl+C stops the reply being printed, not the program
+
+  TurnCallbacks callbacks;
+  callbacks.on_piece = [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+  };
+  callbacks.on_notice = [](const std::string& text) { std::fprintf(stderr, "%s\n", text.c_str()); };
+  auto report_turn = [](const TurnResult& result) {
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (!result.ok) std::fprintf(stderr, "error: %s\n", result.error.c_str());
+    if (result.save_error) std::fprintf(stderr, "autosave failed: %s\n", result.save_error->c_str());
+  };
+  MultilineInput multiline;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::optional<std::string> message = multiline.submit(line);
+    if (!message || message->find_first_not_of(" \t\n") == std::string::npos) continue;
+    ChatCommand command = parse_chat_command(*message);
+    using K = ChatCommand::Kind;
+    try {
+      switch (command.kind) {
+        case K::Message: report_turn(session.submit(command.text, callbacks)); break;
+        case K::Regenerate: report_turn(session.regenerate(callbacks)); break;
+        case K::Help: std::fprintf(stderr, "%s\n", chat_help_text(command.text).c_str()); break;
+        case K::SetParameter: session.set_parameter(command.name, command.text); break;
+        case K::SetSystem: session.set_system_prompt(command.text); break;
+        case K::Show: {
+          std::string text = command.name == "info"         ? session.model_info()
+                             : command.name == "parameters" ? session.parameters_text()
+                             : command.name == "system"     ? session.system_prompt()
+                                                            : session.template_name() + "\n" + session.template_text();
+          std::printf("%s\n", text.c_str());
+          break;
+        }
+        case K::Clear: session.clear(); break;
+        case K::Undo:
+          if (!session.undo()) std::fprintf(stderr, "nothing to undo\n");
+          break;
+        case K::Save: std::fprintf(stderr, "saved to %s\n", session.save(command.text).c_str()); break;
+        case K::Load: session.load(command.text); break;
+        case K::Export:
+          if (command.name == "md") {
+            session.export_markdown(command.text);
+          } else {
+            session.export_json(command.text);
+          }
+          break;
+        case K::Stats: break;
+        case K::Exit: line_session = nullptr; return 0;
+        case K::Invalid: std::fprintf(stderr, "%s\n", command.error.c_str()); break;
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+    }
+  }
+  line_session = nullptr;
+  return 0;
+}
+
+int run_terminal_mode(const ChatArguments& args) {
+  ChatAppOptions options;
+  options.model_label = args.model_dir.filename().string();
+  options.resume = resume_target(args, options.resume_notice);
+  if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
+    options.history_path = default_history_path();
+  }
+  const char* no_color = std::getenv("NO_COLOR");
+  options.colour = !(no_color && *no_color);
+  auto backend = std::make_unique<SessionBackend>(args.model_dir, args.session, args.load);
+  return run_chat_tui(std::move(backend), options);
+}
+
+}  // namespace
+
+int cmd_chat(const Args& args) {
+  ChatArguments parsed;
+  try {
+    parsed = parse_arguments(args);
+  } catch (const CommandLineError& e) {
+    report_error("chat", e.what());
+    std::fputs(kChatUsage, stderr);
+    return 2;
+  }
+  std::setlocale(LC_ALL, "");
+  if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
+  return run_terminal_mode(parsed);
+}
+
+}  // namespace dschat

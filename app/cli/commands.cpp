@@ -1,0 +1,12 @@
+#include "app/cli/commands.h"
+
+#include <cstdio>
+
+namespace dschat {
+
+int report_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "dschat %s: %s\n", command.c_str(), message.c_str());
+  return 1;
+}
+
+}  // namespace dschat

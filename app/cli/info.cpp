@@ -1,0 +1,32 @@
+// dschat info --model DIR: configuration, parameter counts, memory, dtypes and load warnings.
+#include <cstdio>
+
+#include "app/backend/loaded_model.h"
+#include "app/cli/command_line.h"
+#include "app/cli/commands.h"
+#include "engine/model.h"
+
+namespace dschat {
+
+int cmd_info(const Args& args) {
+  try {
+    CommandLine cl(args, {"--model", "--threads"}, {"--help"}, {{"-t", "--threads"}, {"-h", "--help"}});
+    if (cl.has("--help")) {
+      std::fputs("usage: dschat info --model DIR\n"
+                 "  Prints the model's configuration, parameter counts (total, active per token, per part),\n"
+                 "  memory use, weight dtypes and any warnings from loading.\n",
+                 stdout);
+      return 0;
+    }
+    if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
+    LoadOptions options;
+    options.threads = static_cast<int>(cl.get_int("--threads", 1, 0, 1024));
+    auto model = Model::load(cl.get_or("--model", default_model_dir()), options);
+    std::fputs(model->describe().c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    return report_error("info", e.what());
+  }
+}
+
+}  // namespace dschat

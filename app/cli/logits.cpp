@@ -1,0 +1,128 @@
+// dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t N] [--chunk N]
+// Writes float32 logits [n_ids, vocab] as a .npy file (via a temporary file and rename).
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "app/backend/loaded_model.h"
+#include "app/cli/command_line.h"
+#include "app/cli/commands.h"
+#include "engine/model.h"
+
+namespace dschat {
+namespace {
+
+const char* kLogitsHelp =
+    "usage: dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t THREADS] [--chunk N]\n"
+    "  Runs the token ids through the model and writes the logits of every position as a float32\n"
+    "  .npy array [n_ids, vocab].\n"
+    "  --incremental   feed one token at a time (absorbed-MLA decode with the latent cache)\n"
+    "                  instead of one batched full-sequence pass\n"
+    "  -t, --threads   worker threads (default: all)\n"
+    "  --chunk N       tokens per chunk of the full-sequence pass (default 64)\n";
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::string s = text;
+  for (char& ch : s) {
+    if (ch == '[' || ch == ']') ch = ' ';
+  }
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t comma = s.find(',', i);
+    std::string item = s.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
+    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || errno == ERANGE || v < 0 || v > INT32_MAX) {
+      throw CommandLineError("--ids: '" + item + "' is not a token id (expected comma-separated non-negative integers)");
+    }
+    ids.push_back(static_cast<int32_t>(v));
+    if (comma == std::string::npos) break;
+    i = comma + 1;
+  }
+  if (ids.empty()) throw CommandLineError("--ids: no token ids given");
+  return ids;
+}
+
+// NumPy .npy format 1.0: magic, header dict padded so the data starts at a multiple of 64.
+void write_npy(const std::filesystem::path& out, const std::vector<float>& data, int64_t rows, int64_t cols) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::filesystem::path tmp = out;
+  tmp += ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error(out.string() + ": cannot create " + tmp.string());
+    const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    f.write(reinterpret_cast<const char*>(magic), 8);
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    const unsigned char len_le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+    f.write(reinterpret_cast<const char*>(len_le), 2);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
+    f.flush();
+    if (!f) {
+      std::filesystem::remove(tmp);
+      throw std::runtime_error(out.string() + ": write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, out, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error(out.string() + ": cannot rename the temporary file: " + ec.message());
+  }
+}
+
+}  // namespace
+
+int cmd_logits(const Args& args) {
+  try {
+    CommandLine cl(args, {"--model", "--ids", "--out", "--threads", "--chunk"}, {"--incremental", "--help"},
+                   {{"-t", "--threads"}, {"-h", "--help"}});
+    if (cl.has("--help")) {
+      std::fputs(kLogitsHelp, stdout);
+      return 0;
+    }
+    if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
+    if (!cl.get("--ids")) throw CommandLineError("--ids is required");
+    if (!cl.get("--out")) throw CommandLineError("--out is required");
+    std::vector<int32_t> ids = parse_ids(*cl.get("--ids"));
+    LoadOptions options;
+    options.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 1024));
+    const int chunk = static_cast<int>(cl.get_int("--chunk", 64, 1, 1 << 20));
+    const std::string model_dir = cl.get_or("--model", default_model_dir());
+
+    auto model = Model::load(model_dir, options);
+    const int64_t vocab = model->config().vocab_size;
+    const int64_t n = static_cast<int64_t>(ids.size());
+    auto context = InferenceContext::create(*model, static_cast<int>(n));
+    context->set_prefill_chunk(chunk);
+    std::vector<float> logits(static_cast<size_t>(n * vocab));
+    if (cl.has("--incremental")) {
+      for (int64_t i = 0; i < n; ++i) {
+        context->append(std::span<const int32_t>(ids.data() + i, 1), std::span<float>(logits.data() + i * vocab, vocab));
+      }
+    } else {
+      context->append(ids, {}, nullptr, logits);
+    }
+    write_npy(*cl.get("--out"), logits, n, vocab);
+    return 0;
+  } catch (const std::exception& e) {
+    return report_error("logits", e.what());
+  }
+}
+
+}  // namespace dschat

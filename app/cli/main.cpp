@@ -1,0 +1,64 @@
+// dschat: chat with DeepSeek-V3-family models on the CPU. Dispatches to the subcommands.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "app/cli/commands.h"
+#include "engine/io/mapped_file.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: dschat [--model DIR] [--resume [FILE]]      chat in the terminal (default model: bundled)\n"
+    "       dschat run --model DIR --prompt TEXT [-n N] [--temp T] [--top-k K] [--top-p P]\n"
+    "                  [--min-p P] [--repeat-penalty R] [--seed S] [--template NAME] [--system TEXT]\n"
+    "       dschat tokenize --model DIR [--batch FILE.jsonl]      text on stdin -> JSON ids\n"
+    "       dschat detokenize --model DIR [--batch FILE.jsonl]    JSON ids on stdin -> text\n"
+    "       dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental]\n"
+    "       dschat bench --model DIR [-p 512] [-n 128] [-t THREADS] [--type f32|bf16|q8_0|q4_0] [-r REPS] [--json]\n"
+    "       dschat info --model DIR\n"
+    "       dschat --help | --version\n"
+    "\n"
+    "Run 'dschat <command> --help' for the options of a command.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dschat::Args args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
+    std::printf("dschat %s\n", DSCHAT_VERSION);
+    return 0;
+  }
+  std::string command = args.empty() ? "" : args[0];
+  dschat::Args rest = args.empty() ? args : dschat::Args(args.begin() + 1, args.end());
+  int status = 0;
+  try {
+    if (command == "run") return dschat::cmd_run(rest);  // its session reports vanished pages
+    if (command.empty() || command[0] == '-') return dschat::cmd_chat(args);  // so does the chat's
+    if (command == "tokenize") status = dschat::cmd_tokenize(rest);
+    else if (command == "detokenize") status = dschat::cmd_detokenize(rest);
+    else if (command == "logits") status = dschat::cmd_logits(rest);
+    else if (command == "bench") status = dschat::cmd_bench(rest);
+    else if (command == "info") status = dschat::cmd_info(rest);
+    else {
+      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    status = dschat::report_error(command.empty() ? "chat" : command, e.what());
+    if (command.empty() || command[0] == '-') return status;
+  }
+  // A model file cut short or written in place while mapped (engine/io/mapped_file.h): what the
+  // command computed after that is not valid.
+  if (const std::string what = dschat::MappedFile::change_description(/*since_start=*/true); !what.empty()) {
+    dschat::report_error(command, "the model's files changed on disk while it ran (" + what +
+                                      "); its results are not valid");
+    return status == 0 ? 1 : status;
+  }
+  return status;
+}

@@ -1,0 +1,185 @@
+// dschat run: one prompt, the reply streamed to stdout as it is generated.
+//   dschat run [--model DIR] --prompt TEXT|- [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+//              [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--template NAME]
+//              [--system TEXT] [--ctx N] [-t THREADS] [-v]
+// The prompt goes through the model's chat template (--template concat gives the raw text).
+// Statistics go to stderr with -v only. Exit status: 0 done, 130 interrupted by SIGINT (the
+// partial reply stays printed), 1 on errors, 2 on a bad command line.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "app/backend/loaded_model.h"
+#include "app/chat/chat_session.h"
+#include "app/cli/command_line.h"
+#include "app/cli/commands.h"
+
+namespace dschat {
+
+namespace {
+
+const char* kRunUsage =
+    "usage: dschat run [--model DIR] --prompt TEXT [options]\n"
+    "  Streams the model's reply to one prompt to stdout.\n"
+    "  --model DIR           model directory (default: the bundled model)\n"
+    "  --prompt TEXT         the prompt; '-' reads it from stdin\n"
+    "  -n, --n-predict N     at most N tokens (default: generation_config.json max_new_tokens,\n"
+    "                        else until end of text or a full context; -1 = no limit)\n"
+    "  --temp T              temperature (0 = greedy; default from generation_config.json, else 0.7)\n"
+    "  --top-k K             keep the K most likely tokens (0 = off)\n"
+    "  --top-p P             nucleus sampling (1 = off; default 0.9)\n"
+    "  --min-p P             drop tokens below P x the most likely one's probability (0 = off)\n"
+    "  --repeat-penalty R    penalise recent tokens (1 = off)\n"
+    "  --repeat-last-n N     how many recent tokens the penalty looks at (default 64)\n"
+    "  --seed S              random seed (0 = random); the same seed gives the same reply\n"
+    "  --template NAME       chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
+    "  --system TEXT         system prompt\n"
+    "  --ctx N               context size in tokens (default: the model's maximum)\n"
+    "  -t, --threads N       threads (default: all)\n"
+    "  -v, --verbose         statistics on stderr\n";
+
+std::atomic<ChatSession*> g_session{nullptr};
+volatile sig_atomic_t g_interrupted = 0;
+
+// First SIGINT: cancel the generation (atomic flag). A second one ends the process at once.
+void on_sigint(int) {
+  if (g_interrupted) {
+    ::signal(SIGINT, SIG_DFL);
+    ::raise(SIGINT);
+    return;
+  }
+  g_interrupted = 1;
+  if (ChatSession* session = g_session.load()) session->request_cancel();
+}
+
+std::string read_stdin() {
+  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  // `echo text | dschat run --prompt -`: the final newline is not part of the prompt.
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  return text;
+}
+
+void print_stats(const TurnResult& r) {
+  const GenerationStats& s = r.stats;
+  std::fprintf(stderr,
+               "prompt: %d tokens (%d reused), %.1f tokens/s\n"
+               "reply: %d tokens, %.1f tokens/s, first token after %.3f s\n"
+               "stop: %s\n",
+               s.prompt_tokens, s.reused_tokens, s.prefill_tokens_per_second, s.generated_tokens,
+               s.decode_tokens_per_second, s.time_to_first_token, stop_reason_name(s.stop));
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+  std::optional<CommandLine> cl;
+  try {
+    cl.emplace(args,
+               std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
+                                     "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
+                                     "--ctx", "--threads"},
+               std::set<std::string>{"--verbose", "--help"},
+               std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
+                                                  {"-h", "--help"}});
+  } catch (const CommandLineError& e) {
+    report_error("run", std::string(e.what()) + " (see dschat run --help)");
+    return 2;
+  }
+  if (cl->has("--help")) {
+    std::fputs(kRunUsage, stdout);
+    return 0;
+  }
+  const bool verbose = cl->has("--verbose");
+
+  ChatSessionOptions options;
+  LoadOptions load_options;
+  std::string prompt;
+  std::optional<std::string> model_dir;
+  try {
+    if (!cl->positional().empty()) throw CommandLineError("unexpected argument '" + cl->positional()[0] + "'");
+    auto prompt_arg = cl->get("--prompt");
+    if (!prompt_arg) throw CommandLineError("--prompt TEXT is required ('-' reads stdin)");
+    prompt = *prompt_arg == "-" ? read_stdin() : *prompt_arg;
+    model_dir = cl->get_or("--model", default_model_dir());
+    options.max_reply_tokens = static_cast<int>(cl->get_int("--n-predict", -1, -1, 100'000'000));
+    options.context_tokens = static_cast<int>(cl->get_int("--ctx", 0, 0, 100'000'000));
+    options.template_name = cl->get_or("--template", "");
+    if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
+    options.system = cl->get_or("--system", "");
+    options.autosave = false;
+    load_options.threads = static_cast<int>(cl->get_int("--threads", 0, 0, 1024));
+  } catch (const CommandLineError& e) {
+    report_error("run", std::string(e.what()) + " (see dschat run --help)");
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    report_error("run", e.what());
+    return 2;
+  }
+
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+
+  std::shared_ptr<LoadedModel> model;
+  try {
+    load_options.progress = [](uint64_t, uint64_t) { return !g_interrupted; };
+    model = LoadedModel::load(*model_dir, load_options);
+  } catch (const LoadCancelled&) {
+    return 130;
+  } catch (const std::exception& e) {
+    return report_error("run", e.what());
+  }
+  if (g_interrupted) return 130;
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
+
+  // Sampling: the directory's defaults, then the options given.
+  SamplingParams sampling = model->sampling_defaults;
+  try {
+    const std::pair<const char*, const char*> names[] = {
+        {"--temp", "temperature"},   {"--top-k", "top_k"},
+        {"--top-p", "top_p"},        {"--min-p", "min_p"},
+        {"--repeat-penalty", "repeat_penalty"}, {"--repeat-last-n", "repeat_last_n"},
+        {"--seed", "seed"}};
+    for (const auto& [option, parameter] : names)
+      if (auto value = cl->get(option)) set_sampling_parameter(sampling, parameter, *value);
+  } catch (const std::invalid_argument& e) {
+    report_error("run", e.what());
+    return 2;
+  }
+  options.sampling = sampling;
+
+  std::unique_ptr<ChatSession> session;
+  try {
+    session = std::make_unique<ChatSession>(model, options);
+  } catch (const std::exception& e) {
+    return report_error("run", e.what());
+  }
+  if (cl->get("--n-predict") == "-1") session->set_parameter("num_predict", "-1");  // explicitly no limit
+  g_session.store(session.get());
+  if (g_interrupted) session->request_cancel();
+
+  bool ends_with_newline = true;
+  TurnCallbacks callbacks;
+  callbacks.on_piece = [&](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    ends_with_newline = piece.back() == '\n';
+  };
+  callbacks.on_notice = [](const std::string& notice) { std::fprintf(stderr, "dschat run: %s\n", notice.c_str()); };
+  TurnResult result = session->submit(prompt, callbacks);
+  g_session.store(nullptr);
+  if (!ends_with_newline) std::fputc('\n', stdout);
+  std::fflush(stdout);
+  if (!result.ok) return report_error("run", result.error);
+  if (verbose) print_stats(result);
+  return result.interrupted || g_interrupted ? 130 : 0;
+}
+
+}  // namespace dschat

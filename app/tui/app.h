@@ -1,0 +1,27 @@
+// The chat TUI: the UI thread's event loop. It polls the keyboard, the inference worker's
+// eventfd and a self-pipe for signals; keys go through InputDecoder/decide_key to readline or to
+// actions; worker events update the Transcript view model; frames are drawn at most every
+// ~16 ms. On exit (Ctrl+D, /bye, SIGTERM, SIGHUP) the running reply is stopped and kept, the
+// session has autosaved the conversation, the history is written, the terminal restored.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "app/chat/inference_worker.h"
+
+namespace dschat {
+
+struct ChatAppOptions {
+  std::string model_label;                // shown before the model has loaded
+  std::filesystem::path resume;           // conversation to reopen after loading ("" = none)
+  std::string resume_notice;              // e.g. "no earlier conversation to resume"
+  std::filesystem::path history_path;     // "" = no history file
+  bool colour = true;
+};
+
+// Runs the chat on the terminal until the user leaves. Returns the exit status.
+int run_chat_tui(std::unique_ptr<ChatBackend> backend, const ChatAppOptions& options);
+
+}  // namespace dschat

@@ -1,0 +1,109 @@
+#include "app/tui/history_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace dschat {
+
+std::filesystem::path default_history_path() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
+    return std::filesystem::path(state) / "dschat" / "history";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::filesystem::path(home) / ".local" / "state" / "dschat" / "history";
+  }
+  return {};
+}
+
+std::string escape_history_entry(std::string_view entry) {
+  std::string out;
+  for (char c : entry) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c != '\r') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string unescape_history_entry(std::string_view line) {
+  std::string out;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == 'n' || line[i + 1] == '\\')) {
+      out += line[i + 1] == 'n' ? '\n' : '\\';
+      ++i;
+    } else {
+      out += line[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> load_history(const std::filesystem::path& path) {
+  std::vector<std::string> entries;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) entries.push_back(unescape_history_entry(line));
+  }
+  return entries;
+}
+
+void save_history(const std::filesystem::path& path, const std::vector<std::string>& entries, size_t max_entries) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error(path.string() + ": cannot " + what + ": " + std::strerror(errno));
+  };
+  std::filesystem::path dir = path.parent_path();
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(dir.string() + ": cannot create the directory: " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  std::string contents;
+  size_t first = entries.size() > max_entries ? entries.size() - max_entries : 0;
+  for (size_t i = first; i < entries.size(); ++i) contents += escape_history_entry(entries[i]) + "\n";
+  std::filesystem::path temporary = path;
+  temporary += ".tmp" + std::to_string(::getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("write");
+  const char* data = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int saved = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      errno = saved;
+      fail("write");
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    errno = saved;
+    fail("write");
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    errno = saved;
+    fail("replace");
+  }
+}
+
+}  // namespace dschat

@@ -1,0 +1,183 @@
+#include "app/tui/terminal.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cwchar>
+#include <stdexcept>
+#include <string>
+
+#include <curses.h>
+
+#include "app/tui/text_layout.h"
+
+namespace dschat {
+namespace {
+
+enum Pair : short { kUserPair = 1, kAssistantPair, kErrorPair, kNoticePair };
+
+constexpr const char* kPasteOn = "\x1b[?2004h";
+constexpr const char* kPasteOff = "\x1b[?2004l";
+
+void write_raw(const char* s) {
+  std::fputs(s, stdout);
+  std::fflush(stdout);
+}
+
+// UTF-8 cluster -> wide characters (empty when it does not decode).
+std::wstring widen(std::string_view s) {
+  std::wstring out;
+  std::mbstate_t st{};
+  const char* p = s.data();
+  size_t left = s.size();
+  while (left > 0) {
+    wchar_t wc;
+    size_t n = std::mbrtowc(&wc, p, left, &st);
+    if (n == static_cast<size_t>(-1) || n == static_cast<size_t>(-2)) return {};
+    if (n == 0) n = 1;
+    out.push_back(wc);
+    p += n;
+    left -= n;
+  }
+  return out;
+}
+
+attr_t style_attr(LineStyle style, bool colour) {
+  switch (style) {
+    case LineStyle::UserLabel: return A_BOLD | (colour ? COLOR_PAIR(kUserPair) : 0);
+    case LineStyle::AssistantLabel: return A_BOLD | (colour ? COLOR_PAIR(kAssistantPair) : 0);
+    case LineStyle::Error: return colour ? COLOR_PAIR(kErrorPair) | A_BOLD : A_BOLD;
+    case LineStyle::Notice: return colour ? COLOR_PAIR(kNoticePair) : A_NORMAL;
+    case LineStyle::Stats: return A_DIM;
+    case LineStyle::User: return A_BOLD;
+    case LineStyle::Assistant:
+    case LineStyle::Plain: return A_NORMAL;
+  }
+  return A_NORMAL;
+}
+
+}  // namespace
+
+Terminal::Terminal(bool colour) {
+  // newterm instead of initscr: an unknown $TERM is an error we report, not an exit inside curses.
+  if (!newterm(nullptr, stdout, stdin)) {
+    const char* term = std::getenv("TERM");
+    throw std::runtime_error(std::string("cannot start the chat window: unknown terminal type '") +
+                             (term ? term : "") + "' (set TERM, or pipe stdin to use line mode)");
+  }
+  raw();
+  noecho();
+  nonl();
+  intrflush(stdscr, FALSE);
+  keypad(stdscr, FALSE);
+  set_escdelay(25);
+  if (colour && has_colors()) {
+    start_color();
+    use_default_colors();
+    // Mid-intensity foregrounds on the default background read on dark and light themes.
+    init_pair(kUserPair, COLOR_CYAN, -1);
+    init_pair(kAssistantPair, COLOR_GREEN, -1);
+    init_pair(kErrorPair, COLOR_RED, -1);
+    init_pair(kNoticePair, COLOR_MAGENTA, -1);
+    colour_ = true;
+  }
+  write_raw(kPasteOn);
+}
+
+Terminal::~Terminal() {
+  if (!isendwin()) {
+    write_raw(kPasteOff);
+    endwin();
+  }
+}
+
+void Terminal::update_size() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+    resizeterm(ws.ws_row, ws.ws_col);
+  }
+}
+
+int Terminal::rows() const { return LINES; }
+int Terminal::cols() const { return COLS; }
+
+void Terminal::begin_frame() { erase(); }
+
+void Terminal::draw(int row, int col, std::string_view text, int max_width, LineStyle style) {
+  if (row < 0 || row >= LINES || max_width <= 0) return;
+  attr_t attr = style_attr(style, colour_);
+  attron(attr);
+  int x = col;
+  int limit = col + max_width;
+  for (std::string_view cluster : grapheme_clusters(text)) {
+    int w = cluster_width(cluster);
+    if (x + w > limit) break;
+    if (w == 0) continue;
+    std::wstring wide = widen(cluster);
+    int curses_width = wide.empty() ? -1 : wcswidth(wide.c_str(), wide.size());
+    if (curses_width == w) {
+      mvaddnwstr(row, x, wide.c_str(), static_cast<int>(wide.size()));
+    } else if (!wide.empty() && wcwidth(wide[0]) == w) {
+      // The C library measures the whole cluster differently (e.g. a ZWJ sequence): show its
+      // first character, which has the width the layout reserved.
+      mvaddnwstr(row, x, wide.c_str(), 1);
+    } else {
+      mvaddstr(row, x, std::string(static_cast<size_t>(w), '?').c_str());
+    }
+    x += w;
+  }
+  attroff(attr);
+}
+
+void Terminal::draw_status(int row, std::string_view text) {
+  if (row < 0 || row >= LINES) return;
+  attron(A_REVERSE);
+  mvhline(row, 0, ' ', COLS);
+  attroff(A_REVERSE);
+  attron(A_REVERSE);
+  int x = 0;
+  for (std::string_view cluster : grapheme_clusters(text)) {
+    int w = cluster_width(cluster);
+    if (x + w > COLS) break;
+    std::wstring wide = widen(cluster);
+    if (w > 0 && !wide.empty() && wcswidth(wide.c_str(), wide.size()) == w) {
+      mvaddnwstr(row, x, wide.c_str(), static_cast<int>(wide.size()));
+    }
+    x += w;
+  }
+  attroff(A_REVERSE);
+}
+
+void Terminal::draw_hint(int row, int col, std::string_view text, int max_width) {
+  draw(row, col, text, max_width, LineStyle::Stats);
+}
+
+void Terminal::end_frame(int cursor_row, int cursor_col, bool cursor_visible) {
+  if (cursor_visible && cursor_row >= 0 && cursor_row < LINES && cursor_col >= 0 && cursor_col < COLS) {
+    curs_set(1);
+    move(cursor_row, cursor_col);
+  } else {
+    curs_set(0);
+  }
+  refresh();
+}
+
+void Terminal::invalidate() { clearok(curscr, TRUE); }
+
+void Terminal::suspend() {
+  if (!isendwin()) {
+    write_raw(kPasteOff);
+    endwin();
+  }
+}
+
+void Terminal::resume() {
+  write_raw(kPasteOn);
+  refresh();
+  update_size();
+  invalidate();
+}
+
+}  // namespace dschat

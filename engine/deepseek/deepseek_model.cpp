@@ -1,0 +1,183 @@
+#include "engine/deepseek/deepseek_model.h"
+#include "engine/deepseek/weight_conversion.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+namespace dschat {
+namespace {
+
+std::string human_bytes(uint64_t bytes) {
+  std::ostringstream s;
+  s.precision(1);
+  s << std::fixed;
+  if (bytes >= (1ull << 30)) {
+    s << bytes / double(1ull << 30) << " GiB";
+  } else if (bytes >= (1ull << 20)) {
+    s << bytes / double(1ull << 20) << " MiB";
+  } else if (bytes >= 1024) {
+    s << bytes / 1024.0 << " KiB";
+  } else {
+    s << bytes << " B";
+  }
+  return s.str();
+}
+
+std::string with_commas(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+ParameterCounts count_parameters(const ModelConfig& c) {
+  ParameterCounts p;
+  const uint64_t H = c.hidden_size, heads = c.num_attention_heads, qk = c.qk_head_dim();
+  const uint64_t rope = c.qk_rope_head_dim, kv_lora = c.kv_lora_rank;
+  p.embedding = uint64_t(c.vocab_size) * H + (c.learned_position_embeddings ? uint64_t(c.max_position_embeddings) * H : 0);
+  p.lm_head = c.tie_word_embeddings ? 0 : uint64_t(c.vocab_size) * H;
+  p.norms = H;  // final norm
+  // One expert of `inter` hidden units: SwiGLU has gate, up, down; SiluMlp up, down; plus biases.
+  auto expert_size = [&](uint64_t inter) {
+    const bool gated = c.expert_kind == ExpertKind::SwiGLU;
+    return (gated ? 3 : 2) * H * inter + (c.mlp_bias ? (gated ? 2 : 1) * inter + H : 0);
+  };
+  uint64_t unused_routed = 0;
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    uint64_t q = c.q_lora_rank > 0 ? H * c.q_lora_rank + uint64_t(c.q_lora_rank) * heads * qk : H * heads * qk;
+    // Rotary key rows: one shared k_pe (V3) or one per head, from x (kv_a rows) or from the latent.
+    const uint64_t rope_rows = rope * c.rotary_key_heads();
+    const bool from_latent = c.rotary_key_source == RotaryKeySource::PerHeadFromLatent;
+    p.attention += q + H * (kv_lora + (from_latent ? 0 : rope_rows)) + (from_latent ? kv_lora * rope_rows : 0) +
+                   kv_lora * heads * (c.qk_nope_head_dim + c.v_head_dim) + heads * c.v_head_dim * H +
+                   (c.o_proj_bias ? H : 0);
+    p.norms += 2 * H + kv_lora + (c.q_lora_rank > 0 && c.q_latent_norm ? c.q_lora_rank : 0);
+    if (c.is_moe_layer(l)) {
+      const uint64_t expert = expert_size(c.moe_intermediate_size);
+      p.routers += uint64_t(c.n_routed_experts) * H + (c.topk_method == TopkMethod::NoAuxTc ? c.n_routed_experts : 0);
+      p.routed_experts += expert * c.n_routed_experts;
+      p.shared_experts += c.shared_expert_intermediate_size > 0 ? expert_size(c.shared_expert_intermediate_size)
+                                                                : expert * c.n_shared_experts;
+      unused_routed += expert * (c.n_routed_experts - c.num_experts_per_tok);
+    } else {
+      p.dense_mlp += 3 * H * c.intermediate_size;
+    }
+  }
+  p.active_per_token = p.total() - unused_routed;
+  return p;
+}
+
+std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesystem::path& dir,
+                                                             const LoadOptions& options) {
+  const std::filesystem::path config_path = dir / "config.json";
+  if (!std::filesystem::exists(config_path)) throw ModelError(dir.string() + ": no config.json in the model directory");
+  auto model = std::unique_ptr<DeepSeekModel>(new DeepSeekModel());
+  model->config_ = load_model_config(config_path);
+  model->path_ = dir;
+  std::filesystem::path clean = dir.lexically_normal();
+  model->name_ = clean.has_filename() ? clean.filename().string() : clean.parent_path().filename().string();
+  model->tensors_ = TensorCollection::open_directory(dir);
+  model->weights_ = bind_model_weights(model->config_, *model->tensors_);
+  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
+    prefetch_weights(model->weights_->used, options.progress);  // 100% = paged in, ready
+  } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
+    model->converted_bytes_ = convert_model_weights(*model->weights_, options.weight_type, options.output_weight_type,
+                                                    options.progress, options.threads);
+  }
+  model->rope_ = std::make_unique<Rope>(model->config_);
+  model->pool_ = std::make_unique<ThreadPool>(options.threads);
+  return model;
+}
+
+uint64_t DeepSeekModel::weight_bytes() const {
+  if (converted_bytes_ > 0) return converted_bytes_;
+  uint64_t total = 0;
+  for (const TensorInfo* t : weights_->used) total += t->nbytes;
+  return total;
+}
+
+std::string DeepSeekModel::describe() const {
+  const ModelConfig& c = config_;
+  std::ostringstream s;
+  s << "model: " << name_ << " (" << path_.string() << ")\n";
+  if (checkpoint_) {
+    s << "layout: PyTorch .pt (" << pt_variant_ << "), " << checkpoint_->tensors().size() << " tensors\n";
+  } else {
+    s << "layout: " << (weights_->layout == CheckpointLayout::Mlx ? "MLX (stacked experts)" : "Hugging Face") << ", "
+      << tensors_->files().size() << " file(s)\n";
+  }
+  s << "architecture: " << c.model_type << ", " << c.num_hidden_layers << " layers, hidden " << c.hidden_size
+    << ", vocab " << c.vocab_size << "\n";
+  s << "attention: MLA, " << c.num_attention_heads << " heads, q_lora_rank "
+    << (c.q_lora_rank > 0 ? std::to_string(c.q_lora_rank) : std::string("none (full-rank q_proj)")) << ", kv_lora_rank "
+    << c.kv_lora_rank << ", head dims nope " << c.qk_nope_head_dim << " + rope " << c.qk_rope_head_dim << ", v "
+    << c.v_head_dim << "\n";
+  s << "rope: theta " << c.rope_theta << ", " << (c.rope_interleave ? "interleaved pairs" : "rotate-half");
+  if (c.rope_scaling) {
+    s << ", YaRN factor " << c.rope_scaling->factor << " (original context " << c.rope_scaling->original_max_position_embeddings
+      << ", beta_fast " << c.rope_scaling->beta_fast << ", beta_slow " << c.rope_scaling->beta_slow << ", mscale "
+      << c.rope_scaling->mscale << ", mscale_all_dim " << c.rope_scaling->mscale_all_dim << ")";
+  }
+  s << "; context " << c.max_position_embeddings << "\n";
+  int moe_layers = 0;
+  for (int l = 0; l < c.num_hidden_layers; ++l) moe_layers += c.is_moe_layer(l);
+  s << "feed-forward: " << c.num_hidden_layers - moe_layers << " dense (intermediate " << c.intermediate_size << "), "
+    << moe_layers << " MoE";
+  if (moe_layers) {
+    const char* method = c.topk_method == TopkMethod::NoAuxTc ? "noaux_tc"
+                         : c.topk_method == TopkMethod::GroupLimitedGreedy ? "group_limited_greedy" : "greedy";
+    s << " (" << c.n_routed_experts << " routed experts, top-" << c.num_experts_per_tok << ", " << c.n_shared_experts
+      << " shared, intermediate " << c.moe_intermediate_size << "; router "
+      << (c.scoring_func == ScoringFunc::Sigmoid ? "sigmoid" : "softmax") << " " << method << ", groups " << c.n_group
+      << "/" << c.topk_group << ", norm_topk_prob " << (c.norm_topk_prob ? "true" : "false") << ", scaling "
+      << c.routed_scaling_factor << ")";
+  }
+  s << "\n";
+  ParameterCounts p = count_parameters(c);
+  s << "parameters: " << with_commas(p.total()) << " total, " << with_commas(p.active_per_token) << " active per token\n";
+  s << "  embedding " << with_commas(p.embedding) << ", lm_head "
+    << (c.tie_word_embeddings ? std::string("tied") : with_commas(p.lm_head)) << ", attention " << with_commas(p.attention)
+    << ", dense mlp " << with_commas(p.dense_mlp) << ", routers " << with_commas(p.routers) << ", routed experts "
+    << with_commas(p.routed_experts) << ", shared experts " << with_commas(p.shared_experts) << ", norms "
+    << with_commas(p.norms) << "\n";
+  std::map<std::string, std::pair<int, uint64_t>> by_dtype;
+  for (const TensorInfo* t : weights_->used) {
+    auto& entry = by_dtype[dtype_name(t->dtype)];
+    entry.first += 1;
+    entry.second += t->nbytes;
+  }
+  s << "dtypes:";
+  for (const auto& [name, entry] : by_dtype) s << " " << name << " (" << entry.first << " tensors, " << human_bytes(entry.second) << ")";
+  s << "\n";
+  const uint64_t kv_per_token = uint64_t(c.num_hidden_layers) * (c.kv_lora_rank + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
+  s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
+    << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)
+    << " for the full context of " << c.max_position_embeddings << ")\n";
+  if (!weights_->ignored.empty()) {
+    s << "ignored: " << weights_->ignored.size() << " tensors of multi-token-prediction layers or rotary caches\n";
+  }
+  s << "threads: " << pool_->size() << "\n";
+  if (weights_->warnings.empty()) {
+    s << "warnings: none\n";
+  } else {
+    s << "warnings:\n";
+    for (const std::string& w : weights_->warnings) s << "  " << w << "\n";
+  }
+  return s.str();
+}
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return DeepSeekModel::load_directory(path, options);
+  if (!std::filesystem::exists(path, ec)) throw ModelError(path.string() + ": no such model directory or file");
+  const std::string ext = path.extension().string();
+  if (ext == ".pt" || ext == ".pth" || ext == ".ckpt") return DeepSeekModel::load_pt(path, options);
+  throw ModelError(path.string() + ": not a model directory (config.json + safetensors) or a PyTorch .pt checkpoint");
+}
+
+}  // namespace dschat

@@ -1,0 +1,160 @@
+// One sequence through the DeepSeek-V3 forward pass (DeepSeek-V3 §2):
+//   h = embed(token)
+//   per layer: h += MLA(RMSNorm(h));  h += FFN(RMSNorm(h))   (FFN: dense SwiGLU or DeepSeekMoE)
+//   logits = lm_head(RMSNorm(h))
+// n > 1 tokens run as a batched full-sequence pass in chunks; n == 1 runs the absorbed-MLA decode.
+#include <algorithm>
+#include <cstring>
+
+#include "engine/deepseek/deepseek_model.h"
+#include "engine/deepseek/dense_mlp.h"
+#include "engine/deepseek/latent_cache.h"
+#include "engine/ops/matmul.h"
+#include "engine/deepseek/mla_attention.h"
+#include "engine/deepseek/moe.h"
+#include "engine/ops/rms_norm.h"
+
+namespace dschat {
+namespace {
+
+class DeepSeekContext final : public InferenceContext {
+ public:
+  DeepSeekContext(const DeepSeekModel& model, int max_tokens)
+      : model_(model),
+        config_(model.config()),
+        cache_(config_.num_hidden_layers, max_tokens, config_.kv_lora_rank,
+               config_.qk_rope_head_dim * config_.rotary_key_heads()) {
+    reserve(chunk_);
+  }
+
+  int size() const override { return static_cast<int>(tokens_.size()); }
+  int capacity() const override { return cache_.capacity(); }
+  const std::vector<int32_t>& tokens() const override { return tokens_; }
+
+  void truncate(int n) override {
+    if (n < 0 || n > size()) throw ModelError("truncate(" + std::to_string(n) + "): the cache holds " + std::to_string(size()) + " tokens");
+    tokens_.resize(n);
+  }
+
+  void set_prefill_chunk(int tokens) override {
+    if (tokens < 1) throw ModelError("prefill chunk must be >= 1 token, got " + std::to_string(tokens));
+    chunk_ = tokens;
+    reserve(chunk_);
+  }
+
+  bool append(std::span<const int32_t> tokens, std::span<float> last_logits, const std::atomic<bool>* cancel,
+              std::span<float> all_logits) override {
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    const int64_t vocab = config_.vocab_size;
+    if (n == 0) return true;
+    if (config_.hard_context_limit && size() + n > config_.max_position_embeddings) {
+      throw ModelError("context limit: " + std::to_string(size()) + " + " + std::to_string(n) + " tokens exceed the " +
+                       std::to_string(config_.max_position_embeddings) + " positions this model was trained for");
+    }
+    if (size() + n > capacity()) {
+      throw ModelError("context full: " + std::to_string(size()) + " + " + std::to_string(n) + " tokens exceed the capacity of " +
+                       std::to_string(capacity()));
+    }
+    for (int32_t id : tokens) {
+      if (id < 0 || id >= vocab) {
+        throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+      }
+    }
+    if (!last_logits.empty() && static_cast<int64_t>(last_logits.size()) < vocab) throw ModelError("last_logits is smaller than the vocabulary");
+    if (!all_logits.empty() && static_cast<int64_t>(all_logits.size()) < n * vocab) throw ModelError("all_logits is smaller than n x vocabulary");
+
+    const AttentionForm form = n == 1 ? AttentionForm::Absorbed : AttentionForm::Full;
+    for (int64_t start = 0; start < n; start += chunk_) {
+      const int64_t m = std::min<int64_t>(chunk_, n - start);
+      const bool last_chunk = start + m == n;
+      float* rows_out = all_logits.empty() ? nullptr : all_logits.data() + start * vocab;
+      float* last_out = last_chunk && !last_logits.empty() ? last_logits.data() : nullptr;
+      if (!run_chunk(tokens.subspan(start, m), form, cancel, rows_out, last_out)) return false;
+    }
+    return true;
+  }
+
+ private:
+  void reserve(int64_t n) {
+    const int64_t H = config_.hidden_size;
+    residual_.resize(n * H);
+    normed_.resize(n * H);
+    sublayer_out_.resize(n * H);
+    mlp_hidden_.resize(n * std::max<int64_t>(config_.intermediate_size, 1));
+    mla_.reserve(config_, n);
+    moe_.reserve(config_, n);
+  }
+
+  // Runs tokens at positions size().. through every layer. Returns false if cancelled (the cache
+  // then still holds exactly the previous size() tokens).
+  bool run_chunk(std::span<const int32_t> tokens, AttentionForm form, const std::atomic<bool>* cancel, float* all_rows,
+                 float* last_row) {
+    const ModelWeights& w = model_.weights();
+    ThreadPool& pool = model_.pool();
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    const int64_t H = config_.hidden_size;
+    const int64_t position = size();
+    const float eps = static_cast<float>(config_.rms_norm_eps);
+    const RmsNormForm norm_form = config_.rms_norm_form;
+    float* x = residual_.data();
+    for (int64_t i = 0; i < n; ++i) weight_row_to_f32(w.embed_tokens, tokens[i], x + i * H);
+    if (!w.position_embeddings.empty()) {  // learned absolute positions (wpe), added to the token embedding
+      std::vector<float> row(H);
+      for (int64_t i = 0; i < n; ++i) {
+        if (position + i >= w.position_embeddings.rows) throw ModelError("position " + std::to_string(position + i) + " has no position embedding");
+        weight_row_to_f32(w.position_embeddings, position + i, row.data());
+        for (int64_t j = 0; j < H; ++j) x[i * H + j] += row[j];
+      }
+    }
+
+    for (int l = 0; l < config_.num_hidden_layers; ++l) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) return false;
+      const LayerWeights& layer = w.layers[l];
+      rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
+      mla_attention(pool, config_, model_.rope(), layer.attention, l, normed_.data(), n, position, cache_, form, mla_,
+                    sublayer_out_.data());
+      for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
+      rms_norm_rows(x, H, layer.post_attention_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
+      if (layer.is_moe) {
+        moe_forward(pool, config_, layer.moe, normed_.data(), n, sublayer_out_.data(), moe_);
+      } else {
+        swiglu_mlp(pool, layer.dense, normed_.data(), n, sublayer_out_.data(), mlp_hidden_.data());
+      }
+      for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
+    }
+    if (cancel && cancel->load(std::memory_order_relaxed)) return false;
+
+    // Final norm and lm_head, only for the rows someone asked for.
+    const int64_t vocab = config_.vocab_size;
+    if (all_rows) {
+      rms_norm_rows(x, H, w.norm.data(), H, eps, n, normed_.data(), H, norm_form);
+      matmul(pool, w.lm_head, normed_.data(), n, all_rows);
+      if (last_row) std::memcpy(last_row, all_rows + (n - 1) * vocab, vocab * sizeof(float));
+    } else if (last_row) {
+      rms_norm(x + (n - 1) * H, w.norm.data(), H, eps, normed_.data(), norm_form);
+      matmul(pool, w.lm_head, normed_.data(), 1, last_row);
+    }
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    return true;
+  }
+
+  const DeepSeekModel& model_;
+  const ModelConfig& config_;
+  LatentCache cache_;
+  std::vector<int32_t> tokens_;
+  int chunk_ = 64;
+  std::vector<float> residual_, normed_, sublayer_out_, mlp_hidden_;  // [chunk, hidden] / [chunk, intermediate]
+  MlaScratch mla_;
+  MoeScratch moe_;
+};
+
+}  // namespace
+
+std::unique_ptr<InferenceContext> InferenceContext::create(const Model& model, int max_tokens) {
+  const auto* deepseek = dynamic_cast<const DeepSeekModel*>(&model);
+  if (!deepseek) throw ModelError("InferenceContext::create: not a model loaded by this engine");
+  if (max_tokens < 1) throw ModelError("context size must be >= 1 token, got " + std::to_string(max_tokens));
+  return std::make_unique<DeepSeekContext>(*deepseek, max_tokens);
+}
+
+}  // namespace dschat

@@ -1,0 +1,48 @@
+// Multi-head Latent Attention (DeepSeek-V2 §2.1, DeepSeek-V3 §2.1.1).
+//   q = W_UQ · RMSNorm(W_DQ x)  (or W_Q x without q_lora), per head [q_nope ; q_pe]
+//   [c_kv ; k_pe] = W_DKV x;  c_kv ← RMSNorm(c_kv);  q_pe, k_pe ← RoPE(position)
+//   per head: k = [W_UK c_kv ; k_pe] (k_pe shared by all heads, or per head in variants),  v = W_UV c_kv
+//   o = W_O · concat_h softmax(scale · q·k) v
+// The cache keeps only c_kv and k_pe. Two ways to compute the same attention:
+//   full:     rebuild k_nope and v of every cached position with W_UK, W_UV (prefill, batched)
+//   absorbed: q_nope·(W_UK c) = (W_UKᵀ q_nope)·c, and Σ p·(W_UV c) = W_UV (Σ p·c), so attention runs
+//             in the latent space and needs no per-head keys or values (decode)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/deepseek/latent_cache.h"
+#include "engine/deepseek/model_config.h"
+#include "engine/deepseek/model_weights.h"
+#include "engine/deepseek/rope.h"
+#include "engine/ops/thread_pool.h"
+
+namespace dschat {
+
+enum class AttentionForm { Full, Absorbed };
+
+// eps of q_a_layernorm and kv_a_layernorm: config.latent_norm_eps, 1e-6 for DeepSeek (its code
+// builds them with the RMSNorm default, not config.rms_norm_eps: inference/model.py, HF
+// modeling_deepseek_v3.py); the .pt variants set their own.
+//
+// Rotary keys per head (config.rotary_key_source != SharedFromKvA): the cache's k_pe slot holds
+// heads·qk_rope_head_dim floats per position, each head's key already roped; decode reads the
+// head's slice. Nothing else changes: c_kv is cached as before and the absorbed form still folds
+// W_UK / W_UV, which act on c_kv only.
+struct MlaScratch {
+  std::vector<float> q_latent;  // [n, q_lora_rank]
+  std::vector<float> q;         // [n, heads·(nope+rope)]
+  std::vector<float> kv_a;      // [n, kv_lora_rank + rope]
+  std::vector<float> heads_out; // [n, heads·v]
+  std::vector<float> cos, sin;  // [rope/2]
+  void reserve(const ModelConfig& config, int64_t max_tokens);
+};
+
+// x: the normalised hidden states [n, hidden] of positions position..position+n-1 of `layer`.
+// Writes c_kv and k_pe of those positions into the cache and the attention output to out [n, hidden].
+void mla_attention(ThreadPool& pool, const ModelConfig& config, const Rope& rope, const AttentionWeights& w,
+                   int layer, const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form,
+                   MlaScratch& s, float* out);
+
+}  // namespace dschat

@@ -1,0 +1,221 @@
+#include "engine/deepseek/model_weights.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "engine/quant/half_float.h"
+
+namespace dschat {
+namespace {
+
+class Binder {
+ public:
+  Binder(const TensorCollection& tensors, ModelWeights& out) : tensors_(tensors), out_(out) {}
+
+  const TensorInfo* find(const std::string& name) const { return tensors_.find(name); }
+
+  const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape) {
+    const TensorInfo* t = tensors_.find(name);
+    if (!t) {
+      std::string where = tensors_.files().size() == 1 ? tensors_.files()[0]->path().string()
+                                                       : "the checkpoint (" + std::to_string(tensors_.files().size()) + " shards)";
+      throw ModelError(where + ": tensor '" + name + "' is missing (expected shape " + shape_string(shape) + ")");
+    }
+    if (t->shape != shape) {
+      throw ModelError(t->file + ": tensor '" + name + "' has shape " + t->shape_string() + ", expected " +
+                       shape_string(shape));
+    }
+    if (!dtype_is_weight(t->dtype)) {
+      throw ModelError(t->file + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
+                       "; weights must be F32, F16 or BF16");
+    }
+    if (bound_.insert(name).second) out_.used.push_back(t);
+    return *t;
+  }
+
+  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorInfo& t = require(name, {rows, cols});
+    return {t.dtype, rows, cols, aligned_data(t)};
+  }
+
+  // [E, rows, cols] stacked experts (MLX SwitchLinear) -> one view per expert.
+  std::vector<WeightMatrix> stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols) {
+    const TensorInfo& t = require(name, {experts, rows, cols});
+    WeightMatrix all{t.dtype, experts * rows, cols, aligned_data(t)};
+    std::vector<WeightMatrix> views;
+    for (int64_t e = 0; e < experts; ++e) views.push_back(all.row_slice(e * rows, rows));
+    return views;
+  }
+
+  // Small vectors (norm weights, biases) are widened to float once.
+  std::vector<float> vector(const std::string& name, int64_t size) {
+    const TensorInfo& t = require(name, {size});
+    std::vector<float> v(static_cast<size_t>(size));
+    WeightMatrix m{t.dtype, 1, size, t.data};
+    if (size > 0) {
+      std::vector<std::byte> copy(t.nbytes);  // alignment-safe
+      std::memcpy(copy.data(), t.data, t.nbytes);
+      m.data = copy.data();
+      weight_row_to_f32(m, 0, v.data());
+    }
+    return v;
+  }
+
+  bool is_bound(const std::string& name) const { return bound_.count(name) > 0; }
+
+ private:
+  // The bytes in place when aligned for their element type; otherwise an aligned private copy.
+  const std::byte* aligned_data(const TensorInfo& t) {
+    if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) == 0) return t.data;
+    out_.owned.emplace_back(t.nbytes);
+    std::memcpy(out_.owned.back().data(), t.data, t.nbytes);
+    return out_.owned.back().data();
+  }
+
+  const TensorCollection& tensors_;
+  ModelWeights& out_;
+  std::set<std::string> bound_;
+};
+
+MlpWeights bind_mlp(Binder& b, const std::string& prefix, int64_t hidden, int64_t intermediate) {
+  MlpWeights m;
+  m.gate_proj = b.matrix(prefix + "gate_proj.weight", intermediate, hidden);
+  m.up_proj = b.matrix(prefix + "up_proj.weight", intermediate, hidden);
+  m.down_proj = b.matrix(prefix + "down_proj.weight", hidden, intermediate);
+  return m;
+}
+
+}  // namespace
+
+bool is_mtp_or_cache(const std::string& name, int num_layers) {
+  if (name.find("rotary_emb.inv_freq") != std::string::npos) return true;
+  const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return false;
+  size_t end = name.find('.', prefix.size());
+  if (end == std::string::npos) return false;
+  try {
+    return std::stoll(name.substr(prefix.size(), end - prefix.size())) >= num_layers;
+  } catch (...) {
+    return false;
+  }
+}
+
+
+void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress) {
+  constexpr uint64_t kPiece = 8u << 20;       // bytes between progress reports
+  constexpr uint64_t kReadAhead = 64u << 20;  // bytes asked from the disk ahead of the prefetch
+  struct Piece {
+    const std::byte* data;
+    uint64_t bytes;
+  };
+  std::vector<const TensorInfo*> ordered(tensors.begin(), tensors.end());
+  std::sort(ordered.begin(), ordered.end(), [](const TensorInfo* a, const TensorInfo* b) { return a->data < b->data; });
+  std::vector<Piece> pieces;
+  uint64_t total = 0;
+  for (const TensorInfo* t : ordered) {
+    total += t->nbytes;
+    uint64_t offset = 0;
+    do {
+      const uint64_t bytes = std::min(kPiece, t->nbytes - offset);
+      pieces.push_back({t->data + offset, bytes});
+      offset += bytes;
+    } while (offset < t->nbytes);
+  }
+  if (progress && !progress(0, total)) throw LoadCancelled();
+  uint64_t done = 0, advised = 0;
+  std::size_t next_advised = 0;
+  for (const Piece& piece : pieces) {
+    for (; next_advised < pieces.size() && advised < done + kReadAhead; ++next_advised) {
+      advise_will_need(pieces[next_advised].data, pieces[next_advised].bytes);
+      advised += pieces[next_advised].bytes;
+    }
+    prefetch_pages(piece.data, piece.bytes);
+    done += piece.bytes;
+    if (progress && !progress(done, total)) throw LoadCancelled();
+  }
+}
+
+std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const TensorCollection& tensors) {
+  auto w = std::make_unique<ModelWeights>();
+  Binder b(tensors, *w);
+  const int64_t hidden = c.hidden_size;
+  const int64_t heads = c.num_attention_heads;
+  const int64_t qk = c.qk_head_dim();
+
+  w->embed_tokens = b.matrix("model.embed_tokens.weight", c.vocab_size, hidden);
+  w->layers.resize(c.num_hidden_layers);
+  bool any_mlx = false;
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights& L = w->layers[l];
+    L.input_layernorm = b.vector(p + "input_layernorm.weight", hidden);
+    L.post_attention_layernorm = b.vector(p + "post_attention_layernorm.weight", hidden);
+    AttentionWeights& a = L.attention;
+    const std::string ap = p + "self_attn.";
+    if (c.q_lora_rank > 0) {
+      a.q_a_proj = b.matrix(ap + "q_a_proj.weight", c.q_lora_rank, hidden);
+      a.q_a_layernorm = b.vector(ap + "q_a_layernorm.weight", c.q_lora_rank);
+      a.q_b_proj = b.matrix(ap + "q_b_proj.weight", heads * qk, c.q_lora_rank);
+    } else {
+      a.q_proj = b.matrix(ap + "q_proj.weight", heads * qk, hidden);
+    }
+    a.kv_a_proj_with_mqa = b.matrix(ap + "kv_a_proj_with_mqa.weight", c.kv_lora_rank + c.qk_rope_head_dim, hidden);
+    a.kv_a_layernorm = b.vector(ap + "kv_a_layernorm.weight", c.kv_lora_rank);
+    a.kv_b_proj = b.matrix(ap + "kv_b_proj.weight", heads * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
+    a.o_proj = b.matrix(ap + "o_proj.weight", hidden, heads * c.v_head_dim);
+
+    L.is_moe = c.is_moe_layer(l);
+    const std::string mp = p + "mlp.";
+    if (!L.is_moe) {
+      L.dense = bind_mlp(b, mp, hidden, c.intermediate_size);
+      continue;
+    }
+    MoeWeights& m = L.moe;
+    const int64_t experts = c.n_routed_experts;
+    m.gate = b.matrix(mp + "gate.weight", experts, hidden);
+    if (c.topk_method == TopkMethod::NoAuxTc) {
+      m.e_score_correction_bias = b.vector(mp + "gate.e_score_correction_bias", experts);
+    }
+    const int64_t inter = c.moe_intermediate_size;
+    if (b.find(mp + "switch_mlp.gate_proj.weight")) {  // MLX: stacked [E, out, in]
+      any_mlx = true;
+      auto gates = b.stacked(mp + "switch_mlp.gate_proj.weight", experts, inter, hidden);
+      auto ups = b.stacked(mp + "switch_mlp.up_proj.weight", experts, inter, hidden);
+      auto downs = b.stacked(mp + "switch_mlp.down_proj.weight", experts, hidden, inter);
+      for (int64_t e = 0; e < experts; ++e) m.experts.push_back({gates[e], ups[e], downs[e]});
+    } else {
+      for (int64_t e = 0; e < experts; ++e) {
+        m.experts.push_back(bind_mlp(b, mp + "experts." + std::to_string(e) + ".", hidden, inter));
+      }
+    }
+    if (c.n_shared_experts > 0) {
+      m.shared = bind_mlp(b, mp + "shared_experts.", hidden, inter * c.n_shared_experts);
+      m.has_shared = true;
+    }
+  }
+  w->layout = any_mlx ? CheckpointLayout::Mlx : CheckpointLayout::HuggingFace;
+  w->norm = b.vector("model.norm.weight", hidden);
+  if (c.tie_word_embeddings) {
+    w->lm_head = w->embed_tokens;
+    if (tensors.find("lm_head.weight")) {
+      b.require("lm_head.weight", {c.vocab_size, hidden});
+      w->warnings.push_back("lm_head.weight is present but tie_word_embeddings is true: the embedding is used");
+    }
+  } else {
+    w->lm_head = b.matrix("lm_head.weight", c.vocab_size, hidden);
+  }
+
+  for (const TensorInfo* t : tensors.tensors()) {
+    if (b.is_bound(t->name)) continue;
+    if (is_mtp_or_cache(t->name, c.num_hidden_layers)) {
+      w->ignored.push_back(t);
+    } else {
+      w->warnings.push_back(t->file + ": unexpected tensor '" + t->name + "' " + t->shape_string() + " (ignored)");
+    }
+  }
+  for (const std::string& warning : tensors.warnings()) w->warnings.push_back(warning);
+  return w;
+}
+
+}  // namespace dschat

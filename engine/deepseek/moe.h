@@ -1,0 +1,48 @@
+// DeepSeekMoE (Dai et al. 2024; DeepSeek-V3 §2.1.2): a router picks num_experts_per_tok routed
+// experts per token; their SwiGLU outputs are summed with the router weights, plus the shared
+// experts (always on, weight 1).
+//
+// Router, DeepSeek-V3 (topk_method noaux_tc), as in DeepSeek's inference/model.py and HF:
+//   s = sigmoid(x·Wᵀ) or softmax(x·Wᵀ);  choice = s + e_score_correction_bias (choosing only);
+//   with n_group > 1 keep the topk_group groups with the largest sum of their top-2 choice scores
+//   (the others are excluded: -inf); pick top-k by choice; weights = s of the picked (unbiased),
+//   divided by their sum if norm_topk_prob (and k > 1), always times routed_scaling_factor.
+// Router, DeepSeek-V2 (group_limited_greedy / greedy), as in DeepSeek-V2's modeling_deepseek.py:
+//   groups ranked by their max score; top-k on s; normalised if norm_topk_prob and k > 1,
+//   OTHERWISE multiplied by routed_scaling_factor (V2 applies the factor only when not normalising).
+// Router, RouterKind::BiasedLogitsSoftmaxTopk (Mayank's from-scratch V3): top-k of logits + bias,
+//   weights = softmax over those k biased logits; no scaling.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/deepseek/model_config.h"
+#include "engine/deepseek/model_weights.h"
+#include "engine/ops/thread_pool.h"
+
+namespace dschat {
+
+// Chooses experts for one token from its router logits [n_routed_experts].
+// Writes num_experts_per_tok expert indices and weights. `scratch` holds 2·n_routed_experts floats.
+void route_token(const ModelConfig& config, const float* router_logits, const std::vector<float>& bias,
+                 int* experts_out, float* weights_out, float* scratch);
+
+struct MoeScratch {
+  std::vector<float> router_logits;  // [n, n_routed_experts]
+  std::vector<int> chosen;           // [n, k]
+  std::vector<float> weights;        // [n, k]
+  std::vector<float> route_scratch;  // [2 · n_routed_experts]
+  std::vector<float> gathered;       // [n, hidden] tokens routed to one expert
+  std::vector<float> expert_out;     // [n, hidden]
+  std::vector<float> hidden;         // [n, max intermediate]
+  std::vector<int> tokens;           // [n]
+  std::vector<float> token_weights;  // [n]
+  void reserve(const ModelConfig& config, int64_t max_tokens);
+};
+
+// out[n, hidden] = Σ_chosen w·expert(x) + shared(x).
+void moe_forward(ThreadPool& pool, const ModelConfig& config, const MoeWeights& w, const float* x, int64_t n,
+                 float* out, MoeScratch& s);
+
+}  // namespace dschat

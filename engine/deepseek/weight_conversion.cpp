@@ -1,0 +1,154 @@
+#include "engine/deepseek/weight_conversion.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "engine/quant/half_float.h"
+#include "engine/ops/matmul.h"
+#include "engine/quant/quantize.h"
+#include "engine/ops/thread_pool.h"
+
+namespace dschat {
+namespace {
+
+DType target_dtype(WeightType type, const WeightMatrix& w) {
+  switch (type) {
+    case WeightType::Native: return w.dtype;
+    case WeightType::F32: return DType::F32;
+    case WeightType::BF16: return DType::BF16;
+    case WeightType::Q8_0: return w.cols % kQuantBlock == 0 ? DType::Q8_0 : DType::BF16;
+    case WeightType::Q4_0: return w.cols % kQuantBlock == 0 ? DType::Q4_0 : DType::BF16;
+  }
+  return w.dtype;
+}
+
+// Drops the resident pages that lie wholly inside [data, data + bytes) of a read-only mapping
+// (they are never read again; reading them would only page them back in).
+void release_pages(const std::byte* data, uint64_t bytes) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+class Converter {
+ public:
+  Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total, int threads)
+      : weights_(weights), progress_(progress), total_(total), pool_(threads) {}
+
+  void convert(WeightMatrix& w, WeightType type) {
+    if (w.empty()) return;
+    if (auto it = done_.find(w.data); it != done_.end() && it->second.rows == w.rows) {
+      w = it->second;  // tied embeddings / lm_head: one conversion
+      return;
+    }
+    const std::byte* source = w.data;
+    const uint64_t source_bytes = w.bytes();
+    const DType to = target_dtype(type, w);
+    WeightMatrix out{to, w.rows, w.cols, nullptr};
+    if (to == w.dtype) {
+      touch(w);
+      out = w;
+    } else {
+      weights_.owned.emplace_back(out.bytes());
+      std::byte* dst = weights_.owned.back().data();
+      out.data = dst;
+      pool_.parallel_for(w.rows, 64, [&](int64_t r0, int64_t r1) {
+      std::vector<float> row(static_cast<size_t>(w.cols));
+      for (int64_t r = r0; r < r1; ++r) {
+        weight_row_to_f32(w, r, row.data());
+        std::byte* o = dst + static_cast<size_t>(r) * out.row_bytes();
+        switch (to) {
+          case DType::F32: std::memcpy(o, row.data(), out.row_bytes()); break;
+          case DType::BF16: {
+            auto* h = reinterpret_cast<uint16_t*>(o);
+            for (int64_t i = 0; i < w.cols; ++i) h[i] = f32_to_bf16(row[i]);
+            break;
+          }
+          case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), w.cols); break;
+          case DType::Q4_0: quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(o), w.cols); break;
+          default: break;
+        }
+      }
+      });
+      if (!is_owned(source)) release_pages(source, source_bytes);
+    }
+    done_[source] = out;
+    held_ += out.bytes();
+    advance(source_bytes);
+    w = out;
+  }
+
+  void advance(uint64_t bytes) {
+    done_bytes_ = std::min(total_, done_bytes_ + bytes);
+    if (progress_ && !progress_(done_bytes_, total_)) throw LoadCancelled();
+  }
+
+  uint64_t held() const { return held_; }
+
+ private:
+  static void touch(const WeightMatrix& w) {
+    volatile unsigned char sink = 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(w.data);
+    unsigned char acc = 0;
+    for (uint64_t i = 0; i < w.bytes(); i += 4096) acc ^= p[i];
+    sink = sink ^ acc;
+    (void)sink;
+  }
+
+  bool is_owned(const std::byte* p) const {
+    for (const auto& buffer : weights_.owned) {
+      if (p >= buffer.data() && p < buffer.data() + buffer.size()) return true;
+    }
+    return false;
+  }
+
+  ModelWeights& weights_;
+  const LoadProgress& progress_;
+  uint64_t total_;
+  uint64_t done_bytes_ = 0;
+  uint64_t held_ = 0;
+  std::map<const std::byte*, WeightMatrix> done_;
+  ThreadPool pool_;
+};
+
+void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
+  c.convert(m.gate_proj, type);
+  c.convert(m.up_proj, type);
+  c.convert(m.down_proj, type);
+}
+
+}  // namespace
+
+uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
+                               int threads) {
+  uint64_t total = 0;
+  for (const TensorInfo* t : weights.used) total += t->nbytes;
+  if (progress && !progress(0, total)) throw LoadCancelled();
+  Converter c(weights, progress, total, threads);
+  c.convert(weights.embed_tokens, output);
+  c.convert(weights.lm_head, output);
+  c.convert(weights.position_embeddings, WeightType::Native);
+  for (LayerWeights& layer : weights.layers) {
+    AttentionWeights& a = layer.attention;
+    for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.o_proj,
+                            &a.k_rope_from_latent}) {
+      c.convert(*m, body);
+    }
+    if (layer.is_moe) {
+      c.convert(layer.moe.gate, WeightType::Native);
+      for (MlpWeights& e : layer.moe.experts) convert_mlp(c, e, body);
+      if (layer.moe.has_shared) convert_mlp(c, layer.moe.shared, body);
+    } else {
+      convert_mlp(c, layer.dense, body);
+    }
+  }
+  c.advance(total);  // norms and biases were read at binding
+  return c.held();
+}
+
+}  // namespace dschat

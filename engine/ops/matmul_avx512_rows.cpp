@@ -1,0 +1,514 @@
+// The AVX-512 matmul kernels (level "avx512": F, BW, VL, VNNI; BF16 when present).
+//
+// Decode (n <= kQuantizedMatmulMaxTokens tokens) is a bandwidth-bound GEMV:
+//   F32   zmm FMAs straight from the weight rows.
+//   BF16  the bf16 weights widened to fp32 in registers (unpack with zero) and zmm FMAs: exact
+//         fp32 products at two FMAs per 32 weights. (vdpbf16ps against the activations split in
+//         three bf16 parts, for F32 accuracy, was slower side by side with llama.cpp: 180 against
+//         188 tok/s median decode on the seed shape, and needs AVX512_BF16.)
+//         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
+//   Q8_0 / Q4_0  vpdpbusd (VNNI, u8 × s8) on two blocks (64 bytes) at once, four rows sharing
+//         the activation loads (faster than one row here: more work per byte). The activations are
+//         quantized to Q8_0 once per call; the weights are made unsigned (Q8_0: w + 128 by
+//         flipping the sign bit; Q4_0: the stored nibble is already w + 8), and the bias this adds,
+//         128·Σx or 8·Σx per group of four, is subtracted by starting the accumulator at minus it.
+//         Block scales d_w·d_x are collected 16 blocks at a time and multiplied in as floats.
+// Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
+// are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
+// sums are reduced together at the end.
+#include "engine/ops/matmul_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/ops/matmul_quantized.h"
+#include "engine/quant/quantize.h"
+
+// GCC 12 reports its own _mm512_undefined_*() placeholders inside the AVX-512 intrinsics
+// (cast, shuffle, extract) as uninitialised; a known false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace dschat {
+namespace {
+
+#define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// Masks of the first `count` lanes; none when count <= 0 (a padded tail past the end).
+inline __mmask16 first_lanes16(int64_t count) {
+  return static_cast<__mmask16>(count <= 0 ? 0 : count >= 16 ? 0xffff : (1u << count) - 1);
+}
+inline __mmask32 first_lanes32(int64_t count) {
+  return count <= 0 ? 0 : count >= 32 ? 0xffffffffu : (1u << count) - 1;
+}
+
+DSCHAT_AVX512 inline __m256 upper_256(__m512 v) { return _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xee)); }
+
+DSCHAT_AVX512 inline __m256 fold_to_256(__m512 v) { return _mm256_add_ps(_mm512_castps512_ps256(v), upper_256(v)); }
+
+DSCHAT_AVX512 inline float reduce_add(__m512 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(fold_to_256(v)), _mm256_extractf128_ps(fold_to_256(v), 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+DSCHAT_AVX512 inline float reduce_max(__m512 v) {
+  const __m256 m8 = _mm256_max_ps(_mm512_castps512_ps256(v), upper_256(v));
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// [Σa, Σb, Σc, Σd]
+DSCHAT_AVX512 inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 ab = _mm256_hadd_ps(fold_to_256(a), fold_to_256(b));  // a01 a23 b01 b23 | a45 a67 b45 b67
+  const __m256 cd = _mm256_hadd_ps(fold_to_256(c), fold_to_256(d));
+  const __m256 abcd = _mm256_hadd_ps(ab, cd);
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+// Writes the first `count` (1..4) of v to y.
+DSCHAT_AVX512 inline void store_rows(float* y, __m128 v, int count) {
+  if (count == 4) {
+    _mm_storeu_ps(y, v);
+  } else {
+    _mm_mask_storeu_ps(y, static_cast<__mmask8>((1u << count) - 1), v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float tile: rows w[0..3] (K floats each) times T tokens (x + t·ldx), out y[t·ldy + 0..rows).
+
+template <int T>
+DSCHAT_AVX512 inline void tile_f32(const float* const* w, const float* x, int64_t ldx, int64_t K, float* y,
+                                   int64_t ldy, int rows) {
+  __m512 acc[4][T];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  }
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) wv[r] = _mm512_loadu_ps(w[r] + k);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_loadu_ps(x + t * ldx + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 m = first_lanes16(K - k);
+    __m512 wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) wv[r] = _mm512_maskz_loadu_ps(m, w[r] + k);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * ldx + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) store_rows(y + t * ldy, sum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]), rows);
+}
+
+DSCHAT_AVX512 inline void tile_f32_any(int T, const float* const* w, const float* x, int64_t ldx, int64_t K, float* y,
+                                       int64_t ldy, int rows) {
+  switch (T) {
+    case 1: tile_f32<1>(w, x, ldx, K, y, ldy, rows); break;
+    case 2: tile_f32<2>(w, x, ldx, K, y, ldy, rows); break;
+    case 3: tile_f32<3>(w, x, ldx, K, y, ldy, rows); break;
+    default: tile_f32<4>(w, x, ldx, K, y, ldy, rows); break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Widening one weight row to float.
+
+DSCHAT_AVX512 void widen_row(const WeightMatrix& w, int64_t r, float* out) {
+  const int64_t K = w.cols;
+  const std::byte* p = w.row(r);
+  switch (w.dtype) {
+    case DType::F32:
+      std::memcpy(out, p, static_cast<size_t>(K) * sizeof(float));
+      return;
+    case DType::BF16:
+    case DType::F16: {
+      const auto* h = reinterpret_cast<const uint16_t*>(p);
+      for (int64_t k = 0; k < K; k += 16) {
+        const __mmask16 m = first_lanes16(K - k);
+        const __m256i v = _mm256_maskz_loadu_epi16(m, h + k);
+        const __m512 f = w.dtype == DType::BF16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16))
+                                                : _mm512_cvtph_ps(v);
+        _mm512_mask_storeu_ps(out + k, m, f);
+      }
+      return;
+    }
+    case DType::Q8_0: {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(p);
+      for (int64_t i = 0; i < K / kQuantBlock; ++i) {
+        const __m512 d = _mm512_set1_ps(_cvtsh_ss(b[i].d));
+        const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs));
+        const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs + 16));
+        _mm512_storeu_ps(out + i * 32, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0))));
+        _mm512_storeu_ps(out + i * 32 + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1))));
+      }
+      return;
+    }
+    case DType::Q4_0: {
+      const auto* b = reinterpret_cast<const BlockQ4_0*>(p);
+      const __m512i low4 = _mm512_set1_epi32(0x0f), eight = _mm512_set1_epi32(8);
+      for (int64_t i = 0; i < K / kQuantBlock; ++i) {
+        const __m512 d = _mm512_set1_ps(_cvtsh_ss(b[i].d));
+        const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs)));
+        const __m512i lo = _mm512_sub_epi32(_mm512_and_si512(v, low4), eight);
+        const __m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(v, 4), eight);
+        _mm512_storeu_ps(out + i * 32, _mm512_mul_ps(d, _mm512_cvtepi32_ps(lo)));
+        _mm512_storeu_ps(out + i * 32 + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(hi)));
+      }
+      return;
+    }
+    default:
+      weight_row_to_f32(w, r, out);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: any dtype, any number of tokens.
+
+constexpr int64_t kPanelRows = 16;
+constexpr int64_t kTileTokens = 4;
+
+DSCHAT_AVX512 void gemm_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                             int64_t r1) {
+  const int64_t K = w.cols;
+  thread_local std::vector<float> panel;
+  if (w.dtype != DType::F32 && static_cast<int64_t>(panel.size()) < kPanelRows * K) {
+    panel.resize(static_cast<size_t>(kPanelRows * K));
+  }
+  for (int64_t p0 = r0; p0 < r1; p0 += kPanelRows) {
+    const int64_t rows = std::min(kPanelRows, r1 - p0);
+    const float* row[kPanelRows];
+    for (int64_t i = 0; i < rows; ++i) {
+      if (w.dtype == DType::F32) {
+        row[i] = reinterpret_cast<const float*>(w.row(p0 + i));
+      } else {
+        widen_row(w, p0 + i, panel.data() + i * K);
+        row[i] = panel.data() + i * K;
+      }
+    }
+    for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
+      const int T = static_cast<int>(std::min(kTileTokens, n - t0));
+      for (int64_t q = 0; q < rows; q += 4) {
+        const int count = static_cast<int>(std::min<int64_t>(4, rows - q));
+        const float* quad[4];
+        for (int i = 0; i < 4; ++i) quad[i] = row[q + std::min(i, count - 1)];  // short quad: repeat the last row
+        tile_f32_any(T, quad, x + t0 * K, K, K, y + t0 * ldy + p0 + q, ldy, count);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV, F32 weights: one row at a time (see BF16 below).
+
+DSCHAT_AVX512 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = first_lanes16(n - i);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+  }
+  return reduce_add(_mm512_add_ps(acc0, acc1));
+}
+
+DSCHAT_AVX512 void gemv_f32(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                            int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* wr = reinterpret_cast<const float*>(w.row(r));
+    for (int64_t t = 0; t < n; ++t) y[t * ldy + r] = dot_f32_avx512(wr, x + t * w.cols, w.cols);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV, BF16 weights widened in registers.
+//
+// A bf16 value is the top half of an fp32, so interleaving zero words below the weights
+// (vpunpcklwd / vpunpckhwd with zero) widens them exactly. The interleave works within 128-bit
+// lanes: of 32 weights the low unpack holds 0-3, 8-11, 16-19, 24-27 and the high one the others,
+// so the activations are permuted the same way once per call. Two FMAs per 32 weights with fp32
+// products, as the F32 kernel.
+
+// Where element j of a 32-element step of the activations goes in the permuted copy.
+constexpr int64_t bf16_unpacked_position(int64_t j) { return (j % 8 < 4 ? 0 : 16) + (j / 8) * 4 + j % 4; }
+
+DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
+                                     int64_t r0, int64_t r1) {
+  const int64_t K = w.cols, Kp = (K + 63) / 64 * 64;
+  thread_local std::vector<float> permuted;  // per token, Kp values (zero past K)
+  if (static_cast<int64_t>(permuted.size()) < n * Kp) permuted.resize(static_cast<size_t>(n * Kp));
+  for (int64_t t = 0; t < n; ++t) {
+    float* p = permuted.data() + t * Kp;
+    for (int64_t k = 0; k < Kp; ++k) p[k - k % 32 + bf16_unpacked_position(k % 32)] = k < K ? x[t * K + k] : 0.0f;
+  }
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(r));
+    for (int64_t t = 0; t < n; ++t) {
+      const float* p = permuted.data() + t * Kp;
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      int64_t k = 0;
+      for (; k + 64 <= K; k += 64) {
+        const __m512i v0 = _mm512_loadu_si512(wr + k), v1 = _mm512_loadu_si512(wr + k + 32);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v0)), _mm512_loadu_ps(p + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v0)), _mm512_loadu_ps(p + k + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v1)), _mm512_loadu_ps(p + k + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v1)), _mm512_loadu_ps(p + k + 48), a3);
+      }
+      for (; k < K; k += 32) {
+        const __m512i v = _mm512_maskz_loadu_epi16(first_lanes32(K - k), wr + k);
+        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)), _mm512_loadu_ps(p + k), a0);
+        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)), _mm512_loadu_ps(p + k + 16), a1);
+      }
+      y[t * ldy + r] = reduce_add(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV, Q8_0 / Q4_0 weights, vpdpbusd.
+
+// One token's activations quantized to Q8_0 in the byte order the weight kernel wants.
+struct QuantizedActivations {
+  std::vector<int8_t> q;        // 64 bytes per pair of blocks
+  std::vector<float> scale;     // d_x per block (fp16-rounded), zero-padded to a multiple of 16
+  std::vector<int32_t> offset;  // per pair: 16 lanes of -bias·Σ(the lane's 4 values)
+};
+
+// Q8_0 weights: pair bytes = block b's 32 values, then block b+1's. Q4_0 weights: block b's values
+// 0..15, block b+1's 0..15, block b's 16..31, block b+1's 16..31 (the order the nibbles unpack in).
+template <bool Q4>
+DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, QuantizedActivations& a) {
+  const int64_t blocks = K / kQuantBlock, pairs = (blocks + 1) / 2;
+  a.q.assign(static_cast<size_t>(pairs * 64), 0);
+  a.scale.assign(static_cast<size_t>((blocks + 15) / 16 * 16), 0.0f);
+  a.offset.resize(static_cast<size_t>(pairs * 16));
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = reduce_max(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.0f;  // as quantize_row_q8_0
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    a.scale[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(inv))));
+    const __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(inv))));
+    int8_t* pair = a.q.data() + (b / 2) * 64;
+    const int64_t second = b % 2;
+    if (Q4) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 16 * second), q0);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 + 16 * second), q1);
+    } else {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 * second), q0);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 * second + 16), q1);
+    }
+  }
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(Q4 ? 8 : 128));
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m512i xv = _mm512_loadu_si512(a.q.data() + p * 64);
+    const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xv);
+    _mm512_storeu_si512(a.offset.data() + p * 16, _mm512_sub_epi32(_mm512_setzero_si512(), sums));
+  }
+}
+
+// Two blocks (b, b+1) of a weight row as 64 unsigned bytes in the activation order above;
+// `both` false: only block b (the odd last block), the rest zero.
+template <bool Q4>
+DSCHAT_AVX512 inline __m512i load_weight_pair(const std::byte* row, int64_t b, bool both) {
+  if (Q4) {
+    const auto* blocks = reinterpret_cast<const BlockQ4_0*>(row);
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs));
+    const __m128i hi = both ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)) : _mm_setzero_si128();
+    const __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+    const __m512i nibbles = _mm512_inserti64x4(_mm512_castsi256_si512(packed), _mm256_srli_epi16(packed, 4), 1);
+    return _mm512_and_si512(nibbles, _mm512_set1_epi8(0x0f));  // q = w + 8
+  }
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
+  const __m256i hi = both ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)) : _mm256_setzero_si256();
+  const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  return _mm512_xor_si512(w, _mm512_set1_epi8(static_cast<char>(0x80)));  // w + 128 as unsigned
+}
+
+template <bool Q4>
+DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                                  int64_t r1) {
+  const int64_t K = w.cols, blocks = K / kQuantBlock;
+  constexpr int R = 4;  // rows per step, sharing the activation loads (measured faster than 1 here)
+  const int block_bytes = Q4 ? static_cast<int>(sizeof(BlockQ4_0)) : static_cast<int>(sizeof(BlockQ8_0));
+  thread_local std::vector<QuantizedActivations> acts;
+  if (static_cast<int64_t>(acts.size()) < n) acts.resize(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) quantize_activations<Q4>(x + t * K, K, acts[t]);
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  // Which block of a pair each int32 lane of the dot product belongs to (0 or 1).
+  const __m512i lane_block = Q4 ? _mm512_and_si512(_mm512_srli_epi32(lane, 2), _mm512_set1_epi32(1))
+                                : _mm512_srli_epi32(lane, 3);
+  for (int64_t q = r0; q < r1; q += R) {
+    const int count = static_cast<int>(std::min<int64_t>(R, r1 - q));
+    const std::byte* row[R];
+    for (int i = 0; i < R; ++i) row[i] = w.row(q + std::min(i, count - 1));
+    for (int64_t t = 0; t < n; ++t) {
+      const QuantizedActivations& a = acts[t];
+      __m512 acc[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+      for (int64_t c0 = 0; c0 < blocks; c0 += 16) {
+        const __m512 xs = _mm512_loadu_ps(a.scale.data() + c0);
+        __m512 scale[R];  // d_w·d_x of blocks c0..c0+15 (scalar loads: vpgatherdd is slow on Zen 4)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          alignas(32) uint16_t d[16] = {};
+          const int64_t count16 = std::min<int64_t>(16, blocks - c0);
+          for (int64_t i = 0; i < count16; ++i) std::memcpy(&d[i], row[r] + (c0 + i) * block_bytes, sizeof(uint16_t));
+          scale[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d))), xs);
+        }
+        const int64_t c1 = std::min(blocks, c0 + 16);
+        for (int64_t b = c0; b < c1; b += 2) {
+          const bool both = b + 1 < blocks;
+          const __m512i xv = _mm512_loadu_si512(a.q.data() + (b / 2) * 64);
+          const __m512i offset = _mm512_loadu_si512(a.offset.data() + (b / 2) * 16);
+          const __m512i pick = _mm512_add_epi32(lane_block, _mm512_set1_epi32(static_cast<int>(b - c0)));
+#pragma GCC unroll 4
+          for (int r = 0; r < R; ++r) {
+            const __m512i dot = _mm512_dpbusd_epi32(offset, load_weight_pair<Q4>(row[r], b, both), xv);
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, scale[r]), acc[r]);
+          }
+        }
+      }
+      for (int r = 0; r < count; ++r) y[t * ldy + q + r] = reduce_add(acc[r]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table entries.
+
+DSCHAT_AVX512 void rows_avx512(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                               int64_t r1) {
+  if (r0 >= r1 || n <= 0) return;
+  if (n <= kQuantizedMatmulMaxTokens) {
+    switch (w.dtype) {
+      case DType::F32: gemv_f32(w, x, n, y, ldy, r0, r1); return;
+      case DType::Q8_0: gemv_quantized<false>(w, x, n, y, ldy, r0, r1); return;
+      case DType::Q4_0: gemv_quantized<true>(w, x, n, y, ldy, r0, r1); return;
+      case DType::BF16: gemv_bf16_widened(w, x, n, y, ldy, r0, r1); return;
+      default: break;
+    }
+  }
+  gemm_rows(w, x, n, y, ldy, r0, r1);
+}
+
+DSCHAT_AVX512 void transposed_vector_avx512(const WeightMatrix& w, const float* a, float* out) {
+  const int64_t K = w.cols;
+  std::fill(out, out + K, 0.0f);
+  thread_local std::vector<float> row;
+  if (static_cast<int64_t>(row.size()) < K) row.resize(static_cast<size_t>(K));
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const float* wr = reinterpret_cast<const float*>(w.row(r));
+    if (w.dtype != DType::F32) {
+      widen_row(w, r, row.data());
+      wr = row.data();
+    }
+    const __m512 ar = _mm512_set1_ps(a[r]);
+    for (int64_t k = 0; k < K; k += 16) {
+      const __mmask16 m = first_lanes16(K - k);
+      const __m512 o = _mm512_maskz_loadu_ps(m, out + k);
+      _mm512_mask_storeu_ps(out + k, m, _mm512_fmadd_ps(ar, _mm512_maskz_loadu_ps(m, wr + k), o));
+    }
+  }
+}
+
+// e^x for x <= 0 (max-subtracted scores): e^x = 2^m · e^r with m = round(x·log2 e), r = x - m·ln 2
+// (ln 2 split in two for exactness), e^r by its degree-6 Taylor polynomial on |r| <= ln2/2
+// (relative error below 2e-7); 2^m applied with vscalefps. x below -87 gives 0 as it should.
+DSCHAT_AVX512 inline __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+  const __m512 m = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(m, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(m, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, m);
+}
+
+DSCHAT_AVX512 void softmax_avx512(float* v, int64_t n) {
+  if (n <= 0) return;
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n; i += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, first_lanes16(n - i), v + i));
+  const __m512 max_v = _mm512_set1_ps(reduce_max(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes16(n - i);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, v + i), max_v));
+    _mm512_mask_storeu_ps(v + i, m, e);
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(m, e));
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / reduce_add(sum));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes16(n - i);
+    _mm512_mask_storeu_ps(v + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, v + i)));
+  }
+}
+
+// SiLU(z) = z·σ(z) with σ from one e^(-|z|) (never overflows): σ(z) = 1/(1+e) for z >= 0 and
+// e/(1+e) for z < 0.
+DSCHAT_AVX512 void silu_mul_avx512(float* g, const float* u, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = first_lanes16(n - i);
+    const __m512 z = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(z)));
+    const __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 sigma = _mm512_div_ps(_mm512_mask_blend_ps(negative, one, e), _mm512_add_ps(one, e));
+    __m512 s = _mm512_mul_ps(z, sigma);
+    if (u != nullptr) s = _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i));
+    _mm512_mask_storeu_ps(g + i, m, s);
+  }
+}
+
+}  // namespace
+
+MatmulKernels matmul_kernels_avx512() {
+  MatmulKernels k;
+  k.name = "avx512";
+  k.dot_f32 = dot_f32_avx512;
+  k.rows = rows_avx512;
+  k.transposed_vector = transposed_vector_avx512;
+  k.softmax = softmax_avx512;
+  k.silu_mul = silu_mul_avx512;
+  return k;
+}
+
+}  // namespace dschat
+#endif

@@ -1,0 +1,24 @@
+// Element types of weights and checkpoint tensors: sizes, names, and which are block types.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dschat {
+
+// Storage types a checkpoint may hold. The kernels compute with F32, F16 and BF16 weights;
+// the others are recognised (so files validate) but rejected when bound as weights.
+enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2,
+                   Q8_0, Q4_0 };  // the last two: block types made at load (quantize.h), never in files
+
+bool dtype_is_block(DType dtype);                       // Q8_0 / Q4_0: 32 values per block
+size_t dtype_block_bytes(DType dtype);                  // bytes per block of 32 (Q8_0 34, Q4_0 18)
+
+size_t dtype_size(DType dtype);                         // bytes per element (per block for block types)
+const char* dtype_name(DType dtype);                    // safetensors spelling: "BF16"
+std::optional<DType> dtype_from_name(const std::string& name);
+bool dtype_is_weight(DType dtype);                      // F32, F16 or BF16
+
+}  // namespace dschat

@@ -1,0 +1,310 @@
+// The inference thread (app/chat/inference_worker.h) with a fake backend: event order, merging,
+// cancellation of loads and replies, command order, shutdown while busy, signal mask.
+// Meant to be run under ThreadSanitizer too (-DDSCHAT_SANITIZE=thread).
+#include "app/chat/inference_worker.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
+
+namespace dschat {
+namespace {
+
+using namespace std::chrono_literals;
+using EK = WorkerEvent::Kind;
+using CK = WorkerCommand::Kind;
+
+// The fake's i-th word of a reply ("w7 ").
+std::string word(int i) {
+  std::string w = std::to_string(i);
+  w.insert(w.begin(), 'w');
+  w.push_back(' ');
+  return w;
+}
+
+// A backend that "loads" in steps and "generates" one word per step until told to stop.
+class FakeBackend : public ChatBackend {
+ public:
+  struct Shared {
+    std::atomic<bool> sigint_blocked_in_worker{false};
+    std::atomic<int> load_steps{20};
+    std::atomic<int> reply_words{5};
+    std::atomic<bool> fail_load{false};
+  };
+  explicit FakeBackend(Shared& shared) : shared_(shared) {}
+
+  void load(const LoadProgress& progress) override {
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    shared_.sigint_blocked_in_worker = sigismember(&mask, SIGINT) == 1;
+    const uint64_t total = 1000;
+    int steps = shared_.load_steps;
+    for (int i = 1; i <= steps; ++i) {
+      std::this_thread::sleep_for(1ms);
+      if (!progress(total * i / steps, total)) throw LoadCancelled();
+    }
+    if (shared_.fail_load) throw ModelError("/models/x/model.safetensors: tensor 'w' is truncated");
+    loaded_ = true;
+  }
+  std::string model_name() const override { return "fake"; }
+  TurnResult submit(const std::string& text, const TurnCallbacks& callbacks) override {
+    if (!loaded_) throw std::runtime_error("no model loaded");
+    conversation_.messages.push_back(Message{Role::User, text, "", std::nullopt, false});
+    return reply(callbacks);
+  }
+  TurnResult regenerate(const TurnCallbacks& callbacks) override {
+    if (conversation_.messages.empty()) {
+      TurnResult r;
+      r.error = "nothing to regenerate";
+      return r;
+    }
+    conversation_.messages.pop_back();
+    return reply(callbacks);
+  }
+  bool undo() override {
+    if (conversation_.messages.size() < 2) return false;
+    conversation_.messages.resize(conversation_.messages.size() - 2);
+    return true;
+  }
+  void clear() override { conversation_.messages.clear(); }
+  void set_parameter(const std::string& name, const std::string& value) override {
+    if (name != "temperature") throw std::invalid_argument("unknown parameter '" + name + "'");
+    temperature_ = value;
+  }
+  void set_system_prompt(const std::string& text) override { conversation_.system = text; }
+  std::string show(const std::string& topic) const override {
+    return topic == "parameters" ? "temperature " + temperature_ : topic;
+  }
+  std::filesystem::path save(const std::filesystem::path& path) override { return path.empty() ? "auto.json" : path; }
+  void load_conversation(const std::filesystem::path& path) override {
+    if (path != "good.json") throw ConversationError(path.string() + ": not a conversation file");
+    conversation_.messages = {Message{Role::User, "old question", "", std::nullopt, false},
+                              Message{Role::Assistant, "old answer", "", std::nullopt, false}};
+  }
+  void export_conversation(const std::string&, const std::filesystem::path&) const override {}
+  Conversation conversation() const override { return conversation_; }
+  int context_used() const override { return static_cast<int>(conversation_.messages.size()) * 10; }
+  int context_max() const override { return 4096; }
+  void request_cancel() override { cancel_ = true; }
+
+ private:
+  TurnResult reply(const TurnCallbacks& callbacks) {
+    cancel_ = false;
+    TurnResult result;
+    result.ok = true;
+    int words = shared_.reply_words;
+    for (int i = 0; i < words; ++i) {
+      if (cancel_) {
+        result.interrupted = true;
+        result.stats.stop = StopReason::User;
+        break;
+      }
+      std::string piece = word(i);
+      result.reply += piece;
+      callbacks.on_piece(piece);
+      std::this_thread::sleep_for(1ms);
+    }
+    result.stats.generated_tokens = static_cast<int>(result.reply.size() / 3);
+    if (!result.interrupted) result.stats.stop = StopReason::Eos;
+    conversation_.messages.push_back(Message{Role::Assistant, result.reply, "", result.stats, result.interrupted});
+    return result;
+  }
+
+  Shared& shared_;
+  bool loaded_ = false;
+  std::string temperature_ = "0.7";
+  Conversation conversation_;
+  std::atomic<bool> cancel_{false};
+};
+
+// Collects events until `done` says stop (or a timeout), waiting on the worker's fd. Events
+// drained after the one that satisfied `done` are kept for the next call.
+std::deque<WorkerEvent> leftover;                 // one list for every instantiation below
+const InferenceWorker* leftover_owner = nullptr;
+
+template <typename Done>
+std::vector<WorkerEvent> collect(InferenceWorker& worker, Done done, std::chrono::milliseconds timeout = 10000ms) {
+  if (leftover_owner != &worker) leftover.clear();
+  leftover_owner = &worker;
+  std::vector<WorkerEvent> all;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    while (!leftover.empty()) {
+      all.push_back(std::move(leftover.front()));
+      leftover.pop_front();
+      if (done(all.back())) return all;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    pollfd p{worker.wake_fd(), POLLIN, 0};
+    poll(&p, 1, 50);
+    for (WorkerEvent& e : worker.drain()) leftover.push_back(std::move(e));
+  }
+  ADD_FAILURE() << "timed out waiting for events";
+  all.emplace_back();  // never empty, so callers may look at back()
+  return all;
+}
+
+bool is(const WorkerEvent& e, EK kind) { return e.kind == kind; }
+
+TEST(InferenceWorker, LoadReportsMonotoneProgressThenLoaded) {
+  FakeBackend::Shared shared;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  uint64_t last = 0;
+  bool saw_full = false;
+  size_t loaded_at = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (is(events[i], EK::LoadProgress)) {
+      EXPECT_GE(events[i].bytes_done, last);
+      EXPECT_EQ(events[i].bytes_total, 1000u);
+      last = events[i].bytes_done;
+      saw_full = saw_full || events[i].bytes_done == 1000;
+      EXPECT_EQ(loaded_at, 0u) << "progress after Loaded";
+    }
+    if (is(events[i], EK::Loaded)) loaded_at = i;
+  }
+  EXPECT_TRUE(saw_full) << "the last progress report is 100%";
+  ASSERT_GT(loaded_at, 0u);
+  EXPECT_EQ(events[loaded_at].text, "fake");
+  EXPECT_EQ(events[loaded_at].context_max, 4096);
+  EXPECT_TRUE(shared.sigint_blocked_in_worker);
+}
+
+TEST(InferenceWorker, LoadFailureAndCancellation) {
+  FakeBackend::Shared shared;
+  shared.fail_load = true;
+  {
+    InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+    worker.send({CK::Load, "", ""});
+    auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadFailed; });
+    EXPECT_NE(events.back().text.find("model.safetensors"), std::string::npos);
+    EXPECT_FALSE(events.back().cancelled);
+    // A message sent without a model fails cleanly: TurnStarted is always followed by TurnFinished.
+    worker.send({CK::Submit, "", "hi"});
+    events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::TurnFinished; });
+    EXPECT_FALSE(events.back().ok);
+    EXPECT_EQ(events.back().error, "no model loaded");
+  }
+  shared.fail_load = false;
+  shared.load_steps = 100000;  // ~100 s unless cancelled
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadProgress; });
+  auto start = std::chrono::steady_clock::now();
+  worker.cancel();
+  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadFailed; });
+  EXPECT_TRUE(events.back().cancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+TEST(InferenceWorker, TurnStreamsPiecesInOrderThenSnapshot) {
+  FakeBackend::Shared shared;
+  shared.reply_words = 40;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  worker.send({CK::Submit, "", "hello"});  // queued behind the load
+  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::TurnFinished; });
+  std::string streamed;
+  bool started = false;
+  for (const WorkerEvent& e : events) {
+    if (is(e, EK::TurnStarted)) {
+      started = true;
+      EXPECT_EQ(e.text, "hello");
+    }
+    if (is(e, EK::Piece)) {
+      EXPECT_TRUE(started) << "a piece before TurnStarted";
+      streamed += e.text;
+    }
+  }
+  std::string expected;
+  for (int i = 0; i < 40; ++i) expected += word(i);
+  EXPECT_EQ(streamed, expected);
+  EXPECT_TRUE(events.back().ok);
+  EXPECT_FALSE(events.back().interrupted);
+  auto after = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  ASSERT_TRUE(after.back().conversation);
+  ASSERT_EQ(after.back().conversation->messages.size(), 2u);
+  EXPECT_EQ(after.back().conversation->messages[1].content, expected);
+  EXPECT_EQ(after.back().context_used, 20);
+}
+
+TEST(InferenceWorker, CancelKeepsThePartialReply) {
+  FakeBackend::Shared shared;
+  shared.reply_words = 100000;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  worker.send({CK::Submit, "", "tell me everything"});
+  collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Piece; });
+  auto start = std::chrono::steady_clock::now();
+  worker.cancel();
+  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  const WorkerEvent* finished = nullptr;
+  for (const WorkerEvent& e : events) if (is(e, EK::TurnFinished)) finished = &e;
+  ASSERT_NE(finished, nullptr);
+  EXPECT_TRUE(finished->interrupted);
+  EXPECT_EQ(finished->stats.stop, StopReason::User);
+  const Conversation& c = *events.back().conversation;
+  ASSERT_EQ(c.messages.size(), 2u);
+  EXPECT_TRUE(c.messages[1].interrupted);
+  EXPECT_FALSE(c.messages[1].content.empty());
+}
+
+TEST(InferenceWorker, CommandsRunInOrderAndErrorsAreOneEvent) {
+  FakeBackend::Shared shared;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  worker.send({CK::SetParameter, "temperature", "0"});
+  worker.send({CK::SetParameter, "warmth", "1"});
+  worker.send({CK::Show, "parameters", ""});
+  worker.send({CK::LoadConversation, "", "bad.json"});
+  worker.send({CK::LoadConversation, "", "good.json"});
+  worker.send({CK::Undo, "", ""});
+  worker.send({CK::Undo, "", ""});
+  std::vector<std::string> texts;
+  auto events = collect(worker, [&](const WorkerEvent& e) {
+    if (e.kind == EK::Notice || e.kind == EK::Error) texts.push_back((e.kind == EK::Error ? "E:" : "N:") + e.text);
+    return texts.size() == 7;
+  });
+  ASSERT_EQ(texts.size(), 7u);
+  EXPECT_EQ(texts[0], "N:set temperature to 0");
+  EXPECT_EQ(texts[1], "E:unknown parameter 'warmth'");
+  EXPECT_EQ(texts[2], "N:temperature 0");
+  EXPECT_EQ(texts[3], "E:bad.json: not a conversation file");
+  EXPECT_EQ(texts[4], "N:loaded good.json");
+  EXPECT_EQ(texts[5], "N:removed the last exchange");
+  EXPECT_EQ(texts[6], "E:nothing to undo");
+}
+
+TEST(InferenceWorker, ShutdownWhileGeneratingJoinsPromptly) {
+  FakeBackend::Shared shared;
+  shared.reply_words = 100000;
+  auto start = std::chrono::steady_clock::now();
+  {
+    InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+    worker.send({CK::Load, "", ""});
+    worker.send({CK::Submit, "", "go"});
+    worker.send({CK::Submit, "", "never runs"});
+    collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Piece; });
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(InferenceWorker, ResumeAfterLoad) {
+  FakeBackend::Shared shared;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", "good.json"});
+  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  ASSERT_TRUE(events.back().conversation);
+  EXPECT_EQ(events.back().conversation->messages.size(), 2u);
+}
+
+}  // namespace
+}  // namespace dschat

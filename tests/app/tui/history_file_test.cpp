@@ -1,0 +1,77 @@
+// The prompt history file (app/tui/history_file.h): escaping, round trip, trimming, permissions.
+#include "app/tui/history_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace dschat {
+namespace {
+
+std::filesystem::path fresh_dir(const char* name) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              (std::string("dschat-") + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+TEST(TuiHistoryFile, EscapingRoundTrips) {
+  for (std::string entry : {"plain", "two\nlines", "back\\slash\\n literal", "\\", "trailing\\"}) {
+    std::string line = escape_history_entry(entry);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(unescape_history_entry(line), entry);
+  }
+}
+
+TEST(TuiHistoryFile, SaveLoadKeepsNewestWithMode0600) {
+  std::filesystem::path dir = fresh_dir("history");
+  std::filesystem::path path = dir / "state" / "dschat" / "history";
+  EXPECT_TRUE(load_history(path).empty());
+  std::vector<std::string> entries;
+  for (int i = 0; i < 12; ++i) entries.push_back("prompt " + std::to_string(i) + (i == 5 ? "\nsecond line" : ""));
+  save_history(path, entries, 10);
+  std::vector<std::string> loaded = load_history(path);
+  ASSERT_EQ(loaded.size(), 10u);
+  EXPECT_EQ(loaded.front(), "prompt 2");
+  EXPECT_EQ(loaded[3], "prompt 5\nsecond line");
+  EXPECT_EQ(loaded.back(), "prompt 11");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(path.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuiHistoryFile, UnwritablePlaceIsAnErrorNamingTheFile) {
+  // A regular file where the directory should be: fails even for root.
+  std::filesystem::path dir = fresh_dir("history-blocked");
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "dschat") << "not a directory"; }
+  try {
+    save_history(dir / "dschat" / "history", {"x"});
+    ADD_FAILURE() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("dschat"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuiHistoryFile, DefaultPathFollowsXdg) {
+  const char* old = std::getenv("XDG_STATE_HOME");
+  std::string saved = old ? old : "";
+  ::setenv("XDG_STATE_HOME", "/tmp/xdg-state", 1);
+  EXPECT_EQ(default_history_path(), std::filesystem::path("/tmp/xdg-state/dschat/history"));
+  if (old) {
+    ::setenv("XDG_STATE_HOME", saved.c_str(), 1);
+  } else {
+    ::unsetenv("XDG_STATE_HOME");
+  }
+}
+
+}  // namespace
+}  // namespace dschat

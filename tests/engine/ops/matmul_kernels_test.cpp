@@ -1,0 +1,269 @@
+// Every SIMD kernel the CPU can run equals the portable scalar reference on random data with odd
+// block and row counts; the quantized matmul equals a float matmul over the dequantized weights
+// (with Q8_0 activations); weight conversion at load keeps logits close to F32.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/ops/cpu_features.h"
+#include "engine/quant/half_float.h"
+#include "engine/ops/matmul.h"
+#include "engine/ops/matmul_kernels.h"
+#include "engine/ops/matmul_quantized.h"
+#include "engine/ops/block_dot.h"
+
+#include "tests/engine/random_values.h"
+
+namespace dschat {
+namespace {
+
+bool level_runs_here(const std::string& level) {
+  const CpuFeatures& f = cpu_features();
+  if (level == "avx512") return f.has_avx512_level();
+  if (level == "avx2") return f.has_avx2_level();
+  return true;
+}
+
+class SimdKernels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SimdKernels, EqualScalarReferenceOnOddSizes) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const QuantKernels k = quant_kernels_for(level.c_str());
+  ASSERT_NE(k.dot_q8_0, nullptr);
+  for (int64_t blocks : {1, 2, 3, 7, 16, 33}) {
+    const int64_t n = blocks * kQuantBlock;
+    for (int trial = 0; trial < 5; ++trial) {
+      const uint64_t seed = 1000 * blocks + trial;
+      std::vector<float> w = random_values(seed, n, 0.1f), x = random_values(seed + 1, n, 3.0f);
+      std::vector<BlockQ8_0> w8(blocks), x8(blocks);
+      std::vector<BlockQ4_0> w4(blocks);
+      quantize_row_q8_0(w.data(), w8.data(), n);
+      quantize_row_q4_0(w.data(), w4.data(), n);
+      quantize_row_q8_0(x.data(), x8.data(), n);
+      if (trial == 4) {  // extremes: -127/127 everywhere (maddubs saturation would show here)
+        for (auto& b : w8) for (auto& q : b.qs) q = static_cast<int8_t>(&q - b.qs) % 2 ? 127 : -127;
+        for (auto& b : x8) for (auto& q : b.qs) q = static_cast<int8_t>(&q - b.qs) % 2 ? 127 : -127;
+        for (auto& b : w4) for (auto& q : b.qs) q = 0x0f;
+      }
+      const float ref8 = dot_q8_0_q8_0_scalar(w8.data(), x8.data(), blocks);
+      const float ref4 = dot_q4_0_q8_0_scalar(w4.data(), x8.data(), blocks);
+      const float tol8 = 1e-5f * std::fabs(ref8) + 1e-5f, tol4 = 1e-5f * std::fabs(ref4) + 1e-5f;
+      EXPECT_NEAR(k.dot_q8_0(w8.data(), x8.data(), blocks), ref8, tol8) << level << " blocks " << blocks;
+      EXPECT_NEAR(k.dot_q4_0(w4.data(), x8.data(), blocks), ref4, tol4) << level << " blocks " << blocks;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, SimdKernels, ::testing::Values("scalar", "avx2", "avx512"));
+
+TEST(SimdKernels, DispatchPicksASupportedLevel) {
+  const std::string level = simd_level();
+  EXPECT_TRUE(level_runs_here(level)) << level;
+  EXPECT_EQ(std::string(quant_kernels().name), level);
+}
+
+// A weight matrix of `dtype` holding (a rounding of) `values` [rows, cols].
+WeightMatrix make_matrix(DType dtype, int64_t rows, int64_t cols, const std::vector<float>& values,
+                         std::vector<std::byte>& storage) {
+  WeightMatrix m{dtype, rows, cols, nullptr};
+  storage.assign(m.bytes(), std::byte{0});
+  m.data = storage.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    auto* dst = const_cast<std::byte*>(m.row(r));
+    const float* v = values.data() + r * cols;
+    switch (dtype) {
+      case DType::F32: std::memcpy(dst, v, cols * sizeof(float)); break;
+      case DType::BF16:
+        for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_bf16(v[i]);
+        break;
+      case DType::F16:
+        for (int64_t i = 0; i < cols; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_f16(v[i]);
+        break;
+      case DType::Q8_0: quantize_row_q8_0(v, reinterpret_cast<BlockQ8_0*>(dst), cols); break;
+      case DType::Q4_0: quantize_row_q4_0(v, reinterpret_cast<BlockQ4_0*>(dst), cols); break;
+      default: break;
+    }
+  }
+  return m;
+}
+
+// The activations a kernel is expected to multiply: x itself, or its Q8_0 rounding where the
+// integer kernels run (block weights, few tokens).
+std::vector<float> expected_activations(DType dtype, int64_t n, int64_t cols, const std::vector<float>& x) {
+  if (!dtype_is_block(dtype) || n > kQuantizedMatmulMaxTokens) return x;
+  std::vector<float> out(x.size());
+  std::vector<BlockQ8_0> q(cols / kQuantBlock);
+  for (int64_t t = 0; t < n; ++t) {
+    quantize_row_q8_0(x.data() + t * cols, q.data(), cols);
+    dequantize_row_q8_0(q.data(), out.data() + t * cols, cols);
+  }
+  return out;
+}
+
+class FloatKernels : public ::testing::TestWithParam<std::string> {};
+
+// Every level's rows kernel = a double-precision sum over the widened weights, for every dtype,
+// odd row counts and row ranges, odd widths (float dtypes), one token and GEMM-sized batches.
+TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  ASSERT_NE(k.rows, nullptr);
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    for (int64_t cols : {int64_t{7}, int64_t{64}, int64_t{161}, int64_t{544}}) {
+      if (dtype_is_block(dtype) && cols % kQuantBlock != 0) continue;
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{19}}) {
+        const int64_t rows = 37;
+        std::vector<float> wv = random_values(cols * 31 + n, rows * cols, 0.05f);
+        std::vector<float> x = random_values(cols * 17 + n, n * cols, 1.0f);
+        std::vector<std::byte> storage;
+        const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
+        const std::vector<float> xe = expected_activations(dtype, n, cols, x);
+        const int64_t r0 = 3, r1 = rows, ldy = rows + 2;
+        std::vector<float> y(n * ldy, -1.0f), wr(cols);
+        k.rows(m, x.data(), n, y.data(), ldy, r0, r1);
+        for (int64_t t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < ldy; ++r) {
+            if (r < r0 || r >= r1) {
+              ASSERT_EQ(y[t * ldy + r], -1.0f) << "wrote outside its rows: r " << r;
+              continue;
+            }
+            weight_row_to_f32(m, r, wr.data());
+            double ref = 0, scale = 0;
+            for (int64_t i = 0; i < cols; ++i) {
+              ref += double(wr[i]) * xe[t * cols + i];
+              scale += std::fabs(double(wr[i]) * xe[t * cols + i]);
+            }
+            ASSERT_NEAR(y[t * ldy + r], ref, 1e-5 * scale + 1e-7)
+                << level << " " << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{128}, int64_t{131}}) {
+    std::vector<float> a = random_values(n, n, 1.0f), b = random_values(n + 1, n, 1.0f);
+    double ref = 0, scale = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      ref += double(a[i]) * b[i];
+      scale += std::fabs(double(a[i]) * b[i]);
+    }
+    EXPECT_NEAR(k.dot_f32(a.data(), b.data(), n), ref, 1e-5 * scale) << level << " n " << n;
+  }
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const int64_t rows = 33, cols = 131;
+    std::vector<float> wv = random_values(5, rows * cols, 0.05f), a = random_values(6, rows, 1.0f);
+    std::vector<std::byte> storage;
+    const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
+    std::vector<float> out(cols), wr(cols);
+    k.transposed_vector(m, a.data(), out.data());
+    std::vector<double> ref(cols, 0.0), scale(cols, 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      weight_row_to_f32(m, r, wr.data());
+      for (int64_t c = 0; c < cols; ++c) {
+        ref[c] += double(a[r]) * wr[c];
+        scale[c] += std::fabs(double(a[r]) * wr[c]);
+      }
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      ASSERT_NEAR(out[c], ref[c], 1e-5 * scale[c] + 1e-7) << level << " " << dtype_name(dtype) << " c " << c;
+    }
+  }
+}
+
+TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  for (int64_t n : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{17}, int64_t{300}}) {
+    std::vector<float> v = random_values(n + 50, n, 8.0f);  // scores spanning e^-40..e^40
+    if (n == 300) v[7] = -1e30f;                            // a masked-out score underflows to 0
+    double max_v = *std::max_element(v.begin(), v.end()), sum = 0;
+    std::vector<double> ref(n);
+    for (int64_t i = 0; i < n; ++i) sum += ref[i] = std::exp(double(v[i]) - max_v);
+    k.softmax(v.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(v[i], ref[i] / sum, 2e-5 * ref[i] / sum + 1e-9) << level << " n " << n << " i " << i;
+  }
+}
+
+// SiLU(g)·u against a double-precision z / (1 + e^-z), over the range where σ saturates both ways.
+TEST_P(FloatKernels, SiluMulEqualsDoubleReference) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  ASSERT_NE(k.silu_mul, nullptr);
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{768}}) {
+    std::vector<float> g = random_values(n + 70, n, 12.0f), u = random_values(n + 71, n, 2.0f);
+    if (n == 768) g[3] = -100.0f, g[4] = 100.0f, g[5] = 0.0f;  // e^±100 and the origin
+    for (bool with_u : {true, false}) {
+      std::vector<float> out = g;
+      k.silu_mul(out.data(), with_u ? u.data() : nullptr, n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double z = g[i], ref = z / (1.0 + std::exp(-z)) * (with_u ? double(u[i]) : 1.0);
+        ASSERT_NEAR(out[i], ref, 1e-6 * std::fabs(ref) + 1e-30) << level << " n " << n << " i " << i << " z " << z;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, FloatKernels, ::testing::Values("scalar", "avx2", "avx512"));
+
+TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
+  EXPECT_EQ(std::string(matmul_kernels().name), simd_level());
+}
+
+// matmul over a quantized matrix (odd rows) = Σ dequant(w)·dequant(q8(x)) for a few tokens
+// (integer kernels), Σ dequant(w)·x for more (float GEMM over dequantized rows).
+TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
+  for (int64_t n : {int64_t{3}, kQuantizedMatmulMaxTokens + 5}) {
+  const int64_t rows = 37, cols = 5 * kQuantBlock;
+  std::vector<float> w = random_values(7, rows * cols, 0.05f), x = random_values(8, n * cols, 1.0f);
+  for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
+    WeightMatrix m{dtype, rows, cols, nullptr};
+    std::vector<std::byte> storage(m.bytes());
+    m.data = storage.data();
+    for (int64_t r = 0; r < rows; ++r) {
+      auto* dst = const_cast<std::byte*>(m.row(r));
+      if (dtype == DType::Q8_0) quantize_row_q8_0(w.data() + r * cols, reinterpret_cast<BlockQ8_0*>(dst), cols);
+      else quantize_row_q4_0(w.data() + r * cols, reinterpret_cast<BlockQ4_0*>(dst), cols);
+    }
+    std::vector<float> y(n * rows, 0.0f);
+    ThreadPool pool(2);
+    matmul(pool, m, x.data(), n, y.data());
+    std::vector<float> wr(cols), xq(cols);
+    std::vector<BlockQ8_0> xb(cols / kQuantBlock);
+    for (int64_t t = 0; t < n; ++t) {
+      if (n <= kQuantizedMatmulMaxTokens) {
+        quantize_row_q8_0(x.data() + t * cols, xb.data(), cols);
+        dequantize_row_q8_0(xb.data(), xq.data(), cols);
+      } else {
+        std::copy(x.data() + t * cols, x.data() + (t + 1) * cols, xq.data());
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        weight_row_to_f32(m, r, wr.data());
+        double ref = 0, scale = 0;
+        for (int64_t i = 0; i < cols; ++i) {
+          ref += double(wr[i]) * xq[i];
+          scale += std::fabs(double(wr[i]) * xq[i]);
+        }
+        EXPECT_NEAR(y[t * rows + r], ref, 1e-5 * scale + 1e-6) << dtype_name(dtype) << " n " << n << " r " << r;
+      }
+    }
+  }
+  }
+}
+
+}  // namespace
+}  // namespace dschat
