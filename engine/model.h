@@ -70,6 +70,12 @@ class InferenceContext {
                       const std::atomic<bool>* cancel = nullptr,
                       std::span<float> all_logits = {}) = 0;
 
+  // The final hidden states (the last decoder layer's output, before the final norm) of the tokens
+  // of the last append()'s last chunk, [rows, hidden] row-major; empty before the first append and
+  // for contexts that do not run a model (tests' scripted ones). Valid until the next append().
+  // Multi-token prediction drafts from the last row.
+  virtual std::span<const float> final_hidden() const { return {}; }
+
   // Tokens per chunk of the full-sequence path (default 64; >= 1). Results do not depend on it
   // beyond float rounding; tests use it to check exactly that.
   virtual void set_prefill_chunk(int tokens) = 0;

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "engine/deepseek/deepseek_model.h"
-#include "engine/deepseek/dense_mlp.h"
+#include "engine/deepseek/mlp.h"
 #include "engine/deepseek/latent_cache.h"
 #include "engine/ops/matmul.h"
 #include "engine/deepseek/mla_attention.h"
@@ -34,6 +34,11 @@ class DeepSeekContext final : public InferenceContext {
   void truncate(int n) override {
     if (n < 0 || n > size()) throw ModelError("truncate(" + std::to_string(n) + "): the cache holds " + std::to_string(size()) + " tokens");
     tokens_.resize(n);
+    final_hidden_rows_ = 0;
+  }
+
+  std::span<const float> final_hidden() const override {
+    return {residual_.data(), static_cast<size_t>(final_hidden_rows_ * config_.hidden_size)};
   }
 
   void set_prefill_chunk(int tokens) override {
@@ -63,13 +68,15 @@ class DeepSeekContext final : public InferenceContext {
     if (!last_logits.empty() && static_cast<int64_t>(last_logits.size()) < vocab) throw ModelError("last_logits is smaller than the vocabulary");
     if (!all_logits.empty() && static_cast<int64_t>(all_logits.size()) < n * vocab) throw ModelError("all_logits is smaller than n x vocabulary");
 
+    final_hidden_rows_ = 0;
     const AttentionForm form = n == 1 ? AttentionForm::Absorbed : AttentionForm::Full;
     for (int64_t start = 0; start < n; start += chunk_) {
       const int64_t m = std::min<int64_t>(chunk_, n - start);
       const bool last_chunk = start + m == n;
       float* rows_out = all_logits.empty() ? nullptr : all_logits.data() + start * vocab;
       float* last_out = last_chunk && !last_logits.empty() ? last_logits.data() : nullptr;
-      if (!run_chunk(tokens.subspan(start, m), form, cancel, rows_out, last_out)) return false;
+      if (!forward(tokens.subspan(start, m), form, cancel, rows_out, last_out)) return false;
+      final_hidden_rows_ = m;
     }
     return true;
   }
@@ -85,10 +92,35 @@ class DeepSeekContext final : public InferenceContext {
     moe_.reserve(config_, n);
   }
 
-  // Runs tokens at positions size().. through every layer. Returns false if cancelled (the cache
-  // then still holds exactly the previous size() tokens).
-  bool run_chunk(std::span<const int32_t> tokens, AttentionForm form, const std::atomic<bool>* cancel, float* all_rows,
-                 float* last_row) {
+  // One decoder layer (DeepSeek-V3 §2.1, the residual form of every Transformer block), in place
+  // on the residual stream x [n, hidden] of the tokens at positions position..position+n-1:
+  //   x += MLA(RMSNorm(x));  x += FFN(RMSNorm(x))   (FFN: DeepSeekMoE, or the dense MLP of the
+  //   layers below first_k_dense_replace). Writes the layer's latent cache rows.
+  void decoder_layer(int l, float* x, int64_t n, int64_t position, AttentionForm form) {
+    const LayerWeights& layer = model_.weights().layers[l];
+    ThreadPool& pool = model_.pool();
+    const int64_t H = config_.hidden_size;
+    const float eps = static_cast<float>(config_.rms_norm_eps);
+    const RmsNormForm norm_form = config_.rms_norm_form;
+    rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
+    mla_attention(pool, config_, model_.rope(), layer.attention, l, normed_.data(), n, position, cache_, form, mla_,
+                  sublayer_out_.data());
+    for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
+    rms_norm_rows(x, H, layer.post_attention_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
+    if (layer.is_moe) {
+      moe_forward(pool, config_, layer.moe, normed_.data(), n, sublayer_out_.data(), moe_);
+    } else {
+      mlp_forward(pool, layer.dense, normed_.data(), n, sublayer_out_.data(), mlp_hidden_.data());
+    }
+    for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
+  }
+
+  // The forward pass over one chunk: tokens at positions size().. through the embedding, every
+  // decoder layer and, for the rows someone asked for, the final norm and lm_head. The final
+  // hidden states (before the final norm) stay in residual_ (final_hidden()). Returns false if
+  // cancelled (the cache then still holds exactly the previous size() tokens).
+  bool forward(std::span<const int32_t> tokens, AttentionForm form, const std::atomic<bool>* cancel, float* all_rows,
+               float* last_row) {
     const ModelWeights& w = model_.weights();
     ThreadPool& pool = model_.pool();
     const int64_t n = static_cast<int64_t>(tokens.size());
@@ -99,28 +131,17 @@ class DeepSeekContext final : public InferenceContext {
     float* x = residual_.data();
     for (int64_t i = 0; i < n; ++i) weight_row_to_f32(w.embed_tokens, tokens[i], x + i * H);
     if (!w.position_embeddings.empty()) {  // learned absolute positions (wpe), added to the token embedding
-      std::vector<float> row(H);
+      float* row = sublayer_out_.data();  // scratch of [chunk, hidden], free until the first layer
       for (int64_t i = 0; i < n; ++i) {
         if (position + i >= w.position_embeddings.rows) throw ModelError("position " + std::to_string(position + i) + " has no position embedding");
-        weight_row_to_f32(w.position_embeddings, position + i, row.data());
+        weight_row_to_f32(w.position_embeddings, position + i, row);
         for (int64_t j = 0; j < H; ++j) x[i * H + j] += row[j];
       }
     }
 
     for (int l = 0; l < config_.num_hidden_layers; ++l) {
       if (cancel && cancel->load(std::memory_order_relaxed)) return false;
-      const LayerWeights& layer = w.layers[l];
-      rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
-      mla_attention(pool, config_, model_.rope(), layer.attention, l, normed_.data(), n, position, cache_, form, mla_,
-                    sublayer_out_.data());
-      for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
-      rms_norm_rows(x, H, layer.post_attention_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
-      if (layer.is_moe) {
-        moe_forward(pool, config_, layer.moe, normed_.data(), n, sublayer_out_.data(), moe_);
-      } else {
-        swiglu_mlp(pool, layer.dense, normed_.data(), n, sublayer_out_.data(), mlp_hidden_.data());
-      }
-      for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
+      decoder_layer(l, x, n, position, form);
     }
     if (cancel && cancel->load(std::memory_order_relaxed)) return false;
 
@@ -143,6 +164,7 @@ class DeepSeekContext final : public InferenceContext {
   LatentCache cache_;
   std::vector<int32_t> tokens_;
   int chunk_ = 64;
+  int64_t final_hidden_rows_ = 0;  // rows of residual_ that hold the last chunk's final hidden states
   std::vector<float> residual_, normed_, sublayer_out_, mlp_hidden_;  // [chunk, hidden] / [chunk, intermediate]
   MlaScratch mla_;
   MoeScratch moe_;

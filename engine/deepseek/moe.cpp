@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/deepseek/dense_mlp.h"
+#include "engine/deepseek/mlp.h"
 #include "engine/ops/matmul.h"
 
 namespace dschat {
@@ -198,7 +198,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
     return;
   }
   if (w.has_shared) {
-    swiglu_mlp(pool, w.shared, x, n, out, s.hidden.data());
+    mlp_forward(pool, w.shared, x, n, out, s.hidden.data());
   } else {
     std::fill(out, out + n * H, 0.0f);
   }
@@ -215,7 +215,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
     }
     if (m == 0) continue;
     for (int64_t j = 0; j < m; ++j) std::copy(x + s.tokens[j] * H, x + (s.tokens[j] + 1) * H, s.gathered.data() + j * H);
-    swiglu_mlp(pool, w.experts[e], s.gathered.data(), m, s.expert_out.data(), s.hidden.data());
+    mlp_forward(pool, w.experts[e], s.gathered.data(), m, s.expert_out.data(), s.hidden.data());
     for (int64_t j = 0; j < m; ++j) {
       float* o = out + s.tokens[j] * H;
       const float* y = s.expert_out.data() + j * H;

@@ -114,6 +114,53 @@ INSTANTIATE_TEST_SUITE_P(
         Variant{"f16_rotate_half", {{"rope_interleave", false}}, {DType::F16, false, false, 3}}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// final_hidden() is the last layer's output before the final norm: lm_head(RMSNorm(h)) computed
+// here in double from the written weights gives the logits the context returned, on the
+// full-sequence and the decode path; truncate() forgets it.
+TEST(InferenceContext, FinalHiddenGivesTheLogits) {
+  test::TempDir dir;
+  const json config = test::small_config();
+  const std::vector<test::TestTensor> tensors = test::random_model_tensors(config, {});
+  test::write_random_model(dir.path(), config);
+  auto find = [&](const std::string& name) -> const test::TestTensor& {
+    for (const auto& t : tensors) if (t.name == name) return t;
+    throw std::runtime_error("no tensor " + name);
+  };
+  const std::vector<float>& norm = find("model.norm.weight").values;
+  const std::vector<float>& head = find("lm_head.weight").values;
+  const int64_t H = config["hidden_size"], V = config["vocab_size"];
+  const double eps = config["rms_norm_eps"];
+  auto expected_logits = [&](std::span<const float> h) {
+    double mean_square = 0;
+    for (int64_t j = 0; j < H; ++j) mean_square += double(h[j]) * h[j];
+    const double inv_rms = 1.0 / std::sqrt(mean_square / H + eps);
+    std::vector<float> out(V);
+    for (int64_t v = 0; v < V; ++v) {
+      double sum = 0;
+      for (int64_t j = 0; j < H; ++j) sum += double(head[v * H + j]) * (double(h[j]) * inv_rms * norm[j]);
+      out[v] = static_cast<float>(sum);
+    }
+    return out;
+  };
+
+  auto model = Model::load(dir.path());
+  auto ctx = InferenceContext::create(*model, 16);
+  EXPECT_TRUE(ctx->final_hidden().empty());
+  const std::vector<int32_t> ids = some_ids(5, static_cast<int>(V));
+  std::vector<float> logits(V);
+  ASSERT_TRUE(ctx->append(ids, logits));
+  ASSERT_EQ(static_cast<int64_t>(ctx->final_hidden().size()), 5 * H);
+  EXPECT_LT(relative_max_abs(logits, expected_logits(ctx->final_hidden().subspan(4 * H, H))), 1e-5);
+
+  const int32_t next = 7;
+  ASSERT_TRUE(ctx->append(std::span<const int32_t>(&next, 1), logits));
+  ASSERT_EQ(static_cast<int64_t>(ctx->final_hidden().size()), H);
+  EXPECT_LT(relative_max_abs(logits, expected_logits(ctx->final_hidden())), 1e-5);
+
+  ctx->truncate(3);
+  EXPECT_TRUE(ctx->final_hidden().empty());
+}
+
 TEST(InferenceContext, RejectsOverflowAndBadIds) {
   test::TempDir dir;
   test::write_random_model(dir.path(), test::small_config());

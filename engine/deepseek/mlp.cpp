@@ -1,4 +1,4 @@
-#include "engine/deepseek/dense_mlp.h"
+#include "engine/deepseek/mlp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +59,7 @@ void mlp_hidden_rows(const MlpWeights& w, const float* x, int64_t n, float* hidd
   activate_rows(w, n, inter, r0, r1, hidden_buf, up.data());
 }
 
-void swiglu_mlp(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf) {
+void mlp_forward(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf) {
   const bool gated = !w.gate_proj.empty();
   const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
   const int64_t inter = first.rows;
@@ -72,17 +72,6 @@ void swiglu_mlp(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n
     mlp_hidden_rows(w, x, n, hidden_buf, b0 * block, std::min(inter, b1 * block));
   });
   matmul(pool, w.down_proj, hidden_buf, n, out);
-  add_down_bias(w, n, out);
-}
-
-void swiglu_mlp_serial(const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf,
-                       float* up_buf) {
-  const bool gated = !w.gate_proj.empty();
-  const int64_t inter = gated ? w.gate_proj.rows : w.up_proj.rows;
-  matmul_rows(gated ? w.gate_proj : w.up_proj, x, n, hidden_buf, inter, 0, inter);
-  if (gated) matmul_rows(w.up_proj, x, n, up_buf, inter, 0, inter);
-  activate_rows(w, n, inter, 0, inter, hidden_buf, up_buf);
-  matmul_rows(w.down_proj, hidden_buf, n, out, w.down_proj.rows, 0, w.down_proj.rows);
   add_down_bias(w, n, out);
 }
 
