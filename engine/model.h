@@ -43,7 +43,19 @@ class Model {
   virtual uint64_t parameter_count() const = 0;         // main model, MTP layers excluded
   virtual uint64_t weight_bytes() const = 0;            // bytes of weights as held at run time
   virtual std::string describe() const = 0;             // multi-line summary for `dschat info`
+
+  // What changed on disk under the memory-mapped weights since they were mapped, for a message
+  // ("" when nothing did): pages of a file that shrank (they read as zeros) or a file written in
+  // place. Anything computed after a change is not valid. Cheap (one fstat per file).
+  virtual std::string files_changed() const = 0;
+  // One "WARNING: ..." line per problem found by reading the weights for NaN and ±Inf (whole,
+  // or sampled in big models: engine/deepseek/nonfinite_weights.h); never throws.
+  virtual std::vector<std::string> nonfinite_weight_warnings() const = 0;
 };
+
+// files_changed() of every model this process has loaded, including those already let go:
+// for a final check after a command's model is gone.
+std::string model_files_changed_since_start();
 
 // One sequence's state: the latent KV cache (normalised c_kv and roped k_pe per layer and
 // position) and scratch buffers. Not thread-safe; one per conversation.

@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/backend/nonfinite_weights.h"
 
 namespace dschat {
 
@@ -121,7 +120,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   loaded->tokenizer = tokenizer.get();
   loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
   // The weights are paged in now: cheap. (Unused MTP layers are not read: they would add to the RSS.)
-  loaded->warnings = nonfinite_weight_warnings(path, loaded->model->config().num_hidden_layers);
+  loaded->warnings = loaded->model->nonfinite_weight_warnings();
   if (auto mismatch = vocabulary_mismatch_warning(*loaded->tokenizer, loaded->model->config(),
                                                    tokenizer_directory(path, dir)))
     loaded->warnings.push_back(*mismatch);

@@ -29,7 +29,7 @@ struct LoadedModel {
   // generation_config.json max_new_tokens (-1 when absent): the reply limit when none is set.
   int default_max_new_tokens = -1;
   // Problems the user should see when the model has loaded, one "WARNING: ..." line each: NaN or
-  // infinite weights (app/backend/nonfinite_weights.h).
+  // infinite weights (engine/deepseek/nonfinite_weights.h).
   std::vector<std::string> warnings;
 
   // Makes the KV cache for a session; empty = InferenceContext::create(*model, max_tokens).

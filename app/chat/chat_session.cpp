@@ -6,7 +6,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "engine/io/mapped_file.h"
 
 namespace dschat {
 
@@ -44,9 +43,9 @@ int context_capacity(const LoadedModel& model, int requested) {
 
 // Non-empty when a memory-mapped weight file changed under the running model: pages of a file that
 // shrank read as zeros, and the bytes of a file written in place show through the mapping
-// (engine/io/mapped_file.h), so nothing computed from now on can be trusted.
-std::string model_files_changed_error() {
-  const std::string what = MappedFile::change_description();
+// (Model::files_changed), so nothing computed from now on can be trusted.
+std::string model_files_changed_error(const Model& model) {
+  const std::string what = model.files_changed();
   if (what.empty()) return {};
   return "the model's files changed on disk while dschat was running (" + what +
          "), so replies can no longer be computed from the loaded weights; restart dschat to load the model again "
@@ -208,7 +207,7 @@ void ChatSession::autosave(TurnResult& result) {
 TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   TurnResult result;
   cancel_.store(false);
-  std::string error = model_files_changed_error();
+  std::string error = model_files_changed_error(*model_->model);
   if (!error.empty()) {
     result.error = error;
     return result;
@@ -240,7 +239,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   // is kept (interrupted). (One fstat per weight file and piece: microseconds.)
   bool model_changed = false;
   auto on_piece = [&](std::string_view piece) {
-    if (!model_changed && !MappedFile::change_description().empty()) {
+    if (!model_changed && !model_->model->files_changed().empty()) {
       model_changed = true;
       cancel_.store(true);
     }
@@ -262,7 +261,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   } catch (const std::exception& e) {
     context_->truncate(0);  // unknown state: start the cache afresh next turn
     context_used_.store(0);
-    const std::string changed = model_files_changed_error();
+    const std::string changed = model_files_changed_error(*model_->model);
     result.error = changed.empty() ? e.what() : changed;
     return result;
   }
@@ -270,7 +269,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   result.stats = generated.stats;
   result.interrupted = generated.stats.stop == StopReason::User;
   result.ok = true;
-  if (const std::string changed = model_files_changed_error(); !changed.empty()) {
+  if (const std::string changed = model_files_changed_error(*model_->model); !changed.empty()) {
     // Stopped at the change (or it came after the last piece): the reply so far is kept, marked
     // interrupted; the cache was computed with vanished weights and is dropped.
     context_->truncate(0);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "app/cli/commands.h"
-#include "engine/io/mapped_file.h"
+#include "engine/model.h"
 
 namespace {
 
@@ -53,9 +53,9 @@ int main(int argc, char** argv) {
     status = dschat::report_error(command.empty() ? "chat" : command, e.what());
     if (command.empty() || command[0] == '-') return status;
   }
-  // A model file cut short or written in place while mapped (engine/io/mapped_file.h): what the
+  // A model file cut short or written in place while mapped (Model::files_changed): what the
   // command computed after that is not valid.
-  if (const std::string what = dschat::MappedFile::change_description(/*since_start=*/true); !what.empty()) {
+  if (const std::string what = dschat::model_files_changed_since_start(); !what.empty()) {
     dschat::report_error(command, "the model's files changed on disk while it ran (" + what +
                                       "); its results are not valid");
     return status == 0 ? 1 : status;

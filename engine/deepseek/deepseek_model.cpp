@@ -1,5 +1,7 @@
 #include "engine/deepseek/deepseek_model.h"
+#include "engine/deepseek/nonfinite_weights.h"
 #include "engine/deepseek/weight_conversion.h"
+#include "engine/io/mapped_file.h"
 
 #include <algorithm>
 #include <map>
@@ -99,6 +101,16 @@ uint64_t DeepSeekModel::weight_bytes() const {
   uint64_t total = 0;
   for (const TensorInfo* t : weights_->used) total += t->nbytes;
   return total;
+}
+
+// The mappings are process-wide (MappedFile shares one mapping per file), so the model's files are
+// those of the process while it runs.
+std::string DeepSeekModel::files_changed() const { return MappedFile::change_description(); }
+
+std::string model_files_changed_since_start() { return MappedFile::change_description(/*since_start=*/true); }
+
+std::vector<std::string> DeepSeekModel::nonfinite_weight_warnings() const {
+  return dschat::nonfinite_weight_warnings(path_, config_.num_hidden_layers);
 }
 
 std::string DeepSeekModel::describe() const {

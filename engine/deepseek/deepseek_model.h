@@ -42,6 +42,8 @@ class DeepSeekModel final : public Model {
   uint64_t parameter_count() const override { return count_parameters(config_).total(); }
   uint64_t weight_bytes() const override;
   std::string describe() const override;
+  std::string files_changed() const override;
+  std::vector<std::string> nonfinite_weight_warnings() const override;
 
   const ModelWeights& weights() const { return *weights_; }
   const Rope& rope() const { return *rope_; }

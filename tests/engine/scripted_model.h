@@ -29,6 +29,8 @@ class ScriptedModel final : public Model {
   uint64_t parameter_count() const override { return 0; }
   uint64_t weight_bytes() const override { return 0; }
   std::string describe() const override { return "scripted test model\n"; }
+  std::string files_changed() const override { return {}; }
+  std::vector<std::string> nonfinite_weight_warnings() const override { return {}; }
 
   ModelConfig config_;
 };

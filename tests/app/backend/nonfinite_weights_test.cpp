@@ -1,4 +1,4 @@
-// NaN and Inf weights are a WARNING when the model loads (app/backend/nonfinite_weights.h): exact counts
+// NaN and Inf weights are a WARNING when the model loads (engine/deepseek/nonfinite_weights.h): exact counts
 // per float format, the sampling of large tensors in big models, and LoadedModel::load on a
 // model directory with a poisoned tensor.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "app/backend/loaded_model.h"
-#include "app/backend/nonfinite_weights.h"
+#include "engine/deepseek/nonfinite_weights.h"
 #include "tests/app/test_model_dir.h"
 
 namespace dschat {

@@ -1,4 +1,4 @@
-#include "app/backend/nonfinite_weights.h"
+#include "engine/deepseek/nonfinite_weights.h"
 
 #include <algorithm>
 #include <cstring>
