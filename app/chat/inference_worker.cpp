@@ -100,12 +100,13 @@ std::vector<WorkerEvent> InferenceWorker::drain() {
 void InferenceWorker::post(WorkerEvent event) {
   {
     std::lock_guard lock(event_mutex_);
-    if (!events_.empty() && events_.back().kind == event.kind) {
-      if (event.kind == WorkerEvent::Kind::Piece) {
-        events_.back().text += event.text;
+    if (!events_.empty()) {
+      auto* piece = std::get_if<PieceEvent>(&event);
+      if (auto* last = std::get_if<PieceEvent>(&events_.back()); piece && last) {
+        last->text += piece->text;
         return;  // the fd is already readable
       }
-      if (event.kind == WorkerEvent::Kind::LoadProgress) {
+      if (std::holds_alternative<LoadProgressEvent>(event) && std::holds_alternative<LoadProgressEvent>(events_.back())) {
         events_.back() = std::move(event);
         return;
       }
@@ -118,27 +119,17 @@ void InferenceWorker::post(WorkerEvent event) {
 }
 
 void InferenceWorker::post_conversation() {
-  WorkerEvent e;
-  e.kind = WorkerEvent::Kind::Conversation;
-  e.conversation = std::make_shared<const Conversation>(backend_->conversation());
-  e.context_used = backend_->context_used();
-  e.context_max = backend_->context_max();
-  post(std::move(e));
+  post(ConversationEvent{std::make_shared<const Conversation>(backend_->conversation()), backend_->context_used(),
+                         backend_->context_max()});
 }
 
 TurnCallbacks InferenceWorker::turn_callbacks() {
   TurnCallbacks callbacks;
   callbacks.on_piece = [this](std::string_view piece) {
-    WorkerEvent e;
-    e.kind = WorkerEvent::Kind::Piece;
-    e.text = std::string(piece);
-    post(std::move(e));
+    post(PieceEvent{std::string(piece)});
   };
   callbacks.on_notice = [this](const std::string& notice) {
-    WorkerEvent e;
-    e.kind = WorkerEvent::Kind::Notice;
-    e.text = notice;
-    post(std::move(e));
+    post(NoticeEvent{notice});
   };
   return callbacks;
 }
@@ -163,25 +154,12 @@ void InferenceWorker::run() {
 
 void InferenceWorker::execute(const WorkerCommand& command) {
   using K = WorkerCommand::Kind;
-  auto notice = [this](WorkerEvent::Kind kind, std::string text) {
-    WorkerEvent e;
-    e.kind = kind;
-    e.text = std::move(text);
-    post(std::move(e));
-  };
+  auto notice = [this](std::string text) { post(NoticeEvent{std::move(text)}); };
+  auto error_event = [this](std::string text) { post(ErrorEvent{std::move(text)}); };
   auto finish_turn = [this](const TurnResult& result) {
-    WorkerEvent e;
-    e.kind = WorkerEvent::Kind::TurnFinished;
-    e.ok = result.ok;
-    e.error = result.error;
-    e.interrupted = result.interrupted;
-    e.stats = result.stats;
-    post(std::move(e));
+    post(TurnFinishedEvent{result.ok, result.interrupted, result.error, result.stats});
     if (result.save_error) {
-      WorkerEvent s;
-      s.kind = WorkerEvent::Kind::Error;
-      s.text = "autosave failed: " + *result.save_error + " (the conversation is kept in memory; try /save PATH)";
-      post(std::move(s));
+      post(ErrorEvent{"autosave failed: " + *result.save_error + " (the conversation is kept in memory; try /save PATH)"});
     }
     post_conversation();
   };
@@ -199,107 +177,84 @@ void InferenceWorker::execute(const WorkerCommand& command) {
           if (permille != last_permille && (now - last_post > std::chrono::milliseconds(30) || done == total)) {
             last_permille = permille;
             last_post = now;
-            WorkerEvent e;
-            e.kind = WorkerEvent::Kind::LoadProgress;
-            e.bytes_done = done;
-            e.bytes_total = total;
-            e.seconds = seconds_since(start);
-            post(std::move(e));
+            post(LoadProgressEvent{done, total, seconds_since(start)});
           }
           return !cancel_load_.load();
         };
         try {
           backend_->load(progress);
         } catch (const LoadCancelled&) {
-          WorkerEvent e;
-          e.kind = WorkerEvent::Kind::LoadFailed;
-          e.cancelled = true;
-          e.text = "loading cancelled";
-          post(std::move(e));
+          post(LoadFailedEvent{"loading cancelled", /*cancelled=*/true});
           return;
         } catch (const std::exception& error) {
-          WorkerEvent e;
-          e.kind = WorkerEvent::Kind::LoadFailed;
-          e.text = error.what();
-          post(std::move(e));
+          post(LoadFailedEvent{error.what(), /*cancelled=*/false});
           return;
         }
-        WorkerEvent loaded;
-        loaded.kind = WorkerEvent::Kind::Loaded;
-        loaded.text = backend_->model_name();
-        loaded.bytes_total = total_bytes;
-        loaded.seconds = seconds_since(start);
-        loaded.context_max = backend_->context_max();
-        post(std::move(loaded));
-        for (const std::string& warning : backend_->load_warnings()) notice(WorkerEvent::Kind::Error, warning);
+        post(LoadedEvent{backend_->model_name(), total_bytes, seconds_since(start), backend_->context_max()});
+        for (const std::string& warning : backend_->load_warnings()) error_event(warning);
         if (!command.text.empty()) {
           try {
             backend_->load_conversation(command.text);
-            notice(WorkerEvent::Kind::Notice, "resumed " + command.text);
+            notice("resumed " + command.text);
           } catch (const std::exception& error) {
-            notice(WorkerEvent::Kind::Error, std::string("cannot resume: ") + error.what());
+            error_event(std::string("cannot resume: ") + error.what());
           }
         }
         post_conversation();
         return;
       }
       case K::Submit: {
-        WorkerEvent started;
-        started.kind = WorkerEvent::Kind::TurnStarted;
-        started.text = command.text;
-        post(std::move(started));
+        post(TurnStartedEvent{command.text});
         finish_turn(guarded_turn([&] { return backend_->submit(command.text, turn_callbacks()); }));
         return;
       }
       case K::Regenerate: {
-        WorkerEvent started;
-        started.kind = WorkerEvent::Kind::TurnStarted;
-        post(std::move(started));
+        post(TurnStartedEvent{});
         finish_turn(guarded_turn([&] { return backend_->regenerate(turn_callbacks()); }));
         return;
       }
       case K::Undo:
         if (backend_->undo()) {
-          notice(WorkerEvent::Kind::Notice, "removed the last exchange");
+          notice("removed the last exchange");
         } else {
-          notice(WorkerEvent::Kind::Error, "nothing to undo");
+          error_event("nothing to undo");
         }
         post_conversation();
         return;
       case K::Clear:
         backend_->clear();
-        notice(WorkerEvent::Kind::Notice, "started a new conversation");
+        notice("started a new conversation");
         post_conversation();
         return;
       case K::SetParameter:
         backend_->set_parameter(command.name, command.text);
-        notice(WorkerEvent::Kind::Notice, "set " + command.name + " to " + command.text);
+        notice("set " + command.name + " to " + command.text);
         return;
       case K::SetSystem:
         backend_->set_system_prompt(command.text);
-        notice(WorkerEvent::Kind::Notice, command.text.empty() ? "cleared the system prompt" : "set the system prompt");
+        notice(command.text.empty() ? "cleared the system prompt" : "set the system prompt");
         post_conversation();
         return;
       case K::Show:
-        notice(WorkerEvent::Kind::Notice, backend_->show(command.name));
+        notice(backend_->show(command.name));
         return;
       case K::Save: {
         std::filesystem::path written = backend_->save(command.text);
-        notice(WorkerEvent::Kind::Notice, "saved to " + written.string());
+        notice("saved to " + written.string());
         return;
       }
       case K::LoadConversation:
         backend_->load_conversation(command.text);
-        notice(WorkerEvent::Kind::Notice, "loaded " + command.text);
+        notice("loaded " + command.text);
         post_conversation();
         return;
       case K::Export:
         backend_->export_conversation(command.name, command.text);
-        notice(WorkerEvent::Kind::Notice, "exported to " + command.text);
+        notice("exported to " + command.text);
         return;
     }
   } catch (const std::exception& error) {
-    notice(WorkerEvent::Kind::Error, error.what());
+    error_event(error.what());
   }
 }
 

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "app/chat/chat_session.h"
@@ -75,32 +76,47 @@ struct WorkerCommand {
   std::string text;
 };
 
-struct WorkerEvent {
-  enum class Kind {
-    LoadProgress,   // bytes_done, bytes_total, seconds since the load started
-    Loaded,         // text = model name, bytes_total, seconds
-    LoadFailed,     // text = reason (naming the file); cancelled = true when the user stopped it
-    TurnStarted,    // text = the user message ("" for /regen)
-    Piece,          // text = more of the reply
-    TurnFinished,   // ok, error, interrupted, stats
-    Conversation,   // conversation snapshot, context_used, context_max
-    Notice,         // text (information, e.g. "saved to ...", /show output)
-    Error,          // text (a command failed; nothing changed)
-  };
-  Kind kind = Kind::Notice;
-  std::string text;
+// The worker's events, one type per kind.
+struct LoadProgressEvent {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
+  double seconds = 0;  // since the load started
+};
+struct LoadedEvent {
+  std::string model_name;
+  uint64_t bytes_total = 0;
   double seconds = 0;
+  int context_max = 0;
+};
+struct LoadFailedEvent {
+  std::string reason;      // naming the file
+  bool cancelled = false;  // the user stopped it
+};
+struct TurnStartedEvent {
+  std::string user_message;  // "" for /regen
+};
+struct PieceEvent {
+  std::string text;  // more of the reply
+};
+struct TurnFinishedEvent {
   bool ok = false;
-  bool cancelled = false;
   bool interrupted = false;
   std::string error;
   GenerationStats stats;
-  std::shared_ptr<const Conversation> conversation;
+};
+struct ConversationEvent {
+  std::shared_ptr<const Conversation> conversation;  // a snapshot
   int context_used = 0;
   int context_max = 0;
 };
+struct NoticeEvent {
+  std::string text;  // information, e.g. "saved to ...", /show output
+};
+struct ErrorEvent {
+  std::string text;  // a command failed; nothing changed
+};
+using WorkerEvent = std::variant<LoadProgressEvent, LoadedEvent, LoadFailedEvent, TurnStartedEvent, PieceEvent,
+                                 TurnFinishedEvent, ConversationEvent, NoticeEvent, ErrorEvent>;
 
 class InferenceWorker {
  public:

@@ -116,7 +116,7 @@ class ChatApp {
         for (const InputEvent& e : decoder_.flush()) handle_key(e);
       }
       if (n > 0 && (fds[1].revents & POLLIN)) {
-        for (WorkerEvent& e : worker_->drain()) handle_event(e);
+        for (const WorkerEvent& e : worker_->drain()) handle_event(e);
       }
       if (hint_ && Clock::now() >= hint_until_) {
         hint_.reset();
@@ -352,66 +352,57 @@ class ChatApp {
     }
   }
 
-  void handle_event(WorkerEvent& event) {
-    using K = WorkerEvent::Kind;
-    dirty_ = true;
-    switch (event.kind) {
-      case K::LoadProgress:
-        status_.bytes_done = event.bytes_done;
-        status_.bytes_total = event.bytes_total;
-        status_.load_seconds = event.seconds;
-        break;
-      case K::Loaded: {
-        status_.loading = false;
-        status_.model = event.text;
-        status_.context_max = event.context_max;
-        status_.bytes_done = status_.bytes_total = event.bytes_total;
-        transcript_.set_assistant_label(event.text);
-        char seconds[32];
-        std::snprintf(seconds, sizeof seconds, "%.1f s", event.seconds);
-        notice("Loaded " + event.text + ": 100% of " + format_bytes(static_cast<double>(event.bytes_total)) +
-               " in " + seconds);
-        break;
-      }
-      case K::LoadFailed:
-        hint_.reset();
-        status_.loading = false;
-        load_failed_ = true;
-        status_.load_failed = true;
-        if (event.cancelled) {
-          error("Loading cancelled. Nothing can be sent; /bye to quit.");
-        } else {
-          error("Cannot load the model: " + event.text);
-        }
-        break;
-      case K::TurnStarted:
-        generating_ = true;
-        transcript_.begin_turn(event.text);
-        break;
-      case K::Piece:
-        transcript_.append_piece(event.text);
-        break;
-      case K::TurnFinished:
-        generating_ = false;
-        hint_.reset();  // "stopping..." has happened
-        transcript_.end_turn(event.interrupted);
-        if (!event.ok) error(event.error);
-        if (event.ok && event.stats.decode_tokens_per_second > 0) {
-          status_.last_tokens_per_second = event.stats.decode_tokens_per_second;
-        }
-        break;
-      case K::Conversation:
-        if (event.conversation) transcript_.set_conversation(event.conversation);
-        status_.context_used = event.context_used;
-        status_.context_max = event.context_max;
-        break;
-      case K::Notice:
-        notice(event.text);
-        break;
-      case K::Error:
-        error(event.text);
-        break;
+  // One overload per event type (std::visit in handle_event).
+  void on(const LoadProgressEvent& e) {
+    status_.bytes_done = e.bytes_done;
+    status_.bytes_total = e.bytes_total;
+    status_.load_seconds = e.seconds;
+  }
+  void on(const LoadedEvent& e) {
+    status_.loading = false;
+    status_.model = e.model_name;
+    status_.context_max = e.context_max;
+    status_.bytes_done = status_.bytes_total = e.bytes_total;
+    transcript_.set_assistant_label(e.model_name);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f s", e.seconds);
+    notice("Loaded " + e.model_name + ": 100% of " + format_bytes(static_cast<double>(e.bytes_total)) + " in " +
+           seconds);
+  }
+  void on(const LoadFailedEvent& e) {
+    hint_.reset();
+    status_.loading = false;
+    load_failed_ = true;
+    status_.load_failed = true;
+    if (e.cancelled) {
+      error("Loading cancelled. Nothing can be sent; /bye to quit.");
+    } else {
+      error("Cannot load the model: " + e.reason);
     }
+  }
+  void on(const TurnStartedEvent& e) {
+    generating_ = true;
+    transcript_.begin_turn(e.user_message);
+  }
+  void on(const PieceEvent& e) { transcript_.append_piece(e.text); }
+  void on(const TurnFinishedEvent& e) {
+    generating_ = false;
+    hint_.reset();  // "stopping..." has happened
+    transcript_.end_turn(e.interrupted);
+    if (!e.ok) error(e.error);
+    if (e.ok && e.stats.decode_tokens_per_second > 0) status_.last_tokens_per_second = e.stats.decode_tokens_per_second;
+  }
+  void on(const ConversationEvent& e) {
+    if (e.conversation) transcript_.set_conversation(e.conversation);
+    status_.context_used = e.context_used;
+    status_.context_max = e.context_max;
+  }
+  void on(const NoticeEvent& e) { notice(e.text); }
+  void on(const ErrorEvent& e) { error(e.text); }
+
+  void handle_event(const WorkerEvent& event) {
+    dirty_ = true;
+    std::visit([this](const auto& e) { on(e); }, event);
   }
 
   void render() {

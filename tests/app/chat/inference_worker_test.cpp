@@ -17,7 +17,6 @@ namespace dschat {
 namespace {
 
 using namespace std::chrono_literals;
-using EK = WorkerEvent::Kind;
 using CK = WorkerCommand::Kind;
 
 // The fake's i-th word of a reply ("w7 ").
@@ -150,30 +149,37 @@ std::vector<WorkerEvent> collect(InferenceWorker& worker, Done done, std::chrono
   return all;
 }
 
-bool is(const WorkerEvent& e, EK kind) { return e.kind == kind; }
+template <class Event>
+bool is(const WorkerEvent& e) {
+  return std::holds_alternative<Event>(e);
+}
+template <class Event>
+const Event& as(const WorkerEvent& e) {
+  return std::get<Event>(e);
+}
 
 TEST(InferenceWorker, LoadReportsMonotoneProgressThenLoaded) {
   FakeBackend::Shared shared;
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", ""});
-  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
   uint64_t last = 0;
   bool saw_full = false;
   size_t loaded_at = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    if (is(events[i], EK::LoadProgress)) {
-      EXPECT_GE(events[i].bytes_done, last);
-      EXPECT_EQ(events[i].bytes_total, 1000u);
-      last = events[i].bytes_done;
-      saw_full = saw_full || events[i].bytes_done == 1000;
+    if (is<LoadProgressEvent>(events[i])) {
+      EXPECT_GE(as<LoadProgressEvent>(events[i]).bytes_done, last);
+      EXPECT_EQ(as<LoadProgressEvent>(events[i]).bytes_total, 1000u);
+      last = as<LoadProgressEvent>(events[i]).bytes_done;
+      saw_full = saw_full || as<LoadProgressEvent>(events[i]).bytes_done == 1000;
       EXPECT_EQ(loaded_at, 0u) << "progress after Loaded";
     }
-    if (is(events[i], EK::Loaded)) loaded_at = i;
+    if (is<LoadedEvent>(events[i])) loaded_at = i;
   }
   EXPECT_TRUE(saw_full) << "the last progress report is 100%";
   ASSERT_GT(loaded_at, 0u);
-  EXPECT_EQ(events[loaded_at].text, "fake");
-  EXPECT_EQ(events[loaded_at].context_max, 4096);
+  EXPECT_EQ(as<LoadedEvent>(events[loaded_at]).model_name, "fake");
+  EXPECT_EQ(as<LoadedEvent>(events[loaded_at]).context_max, 4096);
   EXPECT_TRUE(shared.sigint_blocked_in_worker);
 }
 
@@ -183,24 +189,24 @@ TEST(InferenceWorker, LoadFailureAndCancellation) {
   {
     InferenceWorker worker(std::make_unique<FakeBackend>(shared));
     worker.send({CK::Load, "", ""});
-    auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadFailed; });
-    EXPECT_NE(events.back().text.find("model.safetensors"), std::string::npos);
-    EXPECT_FALSE(events.back().cancelled);
+    auto events = collect(worker, [](const WorkerEvent& e) { return is<LoadFailedEvent>(e); });
+    EXPECT_NE(as<LoadFailedEvent>(events.back()).reason.find("model.safetensors"), std::string::npos);
+    EXPECT_FALSE(as<LoadFailedEvent>(events.back()).cancelled);
     // A message sent without a model fails cleanly: TurnStarted is always followed by TurnFinished.
     worker.send({CK::Submit, "", "hi"});
-    events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::TurnFinished; });
-    EXPECT_FALSE(events.back().ok);
-    EXPECT_EQ(events.back().error, "no model loaded");
+    events = collect(worker, [](const WorkerEvent& e) { return is<TurnFinishedEvent>(e); });
+    EXPECT_FALSE(as<TurnFinishedEvent>(events.back()).ok);
+    EXPECT_EQ(as<TurnFinishedEvent>(events.back()).error, "no model loaded");
   }
   shared.fail_load = false;
   shared.load_steps = 100000;  // ~100 s unless cancelled
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", ""});
-  collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadProgress; });
+  collect(worker, [](const WorkerEvent& e) { return is<LoadProgressEvent>(e); });
   auto start = std::chrono::steady_clock::now();
   worker.cancel();
-  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::LoadFailed; });
-  EXPECT_TRUE(events.back().cancelled);
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<LoadFailedEvent>(e); });
+  EXPECT_TRUE(as<LoadFailedEvent>(events.back()).cancelled);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
@@ -210,29 +216,29 @@ TEST(InferenceWorker, TurnStreamsPiecesInOrderThenSnapshot) {
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", ""});
   worker.send({CK::Submit, "", "hello"});  // queued behind the load
-  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::TurnFinished; });
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<TurnFinishedEvent>(e); });
   std::string streamed;
   bool started = false;
   for (const WorkerEvent& e : events) {
-    if (is(e, EK::TurnStarted)) {
+    if (is<TurnStartedEvent>(e)) {
       started = true;
-      EXPECT_EQ(e.text, "hello");
+      EXPECT_EQ(as<TurnStartedEvent>(e).user_message, "hello");
     }
-    if (is(e, EK::Piece)) {
+    if (is<PieceEvent>(e)) {
       EXPECT_TRUE(started) << "a piece before TurnStarted";
-      streamed += e.text;
+      streamed += as<PieceEvent>(e).text;
     }
   }
   std::string expected;
   for (int i = 0; i < 40; ++i) expected += word(i);
   EXPECT_EQ(streamed, expected);
-  EXPECT_TRUE(events.back().ok);
-  EXPECT_FALSE(events.back().interrupted);
-  auto after = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
-  ASSERT_TRUE(after.back().conversation);
-  ASSERT_EQ(after.back().conversation->messages.size(), 2u);
-  EXPECT_EQ(after.back().conversation->messages[1].content, expected);
-  EXPECT_EQ(after.back().context_used, 20);
+  EXPECT_TRUE(as<TurnFinishedEvent>(events.back()).ok);
+  EXPECT_FALSE(as<TurnFinishedEvent>(events.back()).interrupted);
+  auto after = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  ASSERT_TRUE(as<ConversationEvent>(after.back()).conversation);
+  ASSERT_EQ(as<ConversationEvent>(after.back()).conversation->messages.size(), 2u);
+  EXPECT_EQ(as<ConversationEvent>(after.back()).conversation->messages[1].content, expected);
+  EXPECT_EQ(as<ConversationEvent>(after.back()).context_used, 20);
 }
 
 TEST(InferenceWorker, CancelKeepsThePartialReply) {
@@ -241,17 +247,17 @@ TEST(InferenceWorker, CancelKeepsThePartialReply) {
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", ""});
   worker.send({CK::Submit, "", "tell me everything"});
-  collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Piece; });
+  collect(worker, [](const WorkerEvent& e) { return is<PieceEvent>(e); });
   auto start = std::chrono::steady_clock::now();
   worker.cancel();
-  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
-  const WorkerEvent* finished = nullptr;
-  for (const WorkerEvent& e : events) if (is(e, EK::TurnFinished)) finished = &e;
+  const TurnFinishedEvent* finished = nullptr;
+  for (const WorkerEvent& e : events) if (is<TurnFinishedEvent>(e)) finished = &as<TurnFinishedEvent>(e);
   ASSERT_NE(finished, nullptr);
   EXPECT_TRUE(finished->interrupted);
   EXPECT_EQ(finished->stats.stop, StopReason::User);
-  const Conversation& c = *events.back().conversation;
+  const Conversation& c = *as<ConversationEvent>(events.back()).conversation;
   ASSERT_EQ(c.messages.size(), 2u);
   EXPECT_TRUE(c.messages[1].interrupted);
   EXPECT_FALSE(c.messages[1].content.empty());
@@ -270,7 +276,8 @@ TEST(InferenceWorker, CommandsRunInOrderAndErrorsAreOneEvent) {
   worker.send({CK::Undo, "", ""});
   std::vector<std::string> texts;
   auto events = collect(worker, [&](const WorkerEvent& e) {
-    if (e.kind == EK::Notice || e.kind == EK::Error) texts.push_back((e.kind == EK::Error ? "E:" : "N:") + e.text);
+    if (is<NoticeEvent>(e)) texts.push_back("N:" + as<NoticeEvent>(e).text);
+    if (is<ErrorEvent>(e)) texts.push_back("E:" + as<ErrorEvent>(e).text);
     return texts.size() == 7;
   });
   ASSERT_EQ(texts.size(), 7u);
@@ -292,7 +299,7 @@ TEST(InferenceWorker, ShutdownWhileGeneratingJoinsPromptly) {
     worker.send({CK::Load, "", ""});
     worker.send({CK::Submit, "", "go"});
     worker.send({CK::Submit, "", "never runs"});
-    collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Piece; });
+    collect(worker, [](const WorkerEvent& e) { return is<PieceEvent>(e); });
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
@@ -301,9 +308,9 @@ TEST(InferenceWorker, ResumeAfterLoad) {
   FakeBackend::Shared shared;
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", "good.json"});
-  auto events = collect(worker, [](const WorkerEvent& e) { return e.kind == EK::Conversation; });
-  ASSERT_TRUE(events.back().conversation);
-  EXPECT_EQ(events.back().conversation->messages.size(), 2u);
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  ASSERT_TRUE(as<ConversationEvent>(events.back()).conversation);
+  EXPECT_EQ(as<ConversationEvent>(events.back()).conversation->messages.size(), 2u);
 }
 
 }  // namespace
