@@ -33,16 +33,19 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   for (char& ch : s) {
     if (ch == '[' || ch == ']') ch = ' ';
   }
+  // Items are separated by single commas; each is decimal digits only (no sign, no empty item:
+  // "1,2," and "+5" are mistakes, not ids).
   size_t i = 0;
-  while (i < s.size()) {
+  while (true) {
     size_t comma = s.find(',', i);
     std::string item = s.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
     size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
     item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    if (item.empty() && comma == std::string::npos && ids.empty()) break;  // no ids at all: reported below
+    const bool digits = !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
     errno = 0;
-    char* end = nullptr;
-    long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || errno == ERANGE || v < 0 || v > INT32_MAX) {
+    long long v = digits ? std::strtoll(item.c_str(), nullptr, 10) : -1;
+    if (!digits || errno == ERANGE || v > INT32_MAX) {
       throw CommandLineError("--ids: '" + item + "' is not a token id (expected comma-separated non-negative integers)");
     }
     ids.push_back(static_cast<int32_t>(v));

@@ -1,5 +1,6 @@
 // dschat: chat with DeepSeek-V3-family models on the CPU. Dispatches to the subcommands.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -22,6 +23,18 @@ const char* kUsage =
     "\n"
     "Run 'dschat <command> --help' for the options of a command.\n";
 
+// DSCHAT_SIMD lowers the instruction-set level of the kernels (engine/ops/cpu_features.h); a value
+// that names no level is a mistake to report, not to ignore. Returns the message, "" when fine.
+std::string simd_override_error() {
+  const char* value = std::getenv("DSCHAT_SIMD");
+  if (!value || !*value) return "";
+  const std::string v = value;
+  if (v == "scalar" || v == "avx2" || v == "avx512") return "";
+  std::string shown;
+  for (char c : v.substr(0, 40)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';  // no escapes on the terminal
+  return "DSCHAT_SIMD=" + shown + " is not an instruction-set level (scalar, avx2 or avx512)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,6 +46,10 @@ int main(int argc, char** argv) {
   if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
     std::printf("dschat %s\n", DSCHAT_VERSION);
     return 0;
+  }
+  if (const std::string error = simd_override_error(); !error.empty()) {
+    std::fprintf(stderr, "dschat: %s\n", error.c_str());
+    return 2;
   }
   std::string command = args.empty() ? "" : args[0];
   dschat::Args rest = args.empty() ? args : dschat::Args(args.begin() + 1, args.end());

@@ -86,6 +86,9 @@ TEST(LogitsCommand, BadInputIsAClearErrorWithStatus1) {
     std::string args, expect;
   } cases[] = {
       {"logits" + model + " --ids 1,two" + out, "'two' is not a token id"},
+      {"logits" + model + " --ids 1,2," + out, "'' is not a token id"},
+      {"logits" + model + " --ids +5" + out, "'+5' is not a token id"},
+      {"logits" + model + " --ids 1,,2" + out, "'' is not a token id"},
       {"logits" + model + " --ids 1,2,999" + out, "token id 999 is outside the vocabulary [0, 256)"},
       {"logits" + model + out, "--ids is required"},
       {"logits" + model + " --ids 1", "--out is required"},
@@ -101,6 +104,26 @@ TEST(LogitsCommand, BadInputIsAClearErrorWithStatus1) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
   }
   EXPECT_FALSE(fs::exists(tmp / "x.npy"));
+}
+
+// DSCHAT_SIMD names a level or is a mistake: a bogus value is an error (it used to be ignored), the
+// three levels run.
+TEST(SimdOverride, UnknownLevelIsAnErrorKnownLevelsRun) {
+  test::TempDir tmp;
+  auto status = [&](const std::string& value, std::string* err = nullptr) {
+    std::string cmd = "DSCHAT_SIMD=" + value + " " + DSCHAT_BINARY + " info --model " + (kCase / "model").string() +
+                      " >/dev/null 2>" + (tmp / "err").string();
+    int raw = std::system(cmd.c_str());
+    if (err) {
+      std::ifstream f(tmp / "err");
+      *err = std::string(std::istreambuf_iterator<char>(f), {});
+    }
+    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  };
+  std::string err;
+  EXPECT_EQ(status("bogus", &err), 2);
+  EXPECT_NE(err.find("DSCHAT_SIMD=bogus is not an instruction-set level (scalar, avx2 or avx512)"), std::string::npos) << err;
+  for (const char* level : {"scalar", "avx2", "avx512"}) EXPECT_EQ(status(level), 0) << level;
 }
 
 TEST(InfoCommand, DescribesTheModel) {
