@@ -86,6 +86,13 @@ ChatSession* line_session = nullptr;
 void cancel_line_reply(int) {
   if (line_session) line_session->request_cancel();  // an atomic store
 }
+// SIGTERM / SIGHUP: stop the reply as Ctrl+C does (the session keeps and autosaves what was said),
+// then leave with 128 + the signal's number, as the default action would have, but nothing lost.
+volatile sig_atomic_t line_terminate_signal = 0;
+void terminate_line_mode(int signal) {
+  line_terminate_signal = signal;
+  if (line_session) line_session->request_cancel();
+}
 
 int run_line_mode(const ChatArguments& args) {
   std::string resume_notice;
@@ -102,6 +109,11 @@ int run_line_mode(const ChatArguments& args) {
   struct sigaction sa {};
   sa.sa_handler = cancel_line_reply;
   sigaction(SIGINT, &sa, nullptr);  // Ctrl+C stops the reply being printed, not the program
+  struct sigaction term {};
+  term.sa_handler = terminate_line_mode;  // no SA_RESTART: a read of stdin returns, and the loop ends
+  sigaction(SIGTERM, &term, nullptr);
+  sigaction(SIGHUP, &term, nullptr);
+  auto exit_status = [] { return line_terminate_signal ? 128 + line_terminate_signal : 0; };
 
   TurnCallbacks callbacks;
   callbacks.on_piece = [](std::string_view piece) {
@@ -117,7 +129,7 @@ int run_line_mode(const ChatArguments& args) {
   };
   MultilineInput multiline;
   std::string line;
-  while (std::getline(std::cin, line)) {
+  while (!line_terminate_signal && std::getline(std::cin, line)) {
     std::optional<std::string> message = multiline.submit(line);
     if (!message || message->find_first_not_of(" \t\n") == std::string::npos) continue;
     ChatCommand command = parse_chat_command(*message);
@@ -151,7 +163,7 @@ int run_line_mode(const ChatArguments& args) {
           }
           break;
         case K::Stats: break;
-        case K::Exit: line_session = nullptr; return 0;
+        case K::Exit: line_session = nullptr; return exit_status();
         case K::Invalid: std::fprintf(stderr, "%s\n", command.error.c_str()); break;
       }
     } catch (const std::exception& e) {
@@ -159,7 +171,7 @@ int run_line_mode(const ChatArguments& args) {
     }
   }
   line_session = nullptr;
-  return 0;
+  return exit_status();
 }
 
 int run_terminal_mode(const ChatArguments& args) {

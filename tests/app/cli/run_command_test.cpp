@@ -27,13 +27,13 @@ struct RunResult {
   int exit_code = -1;
   std::string out;
   std::string err;
-  size_t out_when_interrupted = 0;  // stdout bytes seen when SIGINT was sent
+  size_t out_when_interrupted = 0;  // stdout bytes seen when the signal was sent
   int chunks = 0;                   // separate reads of stdout (streaming)
 };
 
-// Runs dschat with `args`, feeding `input` on stdin. With `interrupt`, sends SIGINT once stdout
-// has shown some output and 300 ms more have passed.
-RunResult run_dschat(const std::vector<std::string>& args, const std::string& input = "", bool interrupt = false) {
+// Runs dschat with `args`, feeding `input` on stdin. With `interrupt` (a signal number), sends
+// that signal once stdout has shown some output and 300 ms more have passed.
+RunResult run_dschat(const std::vector<std::string>& args, const std::string& input = "", int interrupt = 0) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (::pipe(in_pipe) || ::pipe(out_pipe) || ::pipe(err_pipe)) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
@@ -80,7 +80,7 @@ RunResult run_dschat(const std::vector<std::string>& args, const std::string& in
     }
     if (interrupt && !sent && !r.out.empty() && Clock::now() - first_output > std::chrono::milliseconds(300)) {
       r.out_when_interrupted = r.out.size();
-      ::kill(pid, SIGINT);
+      ::kill(pid, interrupt);
       sent = true;
     }
   }
@@ -196,11 +196,45 @@ TEST_F(CmdRunTest, SigintStopsGenerationWithStatus130AndKeepsTheOutput) {
   std::ofstream(slow / "tokenizer_config.json") << R"({"bos_token": "<｜begin▁of▁sentence｜>"})";
   RunResult r = run_dschat({"run", "--model", slow.string(), "--prompt", "Hello", "--template", "concat", "--temp",
                             "0", "-t", "1"},
-                           "", /*interrupt=*/true);
+                           "", /*interrupt=*/SIGINT);
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_GT(r.out_when_interrupted, 0u);
   EXPECT_GE(r.out.size(), r.out_when_interrupted);  // what was printed stays printed
   EXPECT_GT(r.chunks, 1) << "the reply was not streamed";
+}
+
+// The chat in line mode (stdin not a terminal): SIGTERM or SIGHUP during a reply stops it as Ctrl+C
+// does, the message and the partial reply are saved, and the exit status is 128 + the signal
+// (the default action used to end the process with nothing saved).
+TEST_F(CmdRunTest, LineModeTermAndHupSaveTheTurnThenExit) {
+  fs::path slow = dir_ / "slow";
+  nlohmann::json c = test::chat_model_config(4096);
+  c["hidden_size"] = 256;
+  c["intermediate_size"] = 1024;
+  c["first_k_dense_replace"] = 3;
+  c["eos_token_id"] = nullptr;
+  test::write_chat_model(slow, c);
+  std::ofstream(slow / "tokenizer_config.json") << R"({"bos_token": "<｜begin▁of▁sentence｜>"})";
+  for (int signal : {SIGTERM, SIGHUP}) {
+    const fs::path data = dir_ / ("data" + std::to_string(signal));
+    ::setenv("XDG_DATA_HOME", data.c_str(), 1);
+    RunResult r = run_dschat({"--model", slow.string()}, "Hello there\n", signal);
+    ::unsetenv("XDG_DATA_HOME");
+    EXPECT_EQ(r.exit_code, 128 + signal) << r.err;
+    EXPECT_GT(r.out_when_interrupted, 0u);
+    const fs::path dir = data / "dschat" / "conversations";
+    ASSERT_TRUE(fs::is_directory(dir)) << r.err;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() == ".json") files.push_back(entry.path());
+    }
+    ASSERT_EQ(files.size(), 1u);
+    nlohmann::json saved = nlohmann::json::parse(std::ifstream(files[0]));
+    ASSERT_EQ(saved["messages"].size(), 2u) << saved.dump();
+    EXPECT_EQ(saved["messages"][0]["content"], "Hello there");
+    EXPECT_EQ(saved["messages"][1]["role"], "assistant");
+    EXPECT_FALSE(saved["messages"][1]["content"].get<std::string>().empty());
+  }
 }
 
 }  // namespace
