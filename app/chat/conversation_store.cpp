@@ -14,6 +14,8 @@
 #include <optional>
 #include <sstream>
 
+#include "app/chat/xdg_directories.h"
+
 namespace dschat {
 
 namespace {
@@ -54,13 +56,10 @@ bool process_is_gone(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid
 }  // namespace
 
 fs::path default_conversations_dir() {
-  const char* xdg = std::getenv("XDG_DATA_HOME");
-  fs::path base;
-  if (xdg && *xdg && fs::path(xdg).is_absolute()) {
-    base = xdg;
-  } else {
-    const char* home = std::getenv("HOME");
-    base = fs::path(home && *home ? home : ".") / ".local" / "share";
+  const fs::path base = xdg_base_directory("XDG_DATA_HOME", fs::path(".local") / "share");
+  if (base.empty()) {
+    throw ConversationWriteError("no place for conversations: HOME is not set and the user has no home directory "
+                                 "(set XDG_DATA_HOME or HOME)");
   }
   return base / "dschat" / "conversations";
 }
@@ -119,9 +118,11 @@ fs::path ConversationStore::save(const Conversation& conversation, const fs::pat
   fs::path target = path.empty() ? path_for(conversation) : path;
   std::error_code ec;
   if (target.parent_path() == dir_ && !fs::exists(dir_, ec)) {  // the store's own directory: create it (0700)
-    fs::create_directories(dir_, ec);
-    if (ec) throw ConversationWriteError("cannot create " + dir_.string() + ": " + ec.message());
-    ::chmod(dir_.c_str(), 0700);
+    try {
+      create_private_directories(dir_);
+    } catch (const std::exception& e) {
+      throw ConversationWriteError(e.what());
+    }
   }
   write_file_atomically(target, conversation_to_json(conversation).dump(2) + "\n", write_);
   return target;

@@ -10,16 +10,13 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "app/chat/xdg_directories.h"
+
 namespace dschat {
 
 std::filesystem::path default_history_path() {
-  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
-    return std::filesystem::path(state) / "dschat" / "history";
-  }
-  if (const char* home = std::getenv("HOME"); home && *home) {
-    return std::filesystem::path(home) / ".local" / "state" / "dschat" / "history";
-  }
-  return {};
+  const std::filesystem::path base = xdg_base_directory("XDG_STATE_HOME", std::filesystem::path(".local") / "state");
+  return base.empty() ? base : base / "dschat" / "history";  // empty: no history kept
 }
 
 std::string escape_history_entry(std::string_view entry) {
@@ -65,10 +62,7 @@ void save_history(const std::filesystem::path& path, const std::vector<std::stri
   };
   std::filesystem::path dir = path.parent_path();
   if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) throw std::runtime_error(dir.string() + ": cannot create the directory: " + ec.message());
-    ::chmod(dir.c_str(), 0700);
+    create_private_directories(dir);
   }
   std::string contents;
   size_t first = entries.size() > max_entries ? entries.size() - max_entries : 0;
