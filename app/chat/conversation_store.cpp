@@ -149,8 +149,13 @@ void ConversationStore::export_json(const Conversation& conversation, const fs::
 std::vector<ConversationFileInfo> ConversationStore::list() const {
   std::vector<ConversationFileInfo> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+  // Without exceptions: an entry that cannot be examined (a symlink loop, a dangling link, a file
+  // removed meanwhile) is skipped, never the end of the listing.
+  fs::directory_iterator it(dir_, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
+    std::error_code entry_ec;
+    if (entry.path().extension() != ".json" || !entry.is_regular_file(entry_ec)) continue;
     try {
       Conversation c = load(entry.path());
       ConversationFileInfo info{entry.path(), entry.path().stem().string(), c.updated, {}};

@@ -217,6 +217,24 @@ TEST(ConversationStore, SavesLoadsListsWithMode0600) {
   EXPECT_EQ(files, 3);
 }
 
+// Entries that cannot be examined are skipped, not the end of --resume: a symlink loop named
+// *.json (it used to throw "Too many levels of symbolic links"), a dangling link, a directory.
+TEST(ConversationStore, ListingSkipsSymlinkLoopsAndOtherOddEntries) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "conversations";
+  ConversationStore store(dir);
+  Conversation c = sample_conversation();
+  const fs::path saved = store.save(c);
+  fs::create_symlink("loop.json", dir / "loop.json");
+  fs::create_symlink(dir / "nowhere.json", dir / "dangling.json");
+  fs::create_directory(dir / "dir.json");
+  std::vector<ConversationFileInfo> list;
+  ASSERT_NO_THROW(list = store.list());
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].path, saved);
+  EXPECT_EQ(store.latest(), saved);
+}
+
 TEST(ConversationStore, UnsafeIdsNeverBecomePaths) {
   TempDir tmp;
   ConversationStore store(tmp.path());
