@@ -197,6 +197,16 @@ std::vector<std::pair<int32_t, float>> Sampler::distribution(std::span<float> lo
   return out;
 }
 
+std::string sampling_params_problem(const SamplingParams& p) {
+  if (!(p.temperature >= 0 && p.temperature <= 100)) return "temperature must be between 0 and 100";
+  if (p.top_k < 0 || p.top_k > 1'000'000) return "top_k must be 0 (off) or a positive count";
+  if (!(p.top_p > 0 && p.top_p <= 1)) return "top_p must be in (0, 1]";
+  if (!(p.min_p >= 0 && p.min_p <= 1)) return "min_p must be in [0, 1]";
+  if (!(p.repeat_penalty > 0 && p.repeat_penalty <= 10)) return "repeat_penalty must be in (0, 10]";
+  if (p.repeat_window < 0 || p.repeat_window > 1'000'000) return "repeat_last_n must be >= 0";
+  return "";
+}
+
 SamplingParams load_sampling_defaults(const std::filesystem::path& model_dir) {
   SamplingParams params;
   std::filesystem::path file = model_dir / "generation_config.json";
@@ -210,7 +220,13 @@ SamplingParams load_sampling_defaults(const std::filesystem::path& model_dir) {
     if (!j.contains(key) || j[key].is_null()) return;
     if (!j[key].is_number())
       throw ModelError(file.string() + ": '" + key + "' must be a number");
-    target = j[key].get<std::remove_reference_t<decltype(target)>>();
+    // Read as double and range-check before converting: 1e30 as an int is undefined behaviour.
+    const double v = j[key].get<double>();
+    using T = std::remove_reference_t<decltype(target)>;
+    if (!std::isfinite(v) || v < -1e9 || v > 1e9 || (std::is_integral_v<T> && v != std::floor(v))) {
+      throw ModelError(file.string() + ": '" + key + "' is out of range");
+    }
+    target = static_cast<T>(v);
   };
   number("temperature", params.temperature);
   number("top_p", params.top_p);
@@ -218,9 +234,8 @@ SamplingParams load_sampling_defaults(const std::filesystem::path& model_dir) {
   number("repetition_penalty", params.repeat_penalty);
   if (j.contains("do_sample") && j["do_sample"].is_boolean() && !j["do_sample"].get<bool>())
     params.temperature = 0.0f;  // Hugging Face: do_sample = false is greedy decoding
-  if (params.temperature < 0 || params.top_p <= 0 || params.top_p > 1 || params.top_k < 0 ||
-      params.repeat_penalty <= 0)
-    throw ModelError(file.string() + ": sampling value out of range");
+  if (const std::string problem = sampling_params_problem(params); !problem.empty())
+    throw ModelError(file.string() + ": " + problem);
   return params;
 }
 

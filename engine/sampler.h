@@ -21,6 +21,11 @@ struct SamplingParams {
   uint64_t seed = 0;            // 0 = pick a random seed (reported by Sampler::seed())
 };
 
+// The first value of `params` outside what the sampler accepts, as a message ("temperature must be
+// between 0 and 100"), or "" when all are valid. The ranges of set_sampling_parameter (/set), also
+// applied to values read from files (generation_config.json, conversation files).
+std::string sampling_params_problem(const SamplingParams& params);
+
 // Defaults for a model directory: generation_config.json's temperature, top_p, top_k
 // (do_sample = false means greedy) when present, else SamplingParams{} (0.7, 0.9).
 // A malformed generation_config.json is a ModelError naming the file.

@@ -159,6 +159,10 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
     number("repeat_penalty", c.sampling.repeat_penalty);
     number("repeat_last_n", c.sampling.repeat_window);
     number("seed", c.sampling.seed);
+    // The ranges /set applies: a hand-edited min_p of 1e30 would make every reply one token.
+    if (const std::string problem = sampling_params_problem(c.sampling); !problem.empty()) {
+      fail(origin, "\"sampling\": " + problem);
+    }
   }
   const json& messages = field(j, "messages", json::value_t::array, origin, "the file");
   for (size_t i = 0; i < messages.size(); ++i) {

@@ -297,6 +297,28 @@ TEST_F(SamplingDefaults, MalformedFileIsAClearError) {
   EXPECT_THROW(load_sampling_defaults(dir_), ModelError);
 }
 
+// Numbers are range-checked before they are converted (top_k 1e30 as an int was undefined
+// behaviour) and against the sampler's ranges, with the key in the message.
+TEST_F(SamplingDefaults, OutOfRangeValuesAreClearErrors) {
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"top_k": 1e30})", "'top_k' is out of range"},
+           {R"({"top_k": 5.5})", "'top_k' is out of range"},
+           {R"({"temperature": 1e300})", "'temperature' is out of range"},
+           {R"({"temperature": 500})", "temperature must be between 0 and 100"},
+           {R"({"repetition_penalty": 0})", "repeat_penalty must be in (0, 10]"}}) {
+    write(text);
+    try {
+      load_sampling_defaults(dir_);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("generation_config.json"), std::string::npos) << e.what();
+    }
+  }
+  write(R"({"top_k": 40, "temperature": 0.6, "top_p": 0.95})");
+  EXPECT_EQ(load_sampling_defaults(dir_).top_k, 40);
+}
+
 TEST(SamplingParameter, ParsesOllamaNamesAndRejectsBadValues) {
   SamplingParams p;
   set_sampling_parameter(p, "temperature", "0");

@@ -154,6 +154,27 @@ TEST(ConversationJson, OutOfRangeNumbersKeepTheDefaultsAndRoundTrip) {
   EXPECT_EQ(conversation_to_json(conversation_from_json(once, "again")), once);
 }
 
+// Sampling values that fit their type but not the sampler get /set's validation: an error naming
+// the value (min_p 1e30 made every reply "!!!!"; repeat_penalty 0 failed every turn).
+TEST(ConversationJson, SamplingValuesOutsideTheSamplersRangesAreErrors) {
+  for (const auto& [sampling, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"min_p": 1e30})", "min_p must be in [0, 1]"},
+           {R"({"repeat_penalty": 0})", "repeat_penalty must be in (0, 10]"},
+           {R"({"temperature": 1000})", "temperature must be between 0 and 100"},
+           {R"({"top_p": 0})", "top_p must be in (0, 1]"},
+           {R"({"repeat_last_n": -3})", "repeat_last_n must be >= 0"}}) {
+    const std::string text = R"({"format": "dschat-conversation", "version": 1, "sampling": )" + sampling +
+                             R"(, "messages": [{"role": "user", "content": "a"}]})";
+    try {
+      conversation_from_json(nlohmann::json::parse(text), "c.json");
+      ADD_FAILURE() << sampling << " was accepted";
+    } catch (const ConversationError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("c.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(ConversationMarkdown, HasRolesContentAndInterruption) {
   std::string md = conversation_to_markdown(sample_conversation());
   EXPECT_NE(md.find("## System\n\nYou are terse."), std::string::npos);
