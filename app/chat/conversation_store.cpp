@@ -64,7 +64,24 @@ fs::path default_conversations_dir() {
   return base / "dschat" / "conversations";
 }
 
-void write_file_atomically(const fs::path& path, const std::string& contents, const WriteFunction& write) {
+// Why `path` may not be replaced by a new regular file ("" when it may: absent, or a regular file).
+std::string not_replaceable(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? "" : system_error("cannot examine " + path.string());
+  // A symbolic link is replaced itself, never written through (what it points to is untouched).
+  const std::string kind = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? ""
+                           : S_ISDIR(st.st_mode)  ? "a directory"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a regular file";
+  return kind.empty() ? "" : path.string() + " is " + kind + ", not a regular file: nothing was written";
+}
+
+void write_file_atomically(const fs::path& path, const std::string& contents, const WriteFunction& write,
+                           unsigned mode) {
+  if (const std::string why = not_replaceable(path); !why.empty()) throw ConversationWriteError(why);
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::string name = ".";  // built step by step: GCC 12 warns (-Wrestrict) on "." + string
   name += path.filename().string();
@@ -73,14 +90,14 @@ void write_file_atomically(const fs::path& path, const std::string& contents, co
   name += "-XXXXXX";
   std::string tmp = (dir / name).string();
   int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw ConversationWriteError(system_error("cannot create a temporary file in " + dir.string()));
+  if (fd < 0) throw ConversationWriteError(system_error("cannot write " + path.string() + ": cannot create a temporary file in " + dir.string()));
   auto fail = [&](const std::string& what) {
     std::string message = system_error(what);
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
     throw ConversationWriteError(message);
   };
-  if (::fchmod(fd, 0600) != 0) fail("cannot set the mode of " + tmp);
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail("cannot set the mode of " + tmp);
   const char* data = contents.data();
   std::size_t left = contents.size();
   while (left > 0) {
@@ -97,6 +114,11 @@ void write_file_atomically(const fs::path& path, const std::string& contents, co
   int rc = ::close(fd);
   fd = -1;
   if (rc != 0) fail("cannot close " + path.string());
+  if (const std::string why = not_replaceable(path); !why.empty()) {  // it may have appeared meanwhile
+    errno = 0;
+    ::unlink(tmp.c_str());
+    throw ConversationWriteError(why);
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot replace " + path.string());
   // Make the rename itself durable.
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);

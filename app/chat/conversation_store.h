@@ -27,11 +27,14 @@ using WriteFunction = std::function<long(int fd, const char* data, std::size_t s
 // $XDG_DATA_HOME/dschat/conversations (or $HOME/.local/share/dschat/conversations).
 std::filesystem::path default_conversations_dir();
 
-// Atomically replaces `path` with `contents` (mode 0600): temp file in the same directory,
-// write, fsync, rename, fsync the directory. Throws ConversationWriteError; on any failure the
-// old file is untouched and the temporary file is removed.
+// Atomically replaces `path` with `contents` (mode `mode`, 0600 unless given): temp file in the
+// same directory (mkstemp: O_EXCL, never a planted symlink), write, fsync, rename, fsync the
+// directory. Only a regular file, a symbolic link (replaced itself, never written through) or
+// nothing is ever replaced: a device, FIFO, socket or directory at `path` is an error naming what
+// it is (a rename would put a regular file in the place of /dev/full). Throws ConversationWriteError; on any failure the old file
+// is untouched and the temporary file is removed.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents,
-                           const WriteFunction& write = {});
+                           const WriteFunction& write = {}, unsigned mode = 0600);
 
 struct ConversationFileInfo {
   std::filesystem::path path;

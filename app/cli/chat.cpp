@@ -161,6 +161,7 @@ int run_line_mode(const ChatArguments& args) {
           } else {
             session.export_json(command.text);
           }
+          std::fprintf(stderr, "exported to %s\n", command.text.c_str());
           break;
         case K::Stats: break;
         case K::Exit: line_session = nullptr; return exit_status();

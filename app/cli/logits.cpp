@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "app/backend/loaded_model.h"
+#include "app/chat/conversation_store.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "engine/model.h"
@@ -63,30 +65,19 @@ void write_npy(const std::filesystem::path& out, const std::vector<float>& data,
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::filesystem::path tmp = out;
-  tmp += ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(out.string() + ": cannot create " + tmp.string());
-    const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-    f.write(reinterpret_cast<const char*>(magic), 8);
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    const unsigned char len_le[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
-    f.write(reinterpret_cast<const char*>(len_le), 2);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
-    f.flush();
-    if (!f) {
-      std::filesystem::remove(tmp);
-      throw std::runtime_error(out.string() + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error(out.string() + ": cannot rename the temporary file: " + ec.message());
-  }
+  std::string file;
+  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  file.append(reinterpret_cast<const char*>(magic), 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  file += static_cast<char>(len & 0xff);
+  file += static_cast<char>(len >> 8);
+  file += header;
+  file.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
+  // The conversations' writer: a temporary file made with mkstemp, renamed over a regular file or
+  // nothing (never over a device, FIFO or link). Mode as an ordinary new file: 0666 less the umask.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  write_file_atomically(out, file, {}, 0666 & ~mask);
 }
 
 }  // namespace

@@ -1,4 +1,8 @@
 // dschat: chat with DeepSeek-V3-family models on the CPU. Dispatches to the subcommands.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,9 +39,21 @@ std::string simd_override_error() {
   return "DSCHAT_SIMD=" + shown + " is not an instruction-set level (scalar, avx2 or avx512)";
 }
 
+// A program started with fd 0, 1 or 2 closed (`dschat <&-`) would get that number for the first
+// file it opens (model.safetensors read as chat input, or a conversation written to as "stdout").
+// Open /dev/null on each closed one before anything else is opened.
+void open_closed_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free number: fd
+    if (opened > 2) ::close(opened);  // cannot happen while fd is free; never keep a stray descriptor
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  open_closed_standard_fds();
   dschat::Args args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::fputs(kUsage, stdout);

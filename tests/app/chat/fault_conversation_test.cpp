@@ -6,6 +6,10 @@
 // ids from files never become paths).
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -332,6 +336,43 @@ TEST_F(FaultTest, APlantedSymlinkIsReplacedNotWrittenThrough) {
   store.save(c);
   EXPECT_EQ(read_file(outside), "precious");
   EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(store.path_for(c))));
+}
+
+// Only a regular file, a link (replaced itself) or nothing is replaced: a FIFO, a socket, a
+// directory or a device at the target is an error naming what it is, and stays what it was
+// (a rename used to put a regular file in its place: /save /dev/full would replace /dev/full).
+TEST_F(FaultTest, SavingNeverReplacesWhatIsNotARegularFile) {
+  Conversation c = conversation_with(2);
+  const fs::path fifo = dir_ / "fifo.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path socket_path = dir_ / "socket.json";
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const fs::path directory = dir_ / "directory.json";
+  fs::create_directories(directory);
+  ConversationStore store(dir_ / "conversations");
+  for (const auto& [target, kind] : std::vector<std::pair<fs::path, std::string>>{
+           {fifo, "a FIFO"}, {socket_path, "a socket"}, {directory, "a directory"}, {"/dev/null", "a character device"}}) {
+    try {
+      store.save(c, target);
+      ADD_FAILURE() << target << " was replaced";
+    } catch (const ConversationWriteError& e) {
+      EXPECT_NE(std::string(e.what()).find(target.string() + " is " + kind + ", not a regular file"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(store.export_markdown(c, target), ConversationWriteError) << target;
+  }
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_TRUE(fs::is_socket(socket_path));
+  EXPECT_TRUE(fs::is_directory(directory));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  ::close(sock);
+  for (const auto& entry : fs::directory_iterator(dir_)) {  // no temporary file left behind
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
 }
 
 TEST_F(FaultTest, IdsReadFromFilesNeverBecomePathsOutsideTheDirectory) {

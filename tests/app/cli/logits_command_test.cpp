@@ -2,6 +2,8 @@
 // logits on both paths, and bad input is a clear one-line error with exit status 1.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -104,6 +106,16 @@ TEST(LogitsCommand, BadInputIsAClearErrorWithStatus1) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
   }
   EXPECT_FALSE(fs::exists(tmp / "x.npy"));
+
+  // --out never replaces what is not a regular file (a FIFO here), and plants no temporary file.
+  ASSERT_EQ(::mkfifo((tmp / "fifo.npy").c_str(), 0600), 0);
+  CommandResult r = run("logits" + model + " --ids 1 --out " + (tmp / "fifo.npy").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("fifo.npy is a FIFO, not a regular file"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_fifo(tmp / "fifo.npy"));
+  size_t entries = 0;
+  for (const auto& entry : fs::directory_iterator(tmp.path())) entries += entry.path() != tmp / "err" && entry.path() != tmp / "out";
+  EXPECT_EQ(entries, 1u);
 }
 
 // DSCHAT_SIMD names a level or is a mistake: a bogus value is an error (it used to be ignored), the
@@ -124,6 +136,23 @@ TEST(SimdOverride, UnknownLevelIsAnErrorKnownLevelsRun) {
   EXPECT_EQ(status("bogus", &err), 2);
   EXPECT_NE(err.find("DSCHAT_SIMD=bogus is not an instruction-set level (scalar, avx2 or avx512)"), std::string::npos) << err;
   for (const char* level : {"scalar", "avx2", "avx512"}) EXPECT_EQ(status(level), 0) << level;
+}
+
+// `dschat <&-`: with stdin closed the model's file used to become fd 0 and be read as chat input
+// (junk prompts answered and autosaved). Now stdin is /dev/null: end of input, nothing saved.
+TEST(ClosedStandardFds, StdinClosedIsEndOfInputNotTheModelFile) {
+  test::TempDir tmp;
+  const std::string cmd = "XDG_DATA_HOME=" + tmp.path().string() + " DSCHAT_NOHISTORY=1 " + DSCHAT_BINARY +
+                          " --model " + (fs::path(DSCHAT_SOURCE_DIR) / "assets" / "model").string() + " <&- >" +
+                          (tmp / "out").string() + " 2>&1";
+  int raw = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 0);
+  size_t saved = 0;
+  if (fs::is_directory(tmp / "dschat" / "conversations")) {
+    for (const auto& entry : fs::directory_iterator(tmp / "dschat" / "conversations")) saved += entry.path().extension() == ".json";
+  }
+  EXPECT_EQ(saved, 0u) << "messages were read from a file opened as fd 0";
 }
 
 TEST(InfoCommand, DescribesTheModel) {
