@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "app/chat/xdg_directories.h"
+#include "engine/json_limits.h"
 
 namespace dschat {
 
@@ -155,8 +156,14 @@ Conversation ConversationStore::load(const fs::path& path) {
   if (!in) throw ConversationError(path.string() + ": cannot open (" + std::strerror(errno) + ")");
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw ConversationError(path.string() + ": not valid JSON");
+  nlohmann::json j;
+  try {
+    j = parse_json_bounded(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw ConversationError(path.string() + ": not valid JSON (" + e.what() + ")");
+  } catch (const JsonTooDeep& e) {
+    throw ConversationError(path.string() + ": " + e.what());
+  }
   return conversation_from_json(j, path.string());
 }
 

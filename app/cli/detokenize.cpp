@@ -13,6 +13,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
+#include "engine/json_limits.h"
 
 namespace dschat {
 
@@ -28,9 +29,11 @@ const char* kDetokenizeUsage =
 std::vector<int32_t> parse_ids(const std::string& text, const std::string& where) {
   nlohmann::json value;
   try {
-    value = nlohmann::json::parse(text);
+    value = parse_json_bounded(text);
   } catch (const nlohmann::json::exception& e) {
     throw TokenizerError(where + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw TokenizerError(where + ": " + e.what());
   }
   if (!value.is_array()) throw TokenizerError(where + ": expected a JSON array of token ids");
   std::vector<int32_t> ids;
@@ -38,7 +41,7 @@ std::vector<int32_t> parse_ids(const std::string& text, const std::string& where
   for (std::size_t i = 0; i < value.size(); ++i) {
     const auto& id = value[i];
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
-      throw TokenizerError(where + ": element " + std::to_string(i) + " (" + id.dump() + ") is not a token id");
+      throw TokenizerError(where + ": element " + std::to_string(i) + " (" + json_summary(id) + ") is not a token id");
     }
     ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
   }

@@ -15,6 +15,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
+#include "engine/json_limits.h"
 
 namespace dschat {
 
@@ -40,9 +41,11 @@ void append_ids(std::string& out, const std::vector<int32_t>& ids) {
 std::string batch_line_text(const std::string& line, const std::string& where) {
   nlohmann::json value;
   try {
-    value = nlohmann::json::parse(line);
+    value = parse_json_bounded(line);
   } catch (const nlohmann::json::exception& e) {
     throw TokenizerError(where + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw TokenizerError(where + ": " + e.what());
   }
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("text") && value["text"].is_string()) return value["text"].get<std::string>();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/model_error.h"
+#include "engine/json_limits.h"
 
 namespace dschat {
 namespace {
@@ -31,7 +32,7 @@ class ConfigReader {
     const json& v = root_.at(key);
     if (v.is_number_integer() || v.is_number_unsigned()) {
       long long x = v.get<long long>();
-      if (x < INT32_MIN || x > INT32_MAX) fail(key, "is out of range: " + v.dump());
+      if (x < INT32_MIN || x > INT32_MAX) fail(key, "is out of range: " + json_summary(v));
       out = static_cast<int>(x);
       return;
     }
@@ -42,13 +43,13 @@ class ConfigReader {
         return;
       }
     }
-    fail(key, "must be an integer, got " + v.dump());
+    fail(key, "must be an integer, got " + json_summary(v));
   }
 
   void read_double(const std::string& key, double& out) const {
     if (!has(key)) return;
     const json& v = root_.at(key);
-    if (!v.is_number()) fail(key, "must be a number, got " + v.dump());
+    if (!v.is_number()) fail(key, "must be a number, got " + json_summary(v));
     out = v.get<double>();
     if (!std::isfinite(out)) fail(key, "must be finite");
   }
@@ -56,14 +57,14 @@ class ConfigReader {
   void read_bool(const std::string& key, bool& out) const {
     if (!has(key)) return;
     const json& v = root_.at(key);
-    if (!v.is_boolean()) fail(key, "must be true or false, got " + v.dump());
+    if (!v.is_boolean()) fail(key, "must be true or false, got " + json_summary(v));
     out = v.get<bool>();
   }
 
   void read_string(const std::string& key, std::string& out) const {
     if (!has(key)) return;
     const json& v = root_.at(key);
-    if (!v.is_string()) fail(key, "must be a string, got " + v.dump());
+    if (!v.is_string()) fail(key, "must be a string, got " + json_summary(v));
     out = v.get<std::string>();
   }
 
@@ -77,7 +78,7 @@ class ConfigReader {
 
 void read_rope_scaling(const ConfigReader& top, const json& rs, const std::string& key,
                        ModelConfig& config) {
-  if (!rs.is_object()) top.fail(key, "must be an object or null, got " + rs.dump());
+  if (!rs.is_object()) top.fail(key, "must be an object or null, got " + json_summary(rs));
   ConfigReader r(rs, top.source());
   std::string type;
   r.read_string("type", type);
@@ -124,7 +125,7 @@ void read_eos(const ConfigReader& r, ModelConfig& config) {
   std::vector<int> ids;
   auto add = [&](const json& x) {
     if (!x.is_number_integer() || x.get<long long>() < 0 || x.get<long long>() > INT32_MAX) {
-      r.fail("eos_token_id", "must be a non-negative integer or a list of them, got " + v.dump());
+      r.fail("eos_token_id", "must be a non-negative integer or a list of them, got " + json_summary(v));
     }
     ids.push_back(x.get<int>());
   };
@@ -141,9 +142,11 @@ void read_eos(const ConfigReader& r, ModelConfig& config) {
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source) {
   json root;
   try {
-    root = json::parse(json_text);
+    root = parse_json_bounded(json_text);
   } catch (const json::exception& e) {
     throw ModelError(source + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw ModelError(source + ": " + e.what());
   }
   if (!root.is_object()) throw ModelError(source + ": expected a JSON object");
   ConfigReader r(root, source);

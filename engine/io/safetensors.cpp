@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/model_error.h"
+#include "engine/json_limits.h"
 
 namespace dschat {
 namespace {
@@ -43,9 +44,11 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
   const char* header_text = reinterpret_cast<const char*>(file_.data() + 8);
   json header;
   try {
-    header = json::parse(header_text, header_text + header_len);
+    header = parse_json_bounded(header_text, header_text + header_len);
   } catch (const json::exception& e) {
     fail(std::string("header is not valid JSON: ") + e.what());
+  } catch (const JsonTooDeep& e) {
+    fail(std::string("header: ") + e.what());
   }
   if (!header.is_object()) fail("header is not a JSON object");
 
@@ -70,10 +73,10 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     uint64_t elements = 1;
     for (const json& d : e["shape"]) {
       if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<long long>() >= 0)) {
-        tfail("shape " + e["shape"].dump() + " has a dimension that is not a non-negative integer");
+        tfail("shape " + json_summary(e["shape"]) + " has a dimension that is not a non-negative integer");
       }
       uint64_t dim = d.get<uint64_t>();
-      if (!checked_mul(elements, dim, elements)) tfail("shape " + e["shape"].dump() + " is too large");
+      if (!checked_mul(elements, dim, elements)) tfail("shape " + json_summary(e["shape"]) + " is too large");
       t.shape.push_back(static_cast<int64_t>(dim));
     }
     if (!e.contains("data_offsets") || !e["data_offsets"].is_array() || e["data_offsets"].size() != 2 ||
@@ -141,9 +144,11 @@ std::unique_ptr<TensorCollection> TensorCollection::open_directory(const std::fi
     text << in.rdbuf();
     json index;
     try {
-      index = json::parse(text.str());
+      index = parse_json_bounded(text.str());
     } catch (const json::exception& e) {
       throw ModelError(iname + ": not valid JSON: " + e.what());
+    } catch (const JsonTooDeep& e) {
+      throw ModelError(iname + ": " + e.what());
     }
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
       throw ModelError(iname + ": missing the 'weight_map' object");

@@ -106,6 +106,14 @@ TEST_F(CliTest, ErrorsAreClearAndExitNonZero) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("99999999"), std::string::npos) << r.err;
 
+  // 200k levels of [[[...]]] on stdin: a clear error, not a stack overflow in dump().
+  r = run("detokenize" + kModel, std::string(200000, '[') + std::string(200000, ']'));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("nested deeper than 256 levels"), std::string::npos) << r.err;
+  r = run("detokenize" + kModel, "[1, [[[2]]]]");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("element 1 (an array of 1 elements) is not a token id"), std::string::npos) << r.err;
+
   r = run("detokenize" + kModel, "[1, \"x\"]");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("element 1"), std::string::npos) << r.err;

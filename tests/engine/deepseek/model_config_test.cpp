@@ -29,6 +29,27 @@ json with(json j, const std::string& key, const json& value) {
   return j;
 }
 
+// config.json with a value nested 100k deep is refused while parsing (it used to overflow the stack
+// in the error message's dump()); a nested value that fails a check is described by kind and size.
+TEST(ModelConfigJson, DeepNestingIsAClearError) {
+  const int depth = 100000;
+  const std::string deep = "{\"hidden_size\": " + std::string(depth, '[') + std::string(depth, ']') + "}";
+  try {
+    parse_model_config(deep, "dir/config.json");
+    FAIL() << "accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("dir/config.json: JSON nested deeper than 256 levels"), std::string::npos)
+        << e.what();
+  }
+  try {
+    parse_model_config(R"({"hidden_size": [[[1, 2]]]})", "dir/config.json");
+    FAIL() << "accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("must be an integer, got an array of 1 elements"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ModelConfig, ReadsEveryKey) {
   json j = test::small_config();
   j["rope_scaling"] = {{"type", "yarn"}, {"factor", 4}, {"original_max_position_embeddings", 32}, {"beta_fast", 16},

@@ -62,6 +62,22 @@ TEST(Safetensors, RejectsBadHeaderLength) {
   expect_model_error([&] { SafetensorsFile f(dir / "short.safetensors"); }, {"short.safetensors", "too short"});
 }
 
+// A header nested 200k deep (the shape of a tensor) is refused while parsing: it used to overflow
+// the stack in the error message's dump(). Values that only fail a check are described, not dumped.
+TEST(Safetensors, DeepNestingIsAClearError) {
+  TempDir dir;
+  const int depth = 200000;
+  std::string shape = std::string(depth, '[') + std::string(depth, ']');
+  test::write_raw_safetensors(dir / "deep.safetensors",
+                              R"({"w": {"dtype": "F32", "shape": )" + shape + R"(, "data_offsets": [0, 0]}})", zeros(0));
+  expect_model_error([&] { SafetensorsFile f(dir / "deep.safetensors"); },
+                     {"deep.safetensors", "nested deeper than 256 levels"});
+  test::write_raw_safetensors(dir / "nested.safetensors",
+                              R"({"w": {"dtype": "F32", "shape": [[[[1]]]], "data_offsets": [0, 4]}})", zeros(4));
+  expect_model_error([&] { SafetensorsFile f(dir / "nested.safetensors"); },
+                     {"nested.safetensors", "shape an array of 1 elements"});
+}
+
 TEST(Safetensors, RejectsBadJson) {
   TempDir dir;
   test::write_raw_safetensors(dir / "bad.safetensors", "{\"x\": {\"dtype\": ", zeros(0));
