@@ -1,5 +1,5 @@
 #!/bin/sh
-# Launch to first token and peak memory of `dschat run` (README, "Start-up and memory").
+# Launch to first token and peak memory of `dschat run` (docs/benchmarks.md, "Start-up and memory").
 #   tools/measure_startup.sh MODEL_DIR REPS DSCHAT [DSCHAT ...]
 # Runs `DSCHAT run --model MODEL_DIR --prompt hi -n 1 --temp 0` REPS times per binary, the
 # binaries alternating so that each sees the same machine load, and prints per binary the

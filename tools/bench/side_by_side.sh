@@ -1,6 +1,6 @@
 #!/bin/sh
 # dschat bench and llama-bench side by side on the same seed-shape model, alternating so that both
-# see the same machine (README, "Speed"). Prints JSON lines; tools/bench/summarize.py makes the table.
+# see the same machine (docs/benchmarks.md). Prints JSON lines; tools/bench/summarize.py makes the table.
 #   tools/bench/side_by_side.sh DSCHAT MODEL_DIR GGUF_DIR LLAMA_BENCH [ROUNDS] > runs.jsonl
 # MODEL_DIR: a Hugging Face directory (tools/make_seed_shape_checkpoint.py); GGUF_DIR holds
 # seed-bf16.gguf, seed-q8_0.gguf and seed-q4_0.gguf converted from it (convert_hf_to_gguf.py, then

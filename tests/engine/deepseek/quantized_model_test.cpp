@@ -93,7 +93,7 @@ TEST(QuantizedModel, LogitsStayCloseToF32OnTheBundledModel) {
     const char* name;
     double max_mean_kl;
   };
-  // Bounds a few times above what was measured when this test was written (README "Speed").
+  // Bounds a few times above what was measured when this test was written (docs/benchmarks.md).
   for (const Bound& b : {Bound{WeightType::BF16, "bf16", 0.002}, Bound{WeightType::Q8_0, "q8_0", 0.005},
                          Bound{WeightType::Q4_0, "q4_0", 0.1}}) {
     const std::vector<float> q = prompt_logits(*load(b.type));
