@@ -42,12 +42,29 @@ std::string simd_override_error() {
 // A program started with fd 0, 1 or 2 closed (`dschat <&-`) would get that number for the first
 // file it opens (model.safetensors read as chat input, or a conversation written to as "stdout").
 // Open /dev/null on each closed one before anything else is opened.
+bool stdout_was_closed = false;  // then whatever the command printed was lost: finish_output says so
+
 void open_closed_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == STDOUT_FILENO) stdout_was_closed = true;
     const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free number: fd
     if (opened > 2) ::close(opened);  // cannot happen while fd is free; never keep a stray descriptor
   }
+}
+
+// The output a command printed must have reached its destination: a full disk or /dev/full, or a
+// stdout that was closed, is an error (status 1), not a silent success.
+int finish_output(const std::string& command, int status) {
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout);
+  const int error = errno;
+  std::string why;
+  if (failed) why = std::string("writing the output failed: ") + (error ? std::strerror(error) : "I/O error");
+  else if (stdout_was_closed) why = "standard output is closed: the output was lost";
+  if (why.empty()) return status;
+  std::fprintf(stderr, "dschat %s: %s\n", command.empty() || command[0] == '-' ? "chat" : command.c_str(), why.c_str());
+  return status == 0 ? 1 : status;
 }
 
 }  // namespace
@@ -71,8 +88,8 @@ int main(int argc, char** argv) {
   dschat::Args rest = args.empty() ? args : dschat::Args(args.begin() + 1, args.end());
   int status = 0;
   try {
-    if (command == "run") return dschat::cmd_run(rest);  // its session reports vanished pages
-    if (command.empty() || command[0] == '-') return dschat::cmd_chat(args);  // so does the chat's
+    if (command == "run") return finish_output(command, dschat::cmd_run(rest));  // its session reports vanished pages
+    if (command.empty() || command[0] == '-') return finish_output(command, dschat::cmd_chat(args));  // so does the chat's
     if (command == "tokenize") status = dschat::cmd_tokenize(rest);
     else if (command == "detokenize") status = dschat::cmd_detokenize(rest);
     else if (command == "logits") status = dschat::cmd_logits(rest);
@@ -91,7 +108,7 @@ int main(int argc, char** argv) {
   if (const std::string what = dschat::model_files_changed_since_start(); !what.empty()) {
     dschat::report_error(command, "the model's files changed on disk while it ran (" + what +
                                       "); its results are not valid");
-    return status == 0 ? 1 : status;
+    return finish_output(command, status == 0 ? 1 : status);
   }
-  return status;
+  return finish_output(command, status);
 }

@@ -155,6 +155,26 @@ TEST(ClosedStandardFds, StdinClosedIsEndOfInputNotTheModelFile) {
   EXPECT_EQ(saved, 0u) << "messages were read from a file opened as fd 0";
 }
 
+// Output that did not reach its destination is an error: stdout on /dev/full, or closed (both
+// used to exit 0 with the output lost).
+TEST(LostOutput, FullOrClosedStdoutIsStatus1) {
+  test::TempDir tmp;
+  const std::string model = (kCase / "model").string();
+  for (const auto& [redirect, message] : std::vector<std::pair<std::string, std::string>>{
+           {">/dev/full", "dschat info: writing the output failed: No space left on device"},
+           {">&-", "dschat info: standard output is closed: the output was lost"}}) {
+    const std::string cmd = std::string(DSCHAT_BINARY) + " info --model " + model + " " + redirect + " 2>" +
+                            (tmp / "err").string();
+    int raw = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), 1) << redirect;
+    std::ifstream f(tmp / "err");
+    const std::string err((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_NE(err.find(message), std::string::npos) << redirect << " -> " << err;
+  }
+  EXPECT_EQ(run("info --model " + model).status, 0);
+}
+
 TEST(InfoCommand, DescribesTheModel) {
   CommandResult r = run("info --model " + (kCase / "model").string());
   ASSERT_EQ(r.status, 0) << r.err;
