@@ -39,11 +39,11 @@ std::string simd_override_error() {
   return "DSCHAT_SIMD=" + shown + " is not an instruction-set level (scalar, avx2 or avx512)";
 }
 
+bool stdout_was_closed = false;  // then whatever the command printed was lost: finish_output says so
+
 // A program started with fd 0, 1 or 2 closed (`dschat <&-`) would get that number for the first
 // file it opens (model.safetensors read as chat input, or a conversation written to as "stdout").
 // Open /dev/null on each closed one before anything else is opened.
-bool stdout_was_closed = false;  // then whatever the command printed was lost: finish_output says so
-
 void open_closed_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
