@@ -65,7 +65,10 @@ fs::path default_conversations_dir() {
   return base / "dschat" / "conversations";
 }
 
-// Why `path` may not be replaced by a new regular file ("" when it may: absent, or a regular file).
+namespace {
+
+// Why `path` may not be replaced by a new regular file ("" when it may: absent, a regular file or
+// a symbolic link).
 std::string not_replaceable(const fs::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? "" : system_error("cannot examine " + path.string());
@@ -80,6 +83,8 @@ std::string not_replaceable(const fs::path& path) {
   return kind.empty() ? "" : path.string() + " is " + kind + ", not a regular file: nothing was written";
 }
 
+}  // namespace
+
 void write_file_atomically(const fs::path& path, const std::string& contents, const WriteFunction& write,
                            unsigned mode) {
   if (const std::string why = not_replaceable(path); !why.empty()) throw ConversationWriteError(why);
@@ -91,7 +96,10 @@ void write_file_atomically(const fs::path& path, const std::string& contents, co
   name += "-XXXXXX";
   std::string tmp = (dir / name).string();
   int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw ConversationWriteError(system_error("cannot write " + path.string() + ": cannot create a temporary file in " + dir.string()));
+  if (fd < 0) {
+    throw ConversationWriteError(
+        system_error("cannot write " + path.string() + ": cannot create a temporary file in " + dir.string()));
+  }
   auto fail = [&](const std::string& what) {
     std::string message = system_error(what);
     if (fd >= 0) ::close(fd);
