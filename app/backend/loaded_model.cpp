@@ -89,6 +89,11 @@ int read_max_new_tokens(const std::filesystem::path& model_dir) {
 }
 
 std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path, const LoadOptions& options) {
+  // Named first: otherwise the tokenizer, loading alongside, reports "<parent>/tokenizer.json".
+  std::error_code exists_error;
+  if (!std::filesystem::exists(path, exists_error)) {
+    throw ModelError(path.string() + ": no such model directory or file");
+  }
   auto loaded = std::make_shared<LoadedModel>();
   loaded->path = path;
   const std::filesystem::path dir = directory_of(path);

@@ -128,6 +128,17 @@ TEST(LoadedModel, PeakMemoryOfALoadIsTheWeightsOnceplusTheTokenizer) {
   EXPECT_LE(growth, weights + (16u << 20)) << "weights " << weights;
 }
 
+// A path that does not exist is named as such (dschat run --model /nonexistent used to say
+// "/tokenizer.json: no such file", from the tokenizer loading alongside).
+TEST(LoadedModel, AMissingPathIsNamed) {
+  try {
+    LoadedModel::load("/nonexistent/model-dir");
+    FAIL() << "loaded";
+  } catch (const ModelError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/model-dir: no such model directory or file");
+  }
+}
+
 TEST(LoadedModel, CancellingTheProgressStopsTheLoad) {
   LoadOptions options;
   int calls = 0;
