@@ -10,6 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "app/chat/conversation_store.h"
 #include "app/chat/xdg_directories.h"
 
 namespace dschat {
@@ -57,9 +58,6 @@ std::vector<std::string> load_history(const std::filesystem::path& path) {
 }
 
 void save_history(const std::filesystem::path& path, const std::vector<std::string>& entries, size_t max_entries) {
-  auto fail = [&](const std::string& what) {
-    throw std::runtime_error(path.string() + ": cannot " + what + ": " + std::strerror(errno));
-  };
   std::filesystem::path dir = path.parent_path();
   if (!dir.empty()) {
     create_private_directories(dir);
@@ -67,36 +65,13 @@ void save_history(const std::filesystem::path& path, const std::vector<std::stri
   std::string contents;
   size_t first = entries.size() > max_entries ? entries.size() - max_entries : 0;
   for (size_t i = first; i < entries.size(); ++i) contents += escape_history_entry(entries[i]) + "\n";
-  std::filesystem::path temporary = path;
-  temporary += ".tmp" + std::to_string(::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail("write");
-  const char* data = contents.data();
-  size_t left = contents.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      errno = saved;
-      fail("write");
-    }
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int saved = errno;
-    ::unlink(temporary.c_str());
-    errno = saved;
-    fail("write");
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temporary.c_str());
-    errno = saved;
-    fail("replace");
+  // The conversations' writer: a mkstemp temporary (never a planted symlink at a predictable
+  // name, as the old "<path>.tmp<pid>" opened without O_EXCL allowed), fsync, rename over a
+  // regular file or nothing.
+  try {
+    write_file_atomically(path, contents, {}, 0600);
+  } catch (const ConversationWriteError& e) {
+    throw std::runtime_error(e.what());
   }
 }
 

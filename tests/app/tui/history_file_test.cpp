@@ -47,6 +47,22 @@ TEST(TuiHistoryFile, SaveLoadKeepsNewestWithMode0600) {
   std::filesystem::remove_all(dir);
 }
 
+// A symlink planted at the old predictable temporary name ("history.tmp<pid>") is never written
+// through: the history goes to a mkstemp temporary; the planted link's target stays as it was.
+TEST(TuiHistoryFile, APlantedTemporaryNameIsNotWrittenThrough) {
+  std::filesystem::path dir = fresh_dir("history-planted");
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path victim = dir / "victim";
+  { std::ofstream(victim) << "precious"; }
+  const std::filesystem::path path = dir / "history";
+  std::filesystem::create_symlink(victim, path.string() + ".tmp" + std::to_string(::getpid()));
+  save_history(path, {"x"});
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
+  EXPECT_EQ(load_history(path), std::vector<std::string>{"x"});
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TuiHistoryFile, UnwritablePlaceIsAnErrorNamingTheFile) {
   // A regular file where the directory should be: fails even for root.
   std::filesystem::path dir = fresh_dir("history-blocked");
