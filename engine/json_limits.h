@@ -4,7 +4,8 @@
 //   - parse_json_bounded() refuses nesting deeper than a limit while parsing (the parser callback
 //     sees each value's depth before the next level is built), and
 //   - json_summary() describes a value for a message without walking into it.
-// Header-only: the engine's readers and the app's share it (engine/ is the lowest layer both see).
+// Header-only, with the public headers because the app's readers use it too; engine/io and
+// engine/deepseek include it as well (a header, no link dependency on the layer above them).
 #pragma once
 
 #include <cstddef>
