@@ -40,7 +40,7 @@ void create_private_directories(const fs::path& dir) {
   for (const fs::path& part : dir) {
     path /= part;
     if (::mkdir(path.c_str(), 0700) == 0) {
-      ::chmod(path.c_str(), 0700);  // mkdir applies the umask; 0700 needs nothing it could add, but be exact
+      ::chmod(path.c_str(), 0700);  // mkdir applied the umask, which may have taken bits from 0700
       continue;
     }
     if (errno == EEXIST) {

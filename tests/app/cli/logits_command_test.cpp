@@ -27,9 +27,12 @@ struct CommandResult {
   std::string err;
 };
 
-CommandResult run(const std::string& args) {
+// Runs dschat with `args` through the shell, with `env` ("NAME=value ...") before it; stdout goes
+// to a file (CommandResult::out) unless `streams` redirects it otherwise (">/dev/full", "<&- >&-").
+CommandResult run(const std::string& args, const std::string& env = "", const std::string& streams = "") {
   test::TempDir tmp;
-  std::string cmd = std::string(DSCHAT_BINARY) + " " + args + " >" + (tmp / "out").string() + " 2>" + (tmp / "err").string();
+  const std::string out = streams.empty() ? " >" + (tmp / "out").string() : " " + streams;
+  const std::string cmd = env + " " + DSCHAT_BINARY + " " + args + out + " 2>" + (tmp / "err").string();
   int raw = std::system(cmd.c_str());
   auto slurp = [](const fs::path& p) {
     std::ifstream f(p);
@@ -121,36 +124,29 @@ TEST(LogitsCommand, BadInputIsAClearErrorWithStatus1) {
 // DSCHAT_SIMD names a level or is a mistake: a bogus value is an error (it used to be ignored), the
 // three levels run.
 TEST(SimdOverride, UnknownLevelIsAnErrorKnownLevelsRun) {
-  test::TempDir tmp;
-  auto status = [&](const std::string& value, std::string* err = nullptr) {
-    std::string cmd = "DSCHAT_SIMD=" + value + " " + DSCHAT_BINARY + " info --model " + (kCase / "model").string() +
-                      " >/dev/null 2>" + (tmp / "err").string();
-    int raw = std::system(cmd.c_str());
-    if (err) {
-      std::ifstream f(tmp / "err");
-      *err = std::string(std::istreambuf_iterator<char>(f), {});
-    }
-    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  };
-  std::string err;
-  EXPECT_EQ(status("bogus", &err), 2);
-  EXPECT_NE(err.find("DSCHAT_SIMD=bogus is not an instruction-set level (scalar, avx2 or avx512)"), std::string::npos) << err;
-  for (const char* level : {"scalar", "avx2", "avx512"}) EXPECT_EQ(status(level), 0) << level;
+  const std::string info = "info --model " + (kCase / "model").string();
+  CommandResult bogus = run(info, "DSCHAT_SIMD=bogus");
+  EXPECT_EQ(bogus.status, 2);
+  EXPECT_NE(bogus.err.find("DSCHAT_SIMD=bogus is not an instruction-set level (scalar, avx2 or avx512)"),
+            std::string::npos)
+      << bogus.err;
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    EXPECT_EQ(run(info, std::string("DSCHAT_SIMD=") + level).status, 0) << level;
+  }
 }
 
 // `dschat <&-`: with stdin closed the model's file used to become fd 0 and be read as chat input
 // (junk prompts answered and autosaved). Now stdin is /dev/null: end of input, nothing saved.
 TEST(ClosedStandardFds, StdinClosedIsEndOfInputNotTheModelFile) {
   test::TempDir tmp;
-  const std::string cmd = "XDG_DATA_HOME=" + tmp.path().string() + " DSCHAT_NOHISTORY=1 " + DSCHAT_BINARY +
-                          " --model " + (fs::path(DSCHAT_SOURCE_DIR) / "assets" / "model").string() + " <&- >" +
-                          (tmp / "out").string() + " 2>&1";
-  int raw = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(raw));
-  EXPECT_EQ(WEXITSTATUS(raw), 0);
+  CommandResult r = run("--model " + (fs::path(DSCHAT_SOURCE_DIR) / "assets" / "model").string(),
+                        "XDG_DATA_HOME=" + tmp.path().string() + " DSCHAT_NOHISTORY=1", "<&- >/dev/null");
+  EXPECT_EQ(r.status, 0) << r.err;
   size_t saved = 0;
   if (fs::is_directory(tmp / "dschat" / "conversations")) {
-    for (const auto& entry : fs::directory_iterator(tmp / "dschat" / "conversations")) saved += entry.path().extension() == ".json";
+    for (const auto& entry : fs::directory_iterator(tmp / "dschat" / "conversations")) {
+      saved += entry.path().extension() == ".json";
+    }
   }
   EXPECT_EQ(saved, 0u) << "messages were read from a file opened as fd 0";
 }
@@ -158,21 +154,15 @@ TEST(ClosedStandardFds, StdinClosedIsEndOfInputNotTheModelFile) {
 // Output that did not reach its destination is an error: stdout on /dev/full, or closed (both
 // used to exit 0 with the output lost).
 TEST(LostOutput, FullOrClosedStdoutIsStatus1) {
-  test::TempDir tmp;
-  const std::string model = (kCase / "model").string();
-  for (const auto& [redirect, message] : std::vector<std::pair<std::string, std::string>>{
+  const std::string info = "info --model " + (kCase / "model").string();
+  for (const auto& [streams, message] : std::vector<std::pair<std::string, std::string>>{
            {">/dev/full", "dschat info: writing the output failed: No space left on device"},
            {">&-", "dschat info: standard output is closed: the output was lost"}}) {
-    const std::string cmd = std::string(DSCHAT_BINARY) + " info --model " + model + " " + redirect + " 2>" +
-                            (tmp / "err").string();
-    int raw = std::system(cmd.c_str());
-    ASSERT_TRUE(WIFEXITED(raw));
-    EXPECT_EQ(WEXITSTATUS(raw), 1) << redirect;
-    std::ifstream f(tmp / "err");
-    const std::string err((std::istreambuf_iterator<char>(f)), {});
-    EXPECT_NE(err.find(message), std::string::npos) << redirect << " -> " << err;
+    CommandResult r = run(info, "", streams);
+    EXPECT_EQ(r.status, 1) << streams;
+    EXPECT_NE(r.err.find(message), std::string::npos) << streams << " -> " << r.err;
   }
-  EXPECT_EQ(run("info --model " + model).status, 0);
+  EXPECT_EQ(run(info).status, 0);
 }
 
 TEST(InfoCommand, DescribesTheModel) {

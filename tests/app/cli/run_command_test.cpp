@@ -104,6 +104,18 @@ class CmdRunTest : public ::testing::Test {
   fs::path dir_;
 };
 
+// A bigger model with no end-of-sequence token, so a reply runs until it is interrupted.
+fs::path write_endless_model(const fs::path& dir) {
+  nlohmann::json c = test::chat_model_config(4096);
+  c["hidden_size"] = 256;
+  c["intermediate_size"] = 1024;
+  c["first_k_dense_replace"] = 3;
+  c["eos_token_id"] = nullptr;
+  test::write_chat_model(dir, c);
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": "<｜begin▁of▁sentence｜>"})";
+  return dir;
+}
+
 // The greedy continuation computed in this process with the engine and tokenizer directly.
 std::string greedy_reply(const fs::path& dir, const std::string& prompt, int n) {
   auto model = LoadedModel::load(dir);
@@ -185,15 +197,7 @@ TEST_F(CmdRunTest, ErrorsAreClearAndNonZero) {
 }
 
 TEST_F(CmdRunTest, SigintStopsGenerationWithStatus130AndKeepsTheOutput) {
-  // A bigger model with no end-of-sequence token, so the reply runs until interrupted.
-  fs::path slow = dir_ / "slow";
-  nlohmann::json c = test::chat_model_config(4096);
-  c["hidden_size"] = 256;
-  c["intermediate_size"] = 1024;
-  c["first_k_dense_replace"] = 3;
-  c["eos_token_id"] = nullptr;
-  test::write_chat_model(slow, c);
-  std::ofstream(slow / "tokenizer_config.json") << R"({"bos_token": "<｜begin▁of▁sentence｜>"})";
+  const fs::path slow = write_endless_model(dir_ / "slow");
   RunResult r = run_dschat({"run", "--model", slow.string(), "--prompt", "Hello", "--template", "concat", "--temp",
                             "0", "-t", "1"},
                            "", /*interrupt=*/SIGINT);
@@ -207,14 +211,7 @@ TEST_F(CmdRunTest, SigintStopsGenerationWithStatus130AndKeepsTheOutput) {
 // does, the message and the partial reply are saved, and the exit status is 128 + the signal
 // (the default action used to end the process with nothing saved).
 TEST_F(CmdRunTest, LineModeTermAndHupSaveTheTurnThenExit) {
-  fs::path slow = dir_ / "slow";
-  nlohmann::json c = test::chat_model_config(4096);
-  c["hidden_size"] = 256;
-  c["intermediate_size"] = 1024;
-  c["first_k_dense_replace"] = 3;
-  c["eos_token_id"] = nullptr;
-  test::write_chat_model(slow, c);
-  std::ofstream(slow / "tokenizer_config.json") << R"({"bos_token": "<｜begin▁of▁sentence｜>"})";
+  const fs::path slow = write_endless_model(dir_ / "slow");
   for (int signal : {SIGTERM, SIGHUP}) {
     const fs::path data = dir_ / ("data" + std::to_string(signal));
     ::setenv("XDG_DATA_HOME", data.c_str(), 1);
