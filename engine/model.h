@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/deepseek/model_config.h"
@@ -91,6 +92,13 @@ class InferenceContext {
   // Tokens per chunk of the full-sequence path (default 64; >= 1). Results do not depend on it
   // beyond float rounding; tests use it to check exactly that.
   virtual void set_prefill_chunk(int tokens) = 0;
+
+  // Called during append() with named intermediates of every decoder layer, as llama.cpp's
+  // cb(cur, "attn_norm", il): `name` one of "attn_norm", "attn_out", "ffn_norm", "ffn_out",
+  // "l_out"; `values` [rows, hidden] for the rows of the current chunk. For tests and debugging:
+  // the forward pass without a trace is compiled separately and has no trace calls at all.
+  using LayerTrace = std::function<void(std::string_view name, int layer, std::span<const float> values, int64_t rows)>;
+  virtual void set_layer_trace(LayerTrace trace) { (void)trace; }
 };
 
 }  // namespace dschat

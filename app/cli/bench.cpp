@@ -17,6 +17,7 @@
 #include "app/backend/loaded_model.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/weight_type_option.h"
 #include "engine/model.h"
 
 namespace dschat {
@@ -34,20 +35,6 @@ const char* kBenchHelp =
     "  --type-output    weight type of lm_head and embeddings (default: as --type)\n"
     "  -r, --repetitions  measured repetitions (default 5)\n"
     "  --json           print one JSON object instead of the table\n";
-
-struct TypeChoice {
-  WeightType type;
-  std::string name;
-};
-
-TypeChoice parse_type(const std::string& option, const std::string& text) {
-  if (text == "f32") return {WeightType::F32, text};
-  if (text == "bf16") return {WeightType::BF16, text};
-  if (text == "q8_0") return {WeightType::Q8_0, text};
-  if (text == "q4_0") return {WeightType::Q4_0, text};
-  if (text == "native") return {WeightType::Native, text};
-  throw CommandLineError(option + ": unknown weight type '" + text + "' (expected f32, bf16, q8_0, q4_0 or native)");
-}
 
 struct Stats {
   double mean = 0, sd = 0;
@@ -110,9 +97,9 @@ int cmd_bench(const Args& args) {
     const int gen_tokens = static_cast<int>(cl.get_int("--n-gen", 128, 0, 1 << 20));
     const int reps = static_cast<int>(cl.get_int("--repetitions", 5, 1, 1000));
     const bool json = cl.has("--json");
-    const TypeChoice type = parse_type("--type", cl.get_or("--type", "native"));
+    const TypeChoice type = parse_weight_type("--type", cl.get_or("--type", "native"));
     const TypeChoice output_type =
-        cl.has("--type-output") ? parse_type("--type-output", *cl.get("--type-output")) : type;
+        cl.has("--type-output") ? parse_weight_type("--type-output", *cl.get("--type-output")) : type;
 
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 1024));

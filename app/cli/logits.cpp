@@ -15,6 +15,7 @@
 #include "app/chat/conversation_store.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/weight_type_option.h"
 #include "engine/model.h"
 
 namespace dschat {
@@ -22,12 +23,14 @@ namespace {
 
 const char* kLogitsHelp =
     "usage: dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t THREADS] [--chunk N]\n"
+    "                     [--type f32|bf16|q8_0|q4_0]\n"
     "  Runs the token ids through the model and writes the logits of every position as a float32\n"
     "  .npy array [n_ids, vocab].\n"
     "  --incremental   feed one token at a time (absorbed-MLA decode with the latent cache)\n"
     "                  instead of one batched full-sequence pass\n"
     "  -t, --threads   worker threads (default: all)\n"
-    "  --chunk N       tokens per chunk of the full-sequence pass (default 64)\n";
+    "  --chunk N       tokens per chunk of the full-sequence pass (default 64)\n"
+    "  --type T        weight type at run time (default: the checkpoint's own)\n";
 
 std::vector<int32_t> parse_ids(const std::string& text) {
   std::vector<int32_t> ids;
@@ -84,7 +87,7 @@ void write_npy(const std::filesystem::path& out, const std::vector<float>& data,
 
 int cmd_logits(const Args& args) {
   try {
-    CommandLine cl(args, {"--model", "--ids", "--out", "--threads", "--chunk"}, {"--incremental", "--help"},
+    CommandLine cl(args, {"--model", "--ids", "--out", "--threads", "--chunk", "--type"}, {"--incremental", "--help"},
                    {{"-t", "--threads"}, {"-h", "--help"}});
     if (cl.has("--help")) {
       std::fputs(kLogitsHelp, stdout);
@@ -96,6 +99,8 @@ int cmd_logits(const Args& args) {
     std::vector<int32_t> ids = parse_ids(*cl.get("--ids"));
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 1024));
+    options.weight_type = parse_weight_type("--type", cl.get_or("--type", "native")).type;
+    options.output_weight_type = options.weight_type;
     const int chunk = static_cast<int>(cl.get_int("--chunk", 64, 1, 1 << 20));
     const std::string model_dir = cl.get_or("--model", default_model_dir());
 

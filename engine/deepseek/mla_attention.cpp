@@ -5,13 +5,10 @@
 #include <cstring>
 
 #include "engine/ops/matmul.h"
-#include "engine/ops/matmul_kernels.h"
 #include "engine/ops/rms_norm.h"
 
 namespace dschat {
 namespace {
-
-void softmax_in_place(float* v, int64_t n) { matmul_kernels().softmax(v, n); }
 
 struct Dims {
   int64_t heads, nope, rope, v, qk, kv_lora, hidden;
@@ -27,73 +24,76 @@ WeightMatrix cached_latents(const LatentCache& cache, int layer, int64_t rows) {
 //   K = [W_UK c_kv ; k_pe]  [T, nope+rope]      S = Q Kᵀ  [n, T], causally masked softmax
 //   Vᵀ = W_UV c_kvᵀ         [v, T]              O = S V   [n, v]
 void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache& cache, int layer, int64_t h,
-                      const float* q, int64_t n, int64_t position, float scale, float* heads_out) {
+                      const float* q, int64_t n, int64_t position, float scale, float* heads_out, HeadScratch& s,
+                      KernelScratch& kernel) {
   const int64_t T = position + n;
   const int64_t kv_width = d.nope + d.v;
-  thread_local std::vector<float> keys, values_t, queries, scores, w_uv;
+  std::vector<float>&keys = s.keys, &values_t = s.values_t, &queries = s.queries, &scores = s.scores, &w_uv = s.w_uv;
   keys.resize(T * d.qk);
   values_t.resize(d.v * T);
   queries.resize(n * d.qk);
   scores.resize(n * T);
   w_uv.resize(d.v * d.kv_lora);
   const WeightMatrix latents = cached_latents(cache, layer, T);
-  matmul_rows(kv_b.row_slice(h * kv_width, d.nope), cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope);
+  matmul_rows(kv_b.row_slice(h * kv_width, d.nope), cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope, kernel);
   for (int64_t t = 0; t < T; ++t) {
     std::memcpy(keys.data() + t * d.qk + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope * sizeof(float));
   }
   // Vᵀ: the latents act as the matrix, the rows of W_UV (widened) as the tokens.
   for (int64_t j = 0; j < d.v; ++j) weight_row_to_f32(kv_b, h * kv_width + d.nope + j, w_uv.data() + j * d.kv_lora);
-  matmul_rows(latents, w_uv.data(), d.v, values_t.data(), T, 0, T);
+  matmul_rows(latents, w_uv.data(), d.v, values_t.data(), T, 0, T, kernel);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
     for (int64_t c = 0; c < d.qk; ++c) queries[i * d.qk + c] = scale * qh[c];
   }
   const WeightMatrix key_matrix{DType::F32, T, d.qk, reinterpret_cast<const std::byte*>(keys.data())};
-  matmul_rows(key_matrix, queries.data(), n, scores.data(), T, 0, T);
+  matmul_rows(key_matrix, queries.data(), n, scores.data(), T, 0, T, kernel);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t visible = position + i + 1;  // causal: positions 0..position+i
     float* row = scores.data() + i * T;
-    softmax_in_place(row, visible);
+    softmax(row, visible);
     std::fill(row + visible, row + T, 0.0f);
   }
   const WeightMatrix value_matrix{DType::F32, d.v, T, reinterpret_cast<const std::byte*>(values_t.data())};
-  matmul_rows(value_matrix, scores.data(), n, heads_out + h * d.v, d.heads * d.v, 0, d.v);
+  matmul_rows(value_matrix, scores.data(), n, heads_out + h * d.v, d.heads * d.v, 0, d.v, kernel);
 }
 
 // Absorbed form for head h: attention over the latent cache directly.
 void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache& cache, int layer, int64_t h,
-                          const float* q, int64_t n, int64_t position, float scale, float* heads_out) {
+                          const float* q, int64_t n, int64_t position, float scale, float* heads_out, HeadScratch& s,
+                          KernelScratch& kernel) {
   const int64_t kv_width = d.nope + d.v;
   const WeightMatrix w_uk = kv_b.row_slice(h * kv_width, d.nope);        // [nope, kv_lora]
   const WeightMatrix w_uv = kv_b.row_slice(h * kv_width + d.nope, d.v);  // [v, kv_lora]
-  thread_local std::vector<float> q_latent, latent_out, scores, rope_scores;
+  std::vector<float>&q_latent = s.q_latent, &latent_out = s.latent_out, &scores = s.scores, &rope_scores = s.rope_scores;
   q_latent.resize(d.kv_lora);
   latent_out.resize(d.kv_lora);
   if (static_cast<int64_t>(scores.size()) < position + n) scores.resize(position + n);
   if (static_cast<int64_t>(rope_scores.size()) < position + n) rope_scores.resize(position + n);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
-    matmul_transposed_vector(w_uk, qh, q_latent.data());  // W_UKᵀ q_nope
+    matmul_transposed_vector(w_uk, qh, q_latent.data(), kernel);  // W_UKᵀ q_nope
     const int64_t visible = position + i + 1;
     const WeightMatrix latents = cached_latents(cache, layer, visible);
-    matmul_rows(latents, q_latent.data(), 1, scores.data(), visible, 0, visible);  // (W_UKᵀ q_nope)·c_t
+    matmul_rows(latents, q_latent.data(), 1, scores.data(), visible, 0, visible, kernel);  // (W_UKᵀ q_nope)·c_t
     if (d.k_pe_step == 0) {  // one shared k_pe per position: the cached k_pe rows are a matrix too
       const WeightMatrix rotary{DType::F32, visible, d.rope, reinterpret_cast<const std::byte*>(cache.k_pe(layer, 0))};
-      matmul_rows(rotary, qh + d.nope, 1, rope_scores.data(), visible, 0, visible);
+      matmul_rows(rotary, qh + d.nope, 1, rope_scores.data(), visible, 0, visible, kernel);
     } else {
       for (int64_t t = 0; t < visible; ++t) rope_scores[t] = dot_f32(qh + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope);
     }
     for (int64_t t = 0; t < visible; ++t) scores[t] = scale * (scores[t] + rope_scores[t]);
-    softmax_in_place(scores.data(), visible);
-    matmul_transposed_vector(latents, scores.data(), latent_out.data());  // Σ p·c
+    softmax(scores.data(), visible);
+    matmul_transposed_vector(latents, scores.data(), latent_out.data(), kernel);  // Σ p·c
     float* o = heads_out + i * d.heads * d.v + h * d.v;
-    matmul_rows(w_uv, latent_out.data(), 1, o, d.v, 0, d.v);  // W_UV (Σ p·c)
+    matmul_rows(w_uv, latent_out.data(), 1, o, d.v, 0, d.v, kernel);  // W_UV (Σ p·c)
   }
 }
 
 }  // namespace
 
-void MlaScratch::reserve(const ModelConfig& c, int64_t n) {
+void MlaScratch::reserve(const ModelConfig& c, int64_t n, int threads) {
+  heads.resize(static_cast<size_t>(threads));
   q_latent.resize(n * std::max(1, c.q_lora_rank));
   q.resize(n * c.num_attention_heads * c.qk_head_dim());
   kv_a.resize(n * (c.kv_lora_rank + c.qk_rope_head_dim * c.rotary_key_heads()));
@@ -102,7 +102,7 @@ void MlaScratch::reserve(const ModelConfig& c, int64_t n) {
   sin.resize(c.qk_rope_head_dim / 2);
 }
 
-void mla_attention(ThreadPool& pool, const ModelConfig& c, const Rope& rope, const AttentionWeights& w, int layer,
+void mla_attention(Workspace& ws, const ModelConfig& c, const Rope& rope, const AttentionWeights& w, int layer,
                    const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form, MlaScratch& s,
                    float* out) {
   const int64_t key_heads = c.rotary_key_heads();
@@ -111,28 +111,28 @@ void mla_attention(ThreadPool& pool, const ModelConfig& c, const Rope& rope, con
   const float latent_eps = static_cast<float>(c.latent_norm_eps);
   // Queries.
   if (c.q_lora_rank > 0) {
-    matmul(pool, w.q_a_proj, x, n, s.q_latent.data());
+    matmul(ws, w.q_a_proj, x, n, s.q_latent.data());
     if (c.q_latent_norm) {
       rms_norm_rows(s.q_latent.data(), c.q_lora_rank, w.q_a_layernorm.data(), c.q_lora_rank, latent_eps, n,
                     s.q_latent.data(), c.q_lora_rank, c.rms_norm_form);
     }
-    matmul(pool, w.q_b_proj, s.q_latent.data(), n, s.q.data());
+    matmul(ws, w.q_b_proj, s.q_latent.data(), n, s.q.data());
   } else {
-    matmul(pool, w.q_proj, x, n, s.q.data());
+    matmul(ws, w.q_proj, x, n, s.q.data());
   }
   // Latent keys/values: normalised c_kv and the roped k_pe go to the cache. k_pe is one vector
   // shared by all heads (V3), or one per head: from x (extra kv_a rows) or from the normalised
   // latent (k_rope_from_latent · c_kv); either way the cache holds it after RoPE.
   const int64_t kv_a_width = w.kv_a_proj_with_mqa.rows;
   const int64_t k_pe_width = key_heads * d.rope;
-  matmul(pool, w.kv_a_proj_with_mqa, x, n, s.kv_a.data());
+  matmul(ws, w.kv_a_proj_with_mqa, x, n, s.kv_a.data());
   for (int64_t i = 0; i < n; ++i) {
     const int64_t p = position + i;
     const float* kv = s.kv_a.data() + i * kv_a_width;
     rms_norm(kv, w.kv_a_layernorm.data(), d.kv_lora, latent_eps, cache.c_kv(layer, p), c.rms_norm_form);
     float* k_pe = cache.k_pe(layer, p);
     if (c.rotary_key_source == RotaryKeySource::PerHeadFromLatent) {
-      matmul_rows(w.k_rope_from_latent, cache.c_kv(layer, p), 1, k_pe, k_pe_width, 0, k_pe_width);
+      matmul_rows(w.k_rope_from_latent, cache.c_kv(layer, p), 1, k_pe, k_pe_width, 0, k_pe_width, ws.call());
     } else {
       std::memcpy(k_pe, kv + d.kv_lora, k_pe_width * sizeof(float));
     }
@@ -142,16 +142,19 @@ void mla_attention(ThreadPool& pool, const ModelConfig& c, const Rope& rope, con
   }
   // Attention per head, heads split across threads.
   const float scale = static_cast<float>(rope.softmax_scale());
-  pool.parallel_for(d.heads, 1, [&](int64_t h0, int64_t h1) {
+  ws.pool().parallel_for(d.heads, 1, [&](int64_t h0, int64_t h1, int thread) {
+    HeadScratch& head = s.heads[static_cast<size_t>(thread)];
+    KernelScratch& kernel = ws.thread(thread);
     for (int64_t h = h0; h < h1; ++h) {
       if (form == AttentionForm::Full) {
-        attend_full_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data());
+        attend_full_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head, kernel);
       } else {
-        attend_absorbed_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data());
+        attend_absorbed_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head,
+                             kernel);
       }
     }
   });
-  matmul(pool, w.o_proj, s.heads_out.data(), n, out);
+  matmul(ws, w.o_proj, s.heads_out.data(), n, out);
   if (!w.o_proj_bias.empty()) {
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < d.hidden; ++j) out[i * d.hidden + j] += w.o_proj_bias[j];

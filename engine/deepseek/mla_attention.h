@@ -16,7 +16,7 @@
 #include "engine/deepseek/model_config.h"
 #include "engine/deepseek/model_weights.h"
 #include "engine/deepseek/rope.h"
-#include "engine/ops/thread_pool.h"
+#include "engine/ops/workspace.h"
 
 namespace dschat {
 
@@ -30,18 +30,27 @@ enum class AttentionForm { Full, Absorbed };
 // heads·qk_rope_head_dim floats per position, each head's key already roped; decode reads the
 // head's slice. Nothing else changes: c_kv is cached as before and the absorbed form still folds
 // W_UK / W_UV, which act on c_kv only.
+// One thread's working memory for the heads it attends: the full form's keys, transposed values,
+// scaled queries, scores and widened W_UV; the absorbed form's folded query, latent output and
+// scores.
+struct HeadScratch {
+  std::vector<float> keys, values_t, queries, scores, w_uv;
+  std::vector<float> q_latent, latent_out, rope_scores;
+};
+
 struct MlaScratch {
   std::vector<float> q_latent;  // [n, q_lora_rank]
   std::vector<float> q;         // [n, heads·(nope+rope)]
   std::vector<float> kv_a;      // [n, kv_lora_rank + rope]
   std::vector<float> heads_out; // [n, heads·v]
   std::vector<float> cos, sin;  // [rope/2]
-  void reserve(const ModelConfig& config, int64_t max_tokens);
+  std::vector<HeadScratch> heads;  // per pool thread
+  void reserve(const ModelConfig& config, int64_t max_tokens, int threads);
 };
 
 // x: the normalised hidden states [n, hidden] of positions position..position+n-1 of `layer`.
 // Writes c_kv and k_pe of those positions into the cache and the attention output to out [n, hidden].
-void mla_attention(ThreadPool& pool, const ModelConfig& config, const Rope& rope, const AttentionWeights& w,
+void mla_attention(Workspace& workspace, const ModelConfig& config, const Rope& rope, const AttentionWeights& w,
                    int layer, const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form,
                    MlaScratch& s, float* out);
 

@@ -44,34 +44,39 @@ void add_down_bias(const MlpWeights& w, int64_t n, float* out) {
 
 }  // namespace
 
-void mlp_hidden_rows(const MlpWeights& w, const float* x, int64_t n, float* hidden_buf, int64_t r0, int64_t r1) {
+void mlp_hidden_rows(const MlpWeights& w, const PreparedActivations& x, float* hidden_buf, int64_t r0, int64_t r1,
+                     KernelScratch& scratch, std::vector<float>& up) {
   const bool gated = !w.gate_proj.empty();
   const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
-  const int64_t inter = first.rows;
-  thread_local std::vector<float> up;  // the up-projection rows [r0, r1) of the gated form
-  matmul_rows(first, x, n, hidden_buf, inter, r0, r1);
-  if (gated) {
+  const int64_t inter = first.rows, n = x.n;
+  matmul_rows(first, x, hidden_buf, inter, r0, r1, scratch);
+  if (gated) {  // the up-projection rows [r0, r1) of the gated form
     const size_t need = static_cast<size_t>(n * (r1 - r0));
     if (up.size() < need) up.resize(need);
     WeightMatrix up_rows = w.up_proj.row_slice(r0, r1 - r0);
-    matmul_rows(up_rows, x, n, up.data(), r1 - r0, 0, r1 - r0);
+    matmul_rows(up_rows, x, up.data(), r1 - r0, 0, r1 - r0, scratch);
   }
   activate_rows(w, n, inter, r0, r1, hidden_buf, up.data());
 }
 
-void mlp_forward(ThreadPool& pool, const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf) {
+void MlpScratch::reserve(int threads) { up.resize(static_cast<size_t>(threads)); }
+
+void mlp_forward(Workspace& workspace, const MlpWeights& w, const float* x, int64_t n, float* out, float* hidden_buf,
+                 MlpScratch& s) {
   const bool gated = !w.gate_proj.empty();
   const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
   const int64_t inter = first.rows;
   const int64_t block = 4;
   const int64_t blocks = (inter + block - 1) / block;
-  int64_t work_per_block = std::max<int64_t>(1, (gated ? 2 : 1) * block * first.cols * n);
-  int64_t grain = std::max<int64_t>(1, 65536 / work_per_block);
-  // Gate and up share a pass over x; each thread keeps its up-projection rows in a private buffer.
-  pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
-    mlp_hidden_rows(w, x, n, hidden_buf, b0 * block, std::min(inter, b1 * block));
+  const int64_t grain = ThreadPool::grain((gated ? 2 : 1) * block * first.cols * n);
+  // Gate and up share a pass over x (prepared once); each thread keeps its up-projection rows in
+  // a buffer of its own.
+  const PreparedActivations prepared = prepare_activations(first, x, n, workspace.call());
+  workspace.pool().parallel_for(blocks, grain, [&](int64_t b0, int64_t b1, int thread) {
+    mlp_hidden_rows(w, prepared, hidden_buf, b0 * block, std::min(inter, b1 * block), workspace.thread(thread),
+                    s.up[static_cast<size_t>(thread)]);
   });
-  matmul(pool, w.down_proj, hidden_buf, n, out);
+  matmul(workspace, w.down_proj, hidden_buf, n, out);
   add_down_bias(w, n, out);
 }
 

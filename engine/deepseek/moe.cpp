@@ -14,8 +14,7 @@ namespace dschat {
 namespace {
 
 // Indices of the k largest values (ties: lower index first), largest first.
-void top_k_indices(const float* values, int n, int k, int* out) {
-  thread_local std::vector<int> order;
+void top_k_indices(const float* values, int n, int k, int* out, std::vector<int>& order) {
   order.resize(n);
   std::iota(order.begin(), order.end(), 0);
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
@@ -26,8 +25,16 @@ void top_k_indices(const float* values, int n, int k, int* out) {
 
 }  // namespace
 
+void RouteScratch::reserve(const ModelConfig& c) {
+  values.resize(2 * static_cast<size_t>(c.n_routed_experts));
+  order.reserve(static_cast<size_t>(std::max(c.n_routed_experts, c.n_group)));
+  group_scores.resize(static_cast<size_t>(std::max(c.n_group, 1)));
+  kept_groups.resize(static_cast<size_t>(std::max(c.topk_group, 1)));
+}
+
 void route_token(const ModelConfig& c, const float* logits, const std::vector<float>& bias, int* experts_out,
-                 float* weights_out, float* scratch) {
+                 float* weights_out, RouteScratch& s) {
+  float* scratch = s.values.data();
   const int E = c.n_routed_experts;
   const int k = c.num_experts_per_tok;
   if (c.router_kind == RouterKind::BiasedLogitsSoftmaxTopk) {
@@ -35,7 +42,7 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
     // softmax over the k chosen biased logits (largest first, so weights_out[0] is the max).
     float* biased = scratch;
     for (int e = 0; e < E; ++e) biased[e] = logits[e] + (bias.empty() ? 0.0f : bias[e]);
-    top_k_indices(biased, E, k, experts_out);
+    top_k_indices(biased, E, k, experts_out, s.order);
     const float max_logit = biased[experts_out[0]];
     double sum = 0;
     for (int i = 0; i < k; ++i) sum += std::exp(static_cast<double>(biased[experts_out[i]] - max_logit));
@@ -59,9 +66,7 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
 
   if (c.topk_method != TopkMethod::Greedy && c.n_group > 1 && c.topk_group < c.n_group) {
     const int per_group = E / c.n_group;
-    thread_local std::vector<float> group_scores_buffer;
-    group_scores_buffer.resize(c.n_group);
-    float* group_scores = group_scores_buffer.data();
+    float* group_scores = s.group_scores.data();
     for (int g = 0; g < c.n_group; ++g) {
       const float* v = choice + g * per_group;
       if (v3) {  // sum of the group's two largest biased scores
@@ -79,9 +84,8 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
         group_scores[g] = *std::max_element(v, v + per_group);
       }
     }
-    thread_local std::vector<int> kept;
-    kept.resize(c.topk_group);
-    top_k_indices(group_scores, c.n_group, c.topk_group, kept.data());
+    std::vector<int>& kept = s.kept_groups;
+    top_k_indices(group_scores, c.n_group, c.topk_group, kept.data(), s.order);
     // V3 excludes the other groups (-inf, as DeepSeek's inference/model.py); V2 zeroes them
     // (the same choice for its non-negative softmax scores).
     const float masked = v3 ? -std::numeric_limits<float>::infinity() : 0.0f;
@@ -91,7 +95,7 @@ void route_token(const ModelConfig& c, const float* logits, const std::vector<fl
     }
   }
 
-  top_k_indices(choice, E, k, experts_out);
+  top_k_indices(choice, E, k, experts_out, s.order);
   double sum = 0;
   for (int i = 0; i < k; ++i) {
     weights_out[i] = scores[experts_out[i]];
@@ -112,18 +116,23 @@ namespace {
 // instead of two per expert: one over the gate/up rows of all of them, one over the output rows
 // (each output row sums the shared expert's down row, then the routed ones' in expert order,
 // exactly as the per-expert path adds them). For SwiGLU experts without biases (DeepSeek's).
-void moe_one_token(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const float* x, float* out,
+void moe_one_token(Workspace& ws, const ModelConfig& c, const MoeWeights& w, const float* x, float* out,
                    MoeScratch& s) {
   const int64_t H = c.hidden_size;
   const int k = c.num_experts_per_tok;
-  std::vector<std::pair<int, float>> routed;  // (expert, weight) in expert order, as moe_forward adds them
+  auto& routed = s.routed;  // (expert, weight) in expert order, as moe_forward adds them
+  routed.clear();
   for (int i = 0; i < k; ++i) routed.emplace_back(s.chosen[i], s.weights[i]);
   std::sort(routed.begin(), routed.end());
-  std::vector<const MlpWeights*> mlps;  // the shared expert first when there is one
+  auto& mlps = s.mlps;  // the shared expert first when there is one
+  mlps.clear();
   if (w.has_shared) mlps.push_back(&w.shared);
   for (const auto& [e, weight] : routed) mlps.push_back(&w.experts[e]);
   const int J = static_cast<int>(mlps.size());
-  std::vector<int64_t> first_block(J + 1, 0), hidden_at(J + 1, 0);  // blocks of 4 intermediate rows
+  auto& first_block = s.first_block;  // blocks of 4 intermediate rows
+  auto& hidden_at = s.hidden_at;
+  first_block.assign(static_cast<size_t>(J + 1), 0);
+  hidden_at.assign(static_cast<size_t>(J + 1), 0);
   for (int j = 0; j < J; ++j) {
     const int64_t inter = mlps[j]->gate_proj.rows;
     first_block[j + 1] = first_block[j] + (inter + 3) / 4;
@@ -131,29 +140,39 @@ void moe_one_token(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, 
   }
   if (static_cast<int64_t>(s.hidden.size()) < hidden_at[J]) s.hidden.resize(static_cast<size_t>(hidden_at[J]));
   float* hidden = s.hidden.data();
-  // ~8k multiply-adds per task at least, as matmul() splits its rows.
-  pool.parallel_for(first_block[J], std::max<int64_t>(1, 8192 / (8 * H)), [&](int64_t b0, int64_t b1) {
+  // x prepared once for all the experts' gate and up rows (re-prepared only by an expert whose
+  // type reads another form).
+  const PreparedActivations prepared_x = prepare_activations(mlps[0]->gate_proj, x, 1, ws.call());
+  ws.pool().parallel_for(first_block[J], ThreadPool::grain(8 * H), [&](int64_t b0, int64_t b1, int thread) {
     for (int j = 0; j < J; ++j) {
       const int64_t lo = std::max(b0, first_block[j]), hi = std::min(b1, first_block[j + 1]);
       if (lo >= hi) continue;
       const int64_t inter = mlps[j]->gate_proj.rows;
-      mlp_hidden_rows(*mlps[j], x, 1, hidden + hidden_at[j], (lo - first_block[j]) * 4,
-                      std::min(inter, (hi - first_block[j]) * 4));
+      mlp_hidden_rows(*mlps[j], prepared_x, hidden + hidden_at[j], (lo - first_block[j]) * 4,
+                      std::min(inter, (hi - first_block[j]) * 4), ws.thread(thread), s.mlp.up[static_cast<size_t>(thread)]);
     }
   });
+  // Each expert's hidden state prepared once for its down projection.
+  if (static_cast<int>(s.prepared_hidden.size()) < J) s.prepared_hidden.resize(static_cast<size_t>(J));
+  auto& down_inputs = s.down_inputs;
+  down_inputs.clear();
+  for (int j = 0; j < J; ++j) {
+    down_inputs.push_back(prepare_activations(mlps[j]->down_proj, hidden + hidden_at[j], 1, s.prepared_hidden[j]));
+  }
   if (static_cast<int64_t>(s.expert_out.size()) < H) s.expert_out.resize(static_cast<size_t>(H));
   float* routed_out = s.expert_out.data();
-  pool.parallel_for((H + 3) / 4, std::max<int64_t>(1, 8192 / (4 * hidden_at[J])), [&](int64_t b0, int64_t b1) {
+  ws.pool().parallel_for((H + 3) / 4, ThreadPool::grain(4 * hidden_at[J]), [&](int64_t b0, int64_t b1, int thread) {
+    KernelScratch& scratch = ws.thread(thread);
     const int64_t h0 = b0 * 4, h1 = std::min(H, b1 * 4);
     int j = 0;
     if (w.has_shared) {
-      matmul_rows(w.shared.down_proj, hidden, 1, out, H, h0, h1);
+      matmul_rows(w.shared.down_proj, down_inputs[0], out, H, h0, h1, scratch);
       j = 1;
     } else {
       std::fill(out + h0, out + h1, 0.0f);
     }
     for (const auto& [e, weight] : routed) {
-      matmul_rows(mlps[j]->down_proj, hidden + hidden_at[j], 1, routed_out, H, h0, h1);
+      matmul_rows(mlps[j]->down_proj, down_inputs[j], routed_out, H, h0, h1, scratch);
       for (int64_t i = h0; i < h1; ++i) out[i] += weight * routed_out[i];
       ++j;
     }
@@ -166,39 +185,47 @@ bool plain_swiglu(const MlpWeights& m) {
 
 }  // namespace
 
-void MoeScratch::reserve(const ModelConfig& c, int64_t n) {
+void MoeScratch::reserve(const ModelConfig& c, int64_t n, int threads) {
   const int64_t E = c.n_routed_experts, k = c.num_experts_per_tok;
   const int64_t inter = std::max<int64_t>(c.moe_intermediate_size, c.shared_intermediate());
   router_logits.resize(n * E);
   chosen.resize(n * k);
   weights.resize(n * k);
-  route_scratch.resize(2 * E);
+  route.reserve(c);
   gathered.resize(n * c.hidden_size);
   expert_out.resize(n * c.hidden_size);
   hidden.resize(n * inter);
   tokens.resize(n);
   token_weights.resize(n);
+  mlp.reserve(threads);
+  const size_t experts = static_cast<size_t>(k) + 1;  // the routed ones and the shared one
+  routed.reserve(experts);
+  mlps.reserve(experts);
+  first_block.reserve(experts + 1);
+  hidden_at.reserve(experts + 1);
+  prepared_hidden.resize(experts);
+  down_inputs.reserve(experts);
 }
 
-void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, const float* x, int64_t n, float* out,
+void moe_forward(Workspace& ws, const ModelConfig& c, const MoeWeights& w, const float* x, int64_t n, float* out,
                  MoeScratch& s) {
   const int64_t H = c.hidden_size;
   const int E = c.n_routed_experts;
   const int k = c.num_experts_per_tok;
   // The router runs in float32 on the normalised hidden state.
-  matmul(pool, w.gate, x, n, s.router_logits.data());
+  matmul(ws, w.gate, x, n, s.router_logits.data());
   for (int64_t t = 0; t < n; ++t) {
     route_token(c, s.router_logits.data() + t * E, w.e_score_correction_bias, s.chosen.data() + t * k,
-                s.weights.data() + t * k, s.route_scratch.data());
+                s.weights.data() + t * k, s.route);
   }
 
   if (n == 1 && (!w.has_shared || plain_swiglu(w.shared)) &&
       std::all_of(s.chosen.begin(), s.chosen.begin() + k, [&](int e) { return plain_swiglu(w.experts[e]); })) {
-    moe_one_token(pool, c, w, x, out, s);
+    moe_one_token(ws, c, w, x, out, s);
     return;
   }
   if (w.has_shared) {
-    mlp_forward(pool, w.shared, x, n, out, s.hidden.data());
+    mlp_forward(ws, w.shared, x, n, out, s.hidden.data(), s.mlp);
   } else {
     std::fill(out, out + n * H, 0.0f);
   }
@@ -215,7 +242,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const MoeWeights& w, co
     }
     if (m == 0) continue;
     for (int64_t j = 0; j < m; ++j) std::copy(x + s.tokens[j] * H, x + (s.tokens[j] + 1) * H, s.gathered.data() + j * H);
-    mlp_forward(pool, w.experts[e], s.gathered.data(), m, s.expert_out.data(), s.hidden.data());
+    mlp_forward(ws, w.experts[e], s.gathered.data(), m, s.expert_out.data(), s.hidden.data(), s.mlp);
     for (int64_t j = 0; j < m; ++j) {
       float* o = out + s.tokens[j] * H;
       const float* y = s.expert_out.data() + j * H;

@@ -1,8 +1,5 @@
 #include "engine/ops/block_dot.h"
 
-#include <string>
-
-#include "engine/ops/cpu_features.h"
 #include "engine/quant/half_float.h"
 
 namespace dschat {
@@ -28,21 +25,6 @@ float dot_q4_0_q8_0_scalar(const BlockQ4_0* w, const BlockQ8_0* x, int64_t block
     sum += f16_to_f32(w[b].d) * f16_to_f32(x[b].d) * static_cast<float>(acc);
   }
   return sum;
-}
-
-QuantKernels quant_kernels_for(const char* level) {
-  const std::string l = level;
-#if defined(__x86_64__)
-  if (l == "avx512") return {"avx512", dot_q8_0_q8_0_avx512, dot_q4_0_q8_0_avx512};
-  if (l == "avx2") return {"avx2", dot_q8_0_q8_0_avx2, dot_q4_0_q8_0_avx2};
-#endif
-  if (l == "scalar") return {"scalar", dot_q8_0_q8_0_scalar, dot_q4_0_q8_0_scalar};
-  return {"unavailable", nullptr, nullptr};
-}
-
-const QuantKernels& quant_kernels() {
-  static const QuantKernels kernels = quant_kernels_for(simd_level().c_str());
-  return kernels;
 }
 
 }  // namespace dschat

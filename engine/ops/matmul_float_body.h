@@ -1,17 +1,16 @@
 // The float matmul loops, written once with GCC vector types and compiled once per instruction
 // set: each level's file wraps these always-inline bodies in functions carrying its target
-// attribute, so the same source becomes SSE2, AVX2 or AVX-512 code (matmul_kernels.h).
-// Internal to matmul*.cpp.
+// attribute, so the same source becomes SSE2 or AVX2 code (weight_kernels.h, vector_kernels.h).
+// Internal to kernels_scalar.cpp and kernels_avx2.cpp.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
-#include "engine/ops/matmul_quantized.h"
 #include "engine/ops/weight_matrix.h"
+#include "engine/ops/workspace.h"
 
 namespace dschat::float_body {
 
@@ -72,20 +71,13 @@ typedef float Float8 __attribute__((vector_size(32)));
 constexpr int64_t kRowBlock = 4;
 constexpr int64_t kTokenBlock = 16;
 
-// y[t*ldy + r] = Σ_k w[r,k] · x[t*cols + k]. Block-quantized weights: integer dot products
-// against Q8_0 activations for a few tokens (decode: bandwidth-bound); for more tokens the float
-// GEMM below over rows dequantized once per row block (prefill: compute-bound).
+// y[t*ldy + r] = Σ_k w[r,k] · x[t*cols + k]: rows of four (widened to float once, F32 rows used
+// in place) times blocks of tokens. The float types' GEMV and GEMM, and the block types' GEMM
+// (prefill: compute-bound; their GEMV is block_gemv.h).
 [[gnu::always_inline]] inline void rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-                                        int64_t row_begin, int64_t row_end) {
-  if (dtype_is_block(w.dtype) && n <= kQuantizedMatmulMaxTokens) {
-    matmul_rows_quantized(w, x, n, y, ldy, row_begin, row_end);
-    return;
-  }
+                                        int64_t row_begin, int64_t row_end, KernelScratch& scratch) {
   const int64_t cols = w.cols;
-  thread_local std::vector<float> converted;  // kRowBlock rows widened to float (F16/BF16/blocks)
-  if (w.dtype != DType::F32 && static_cast<int64_t>(converted.size()) < kRowBlock * cols) {
-    converted.resize(static_cast<size_t>(kRowBlock * cols));
-  }
+  float* converted = w.dtype == DType::F32 ? nullptr : scratch.widened_floats(static_cast<size_t>(kRowBlock * cols));
   for (int64_t r = row_begin; r < row_end; r += kRowBlock) {
     int64_t count = std::min(kRowBlock, row_end - r);
     const float* rows[kRowBlock];
@@ -94,8 +86,8 @@ constexpr int64_t kTokenBlock = 16;
       if (w.dtype == DType::F32) {
         rows[k] = reinterpret_cast<const float*>(w.row(rr));
       } else {
-        if (k < count) weight_row_to_f32(w, rr, converted.data() + k * cols);
-        rows[k] = converted.data() + std::min(k, count - 1) * cols;
+        if (k < count) weight_row_to_f32(w, rr, converted + k * cols);
+        rows[k] = converted + std::min(k, count - 1) * cols;
       }
     }
     for (int64_t t0 = 0; t0 < n; t0 += kTokenBlock) {
@@ -109,22 +101,8 @@ constexpr int64_t kTokenBlock = 16;
   }
 }
 
-[[gnu::always_inline]] inline void transposed_vector(const WeightMatrix& w, const float* a, float* out) {
-  const int64_t cols = w.cols;
-  std::fill(out, out + cols, 0.0f);
-  thread_local std::vector<float> row;
-  if (static_cast<int64_t>(row.size()) < cols) row.resize(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < w.rows; ++r) {
-    const float* wr;
-    if (w.dtype == DType::F32) {
-      wr = reinterpret_cast<const float*>(w.row(r));
-    } else {
-      weight_row_to_f32(w, r, row.data());
-      wr = row.data();
-    }
-    const float ar = a[r];
-    for (int64_t c = 0; c < cols; ++c) out[c] += ar * wr[c];
-  }
+[[gnu::always_inline]] inline void axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) y[c] += a * x[c];
 }
 
 [[gnu::always_inline]] inline void silu_mul(float* g, const float* u, int64_t n) {

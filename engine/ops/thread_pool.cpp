@@ -10,6 +10,9 @@ namespace dschat {
 namespace {
 
 thread_local bool inside_pool_task = false;
+// The pool whose worker this thread is, and its index there (0 and null on other threads).
+thread_local const ThreadPool* worker_of = nullptr;
+thread_local int worker_index = 0;
 
 // Tells the core this is a spin-wait loop (saves power, yields the core's other hyper-thread).
 inline void cpu_relax() {
@@ -22,7 +25,7 @@ inline void cpu_relax() {
 
 ThreadPool::ThreadPool(int threads, std::chrono::microseconds spin) : spin_(spin) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -62,39 +65,45 @@ constexpr uint64_t loop_generation(uint64_t w) { return w >> (2 * kChunkBits); }
 constexpr int loop_chunks(uint64_t w) { return static_cast<int>((w >> kChunkBits) & kChunkMask); }
 constexpr int loop_next(uint64_t w) { return static_cast<int>(w & kChunkMask); }
 
-void ThreadPool::run_chunks(uint64_t generation) {
+void ThreadPool::run_chunks(uint64_t generation, int thread) {
   uint64_t w = loop_.load();
   while (loop_generation(w) == generation && loop_next(w) < loop_chunks(w)) {
     if (!loop_.compare_exchange_weak(w, w + 1)) continue;  // w now holds the current word
     const int chunk = loop_next(w), chunks = loop_chunks(w);
     const int64_t begin = n_ * chunk / chunks, end = n_ * (chunk + 1) / chunks;
     inside_pool_task = true;
-    (*fn_)(begin, end);
+    (*fn_)(begin, end, thread);
     inside_pool_task = false;
     if (finished_chunks_.fetch_add(1) + 1 == chunks) wake(sleeping_callers_, work_done_);
     w = loop_.load();
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int thread) {
+  worker_of = this;
+  worker_index = thread;
   uint64_t seen = 0;
   for (;;) {
     await([&] { return stopping_.load() || loop_generation(loop_.load()) != seen; }, sleeping_workers_,
           work_ready_);
     if (stopping_.load()) return;
     seen = loop_generation(loop_.load());
-    run_chunks(seen);
+    run_chunks(seen, thread);
   }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  parallel_for(n, grain, [&fn](int64_t begin, int64_t end, int) { fn(begin, end); });
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   // A few chunks per thread balance the load; each claim costs a shared cache line.
   const int64_t chunks = std::min<int64_t>({n / grain, 4 * int64_t{size()},
                                             static_cast<int64_t>(kChunkMask)});
   if (chunks <= 1 || size() == 1 || inside_pool_task) {
-    fn(0, n);
+    fn(0, n, worker_of == this ? worker_index : 0);
     return;
   }
   std::lock_guard<std::mutex> call(call_mutex_);
@@ -104,7 +113,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   generation_ = (generation_ + 1) & ((uint64_t{1} << (64 - 2 * kChunkBits)) - 1);
   loop_.store(generation_ << (2 * kChunkBits) | static_cast<uint64_t>(chunks) << kChunkBits);
   wake(sleeping_workers_, work_ready_);
-  run_chunks(generation_);  // the caller works too, and takes every chunk nobody else has claimed
+  run_chunks(generation_, 0);  // the caller works too, and takes every chunk nobody else has claimed
   await([&] { return finished_chunks_.load() == chunks; }, sleeping_callers_, work_done_);
 }
 

@@ -30,14 +30,25 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }  // workers + the caller
 
   // Runs fn(begin, end) over [0, n) split into contiguous ranges of at least `grain` items,
-  // one per thread at most, and returns when all are done. The calling thread takes a share.
+  // a few per thread, and returns when all are done. The calling thread takes a share.
   // Calls from inside fn run serially (no nesting); calls from several threads take turns.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  // The same, fn also told which thread runs the range: 0 the caller, 1..size()-1 the workers
+  // (a nested call: the thread it runs on). For per-thread scratch (workspace.h).
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
+
+  // Work (multiply-adds or the like) below which a task costs more to hand over than to run.
+  static constexpr int64_t kMinTaskWork = 32768;
+  // The grain for items of `work_per_item` each: enough items that a task does kMinTaskWork.
+  static int64_t grain(int64_t work_per_item) {
+    work_per_item = work_per_item < 1 ? 1 : work_per_item;
+    return (kMinTaskWork + work_per_item - 1) / work_per_item;
+  }
 
  private:
-  void worker_loop();
+  void worker_loop(int thread);
   // Claims and runs chunks of loop `generation` until none is left or the loop is over.
-  void run_chunks(uint64_t generation);
+  void run_chunks(uint64_t generation, int thread);
   // Spins up to spin_, then sleeps on `cv` until `done()`; `sleepers` counts the sleeping threads
   // so that the other side only takes the mutex to notify when someone sleeps.
   template <typename Done>
@@ -61,7 +72,7 @@ class ThreadPool {
   uint64_t generation_ = 0;  // the caller's count of loops
   // The current loop: written by the caller before loop_ is published, read after a claim.
   int64_t n_ = 0;
-  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
 };
 
 }  // namespace dschat

@@ -16,15 +16,23 @@ size_t dtype_size(DType dtype) {
     case DType::Bool:
     case DType::F8_E4M3:
     case DType::F8_E5M2: return 1;
-    case DType::Q8_0:
-    case DType::Q4_0: return dtype_block_bytes(dtype);
+    case DType::Q8_0: return 34;
+    case DType::Q4_0: return 18;
   }
   return 1;
 }
 
-bool dtype_is_block(DType dtype) { return dtype == DType::Q8_0 || dtype == DType::Q4_0; }
+BlockGeometry dtype_block_geometry(DType dtype) {
+  switch (dtype) {
+    case DType::Q8_0: return {32, 34};
+    case DType::Q4_0: return {32, 18};
+    default: return {1, dtype_size(dtype)};
+  }
+}
 
-size_t dtype_block_bytes(DType dtype) { return dtype == DType::Q8_0 ? 34 : dtype == DType::Q4_0 ? 18 : dtype_size(dtype) * 32; }
+bool dtype_is_block(DType dtype) { return dtype_block_geometry(dtype).weights > 1; }
+
+size_t dtype_block_bytes(DType dtype) { return dtype_block_geometry(dtype).bytes; }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {

@@ -1,6 +1,6 @@
-// Every SIMD kernel the CPU can run equals the portable scalar reference on random data with odd
-// block and row counts; the quantized matmul equals a float matmul over the dequantized weights
-// (with Q8_0 activations); weight conversion at load keeps logits close to F32.
+// Every level's kernels the CPU can run, for every weight type, equal the portable scalar
+// reference on random data with odd block and row counts; the quantized matmul equals a float
+// matmul over the dequantized weights (with Q8_0 activations).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,10 +12,11 @@
 
 #include "engine/ops/cpu_features.h"
 #include "engine/quant/half_float.h"
-#include "engine/ops/matmul.h"
-#include "engine/ops/matmul_kernels.h"
-#include "engine/ops/matmul_quantized.h"
 #include "engine/ops/block_dot.h"
+#include "engine/ops/matmul.h"
+#include "engine/ops/vector_kernels.h"
+#include "engine/ops/weight_kernels.h"
+#include "engine/ops/workspace.h"
 
 #include "tests/engine/random_values.h"
 
@@ -29,13 +30,35 @@ bool level_runs_here(const std::string& level) {
   return true;
 }
 
+// y[t*ldy + r] for rows [r0, r1) through one level's table: its GEMV over activations it prepared
+// itself for a few tokens, its GEMM for more.
+void level_rows(const WeightKernels& k, const WeightMatrix& m, const float* x, int64_t n, float* y, int64_t ldy,
+                int64_t r0, int64_t r1) {
+  KernelScratch scratch;
+  if (n > k.gemv_max_tokens) {
+    k.gemm(m, x, n, y, ldy, r0, r1, scratch);
+    return;
+  }
+  PreparedActivations a{x, n, m.cols, nullptr, k.prepare};
+  std::vector<std::byte> prepared;
+  if (k.prepare) {
+    prepared.resize(k.prepared_bytes(m.cols, n));
+    k.prepare(x, m.cols, n, prepared.data());
+    a.data = prepared.data();
+  }
+  k.gemv(m, a, y, ldy, r0, r1, scratch);
+}
+
 class SimdKernels : public ::testing::TestWithParam<std::string> {};
 
+// Each level's Q8_0 and Q4_0 GEMV (its own activation quantization included) = the scalar block
+// dot products over the reference quantization of the same activations.
 TEST_P(SimdKernels, EqualScalarReferenceOnOddSizes) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
-  const QuantKernels k = quant_kernels_for(level.c_str());
-  ASSERT_NE(k.dot_q8_0, nullptr);
+  const WeightKernels k8 = weight_kernels_for(level.c_str(), DType::Q8_0);
+  const WeightKernels k4 = weight_kernels_for(level.c_str(), DType::Q4_0);
+  ASSERT_TRUE(k8.available() && k4.available());
   for (int64_t blocks : {1, 2, 3, 7, 16, 33}) {
     const int64_t n = blocks * kQuantBlock;
     for (int trial = 0; trial < 5; ++trial) {
@@ -45,17 +68,20 @@ TEST_P(SimdKernels, EqualScalarReferenceOnOddSizes) {
       std::vector<BlockQ4_0> w4(blocks);
       quantize_row_q8_0(w.data(), w8.data(), n);
       quantize_row_q4_0(w.data(), w4.data(), n);
-      quantize_row_q8_0(x.data(), x8.data(), n);
       if (trial == 4) {  // extremes: -127/127 everywhere (maddubs saturation would show here)
         for (auto& b : w8) for (auto& q : b.qs) q = static_cast<int8_t>(&q - b.qs) % 2 ? 127 : -127;
-        for (auto& b : x8) for (auto& q : b.qs) q = static_cast<int8_t>(&q - b.qs) % 2 ? 127 : -127;
+        for (int64_t i = 0; i < n; ++i) x[i] = i % 2 ? 1.0f : -1.0f;  // quantizes to ±127
         for (auto& b : w4) for (auto& q : b.qs) q = 0x0f;
       }
+      quantize_row_q8_0(x.data(), x8.data(), n);
       const float ref8 = dot_q8_0_q8_0_scalar(w8.data(), x8.data(), blocks);
       const float ref4 = dot_q4_0_q8_0_scalar(w4.data(), x8.data(), blocks);
       const float tol8 = 1e-5f * std::fabs(ref8) + 1e-5f, tol4 = 1e-5f * std::fabs(ref4) + 1e-5f;
-      EXPECT_NEAR(k.dot_q8_0(w8.data(), x8.data(), blocks), ref8, tol8) << level << " blocks " << blocks;
-      EXPECT_NEAR(k.dot_q4_0(w4.data(), x8.data(), blocks), ref4, tol4) << level << " blocks " << blocks;
+      float y8 = 0, y4 = 0;
+      level_rows(k8, {DType::Q8_0, 1, n, reinterpret_cast<const std::byte*>(w8.data())}, x.data(), 1, &y8, 1, 0, 1);
+      level_rows(k4, {DType::Q4_0, 1, n, reinterpret_cast<const std::byte*>(w4.data())}, x.data(), 1, &y4, 1, 0, 1);
+      EXPECT_NEAR(y8, ref8, tol8) << level << " blocks " << blocks;
+      EXPECT_NEAR(y4, ref4, tol4) << level << " blocks " << blocks;
     }
   }
 }
@@ -65,7 +91,10 @@ INSTANTIATE_TEST_SUITE_P(Levels, SimdKernels, ::testing::Values("scalar", "avx2"
 TEST(SimdKernels, DispatchPicksASupportedLevel) {
   const std::string level = simd_level();
   EXPECT_TRUE(level_runs_here(level)) << level;
-  EXPECT_EQ(std::string(quant_kernels().name), level);
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+    EXPECT_EQ(std::string(weight_kernels(type).level), level) << dtype_name(type);
+    EXPECT_EQ(weight_kernels(type).block.bytes, dtype_block_bytes(type)) << dtype_name(type);
+  }
 }
 
 // A weight matrix of `dtype` holding (a rounding of) `values` [rows, cols].
@@ -96,7 +125,7 @@ WeightMatrix make_matrix(DType dtype, int64_t rows, int64_t cols, const std::vec
 // The activations a kernel is expected to multiply: x itself, or its Q8_0 rounding where the
 // integer kernels run (block weights, few tokens).
 std::vector<float> expected_activations(DType dtype, int64_t n, int64_t cols, const std::vector<float>& x) {
-  if (!dtype_is_block(dtype) || n > kQuantizedMatmulMaxTokens) return x;
+  if (!dtype_is_block(dtype) || n > weight_kernels(dtype).gemv_max_tokens) return x;
   std::vector<float> out(x.size());
   std::vector<BlockQ8_0> q(cols / kQuantBlock);
   for (int64_t t = 0; t < n; ++t) {
@@ -113,9 +142,9 @@ class FloatKernels : public ::testing::TestWithParam<std::string> {};
 TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
-  const MatmulKernels k = matmul_kernels_for(level.c_str());
-  ASSERT_NE(k.rows, nullptr);
   for (DType dtype : {DType::F32, DType::BF16, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    const WeightKernels k = weight_kernels_for(level.c_str(), dtype);
+    ASSERT_TRUE(k.available()) << level << " " << dtype_name(dtype);
     for (int64_t cols : {int64_t{7}, int64_t{64}, int64_t{161}, int64_t{544}}) {
       if (dtype_is_block(dtype) && cols % kQuantBlock != 0) continue;
       for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{19}}) {
@@ -127,7 +156,7 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
         const std::vector<float> xe = expected_activations(dtype, n, cols, x);
         const int64_t r0 = 3, r1 = rows, ldy = rows + 2;
         std::vector<float> y(n * ldy, -1.0f), wr(cols);
-        k.rows(m, x.data(), n, y.data(), ldy, r0, r1);
+        level_rows(k, m, x.data(), n, y.data(), ldy, r0, r1);
         for (int64_t t = 0; t < n; ++t) {
           for (int64_t r = 0; r < ldy; ++r) {
             if (r < r0 || r >= r1) {
@@ -152,7 +181,7 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
 TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
-  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  const VectorKernels k = vector_kernels_for(level.c_str());
   for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{128}, int64_t{131}}) {
     std::vector<float> a = random_values(n, n, 1.0f), b = random_values(n + 1, n, 1.0f);
     double ref = 0, scale = 0;
@@ -167,8 +196,18 @@ TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
     std::vector<float> wv = random_values(5, rows * cols, 0.05f), a = random_values(6, rows, 1.0f);
     std::vector<std::byte> storage;
     const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
-    std::vector<float> out(cols), wr(cols);
-    k.transposed_vector(m, a.data(), out.data());
+    // The transposed product as matmul_transposed_vector forms it: Σ_r a[r]·row r, by this level's axpy.
+    std::vector<float> out(cols, 0.0f), wr(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      weight_row_to_f32(m, r, wr.data());
+      k.axpy(a[r], wr.data(), out.data(), cols);
+    }
+    if (level == simd_level()) {
+      std::vector<float> driver(cols);
+      KernelScratch scratch;
+      matmul_transposed_vector(m, a.data(), driver.data(), scratch);
+      ASSERT_EQ(driver, out) << dtype_name(dtype);
+    }
     std::vector<double> ref(cols, 0.0), scale(cols, 0.0);
     for (int64_t r = 0; r < rows; ++r) {
       weight_row_to_f32(m, r, wr.data());
@@ -186,7 +225,7 @@ TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
 TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
-  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  const VectorKernels k = vector_kernels_for(level.c_str());
   for (int64_t n : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{17}, int64_t{300}}) {
     std::vector<float> v = random_values(n + 50, n, 8.0f);  // scores spanning e^-40..e^40
     if (n == 300) v[7] = -1e30f;                            // a masked-out score underflows to 0
@@ -202,7 +241,7 @@ TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
 TEST_P(FloatKernels, SiluMulEqualsDoubleReference) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
-  const MatmulKernels k = matmul_kernels_for(level.c_str());
+  const VectorKernels k = vector_kernels_for(level.c_str());
   ASSERT_NE(k.silu_mul, nullptr);
   for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{33}, int64_t{768}}) {
     std::vector<float> g = random_values(n + 70, n, 12.0f), u = random_values(n + 71, n, 2.0f);
@@ -221,13 +260,14 @@ TEST_P(FloatKernels, SiluMulEqualsDoubleReference) {
 INSTANTIATE_TEST_SUITE_P(Levels, FloatKernels, ::testing::Values("scalar", "avx2", "avx512"));
 
 TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
-  EXPECT_EQ(std::string(matmul_kernels().name), simd_level());
+  EXPECT_EQ(std::string(vector_kernels().name), simd_level());
 }
 
 // matmul over a quantized matrix (odd rows) = Σ dequant(w)·dequant(q8(x)) for a few tokens
 // (integer kernels), Σ dequant(w)·x for more (float GEMM over dequantized rows).
 TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
-  for (int64_t n : {int64_t{3}, kQuantizedMatmulMaxTokens + 5}) {
+  const int64_t gemv_max = weight_kernels(DType::Q8_0).gemv_max_tokens;
+  for (int64_t n : {int64_t{3}, gemv_max + 5}) {
   const int64_t rows = 37, cols = 5 * kQuantBlock;
   std::vector<float> w = random_values(7, rows * cols, 0.05f), x = random_values(8, n * cols, 1.0f);
   for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
@@ -241,11 +281,12 @@ TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
     }
     std::vector<float> y(n * rows, 0.0f);
     ThreadPool pool(2);
-    matmul(pool, m, x.data(), n, y.data());
+    Workspace workspace(pool);
+    matmul(workspace, m, x.data(), n, y.data());
     std::vector<float> wr(cols), xq(cols);
     std::vector<BlockQ8_0> xb(cols / kQuantBlock);
     for (int64_t t = 0; t < n; ++t) {
-      if (n <= kQuantizedMatmulMaxTokens) {
+      if (n <= gemv_max) {
         quantize_row_q8_0(x.data() + t * cols, xb.data(), cols);
         dequantize_row_q8_0(xb.data(), xq.data(), cols);
       } else {

@@ -1,6 +1,6 @@
-// The AVX-512 matmul kernels (level "avx512": F, BW, VL, VNNI; BF16 when present).
+// The AVX-512 level (AVX-512 F, BW, VL, VNNI): the weight types' kernels and the vector kernels.
 //
-// Decode (n <= kQuantizedMatmulMaxTokens tokens) is a bandwidth-bound GEMV:
+// Decode (up to WeightKernels::gemv_max_tokens tokens) is a bandwidth-bound GEMV:
 //   F32   zmm FMAs straight from the weight rows.
 //   BF16  the bf16 weights widened to fp32 in registers (unpack with zero) and zmm FMAs: exact
 //         fp32 products at two FMAs per 32 weights. (vdpbf16ps against the activations split in
@@ -9,14 +9,15 @@
 //         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
 //   Q8_0 / Q4_0  vpdpbusd (VNNI, u8 × s8) on two blocks (64 bytes) at once, four rows sharing
 //         the activation loads (faster than one row here: more work per byte). The activations are
-//         quantized to Q8_0 once per call; the weights are made unsigned (Q8_0: w + 128 by
+//         quantized to Q8_0 once per call (prepare); the weights are made unsigned (Q8_0: w + 128 by
 //         flipping the sign bit; Q4_0: the stored nibble is already w + 8), and the bias this adds,
 //         128·Σx or 8·Σx per group of four, is subtracted by starting the accumulator at minus it.
 //         Block scales d_w·d_x are collected 16 blocks at a time and multiplied in as floats.
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
 // are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
 // sums are reduced together at the end.
-#include "engine/ops/matmul_kernels.h"
+#include "engine/ops/vector_kernels.h"
+#include "engine/ops/weight_kernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,9 +25,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
-#include "engine/ops/matmul_quantized.h"
+#include "engine/ops/row_widening.h"
 #include "engine/quant/quantize.h"
 
 // GCC 12 reports its own _mm512_undefined_*() placeholders inside the AVX-512 intrinsics
@@ -182,7 +182,7 @@ DSCHAT_AVX512 void widen_row(const WeightMatrix& w, int64_t r, float* out) {
       return;
     }
     default:
-      weight_row_to_f32(w, r, out);
+      row_widening::function_for(w.dtype)(p, K, out);
   }
 }
 
@@ -193,12 +193,10 @@ constexpr int64_t kPanelRows = 16;
 constexpr int64_t kTileTokens = 4;
 
 DSCHAT_AVX512 void gemm_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
-                             int64_t r1) {
+                             int64_t r1, KernelScratch& scratch) {
+  if (r0 >= r1 || n <= 0) return;
   const int64_t K = w.cols;
-  thread_local std::vector<float> panel;
-  if (w.dtype != DType::F32 && static_cast<int64_t>(panel.size()) < kPanelRows * K) {
-    panel.resize(static_cast<size_t>(kPanelRows * K));
-  }
+  float* panel = w.dtype == DType::F32 ? nullptr : scratch.widened_floats(static_cast<size_t>(kPanelRows * K));
   for (int64_t p0 = r0; p0 < r1; p0 += kPanelRows) {
     const int64_t rows = std::min(kPanelRows, r1 - p0);
     const float* row[kPanelRows];
@@ -206,8 +204,8 @@ DSCHAT_AVX512 void gemm_rows(const WeightMatrix& w, const float* x, int64_t n, f
       if (w.dtype == DType::F32) {
         row[i] = reinterpret_cast<const float*>(w.row(p0 + i));
       } else {
-        widen_row(w, p0 + i, panel.data() + i * K);
-        row[i] = panel.data() + i * K;
+        widen_row(w, p0 + i, panel + i * K);
+        row[i] = panel + i * K;
       }
     }
     for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
@@ -239,12 +237,18 @@ DSCHAT_AVX512 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
   return reduce_add(_mm512_add_ps(acc0, acc1));
 }
 
-DSCHAT_AVX512 void gemv_f32(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
-                            int64_t r1) {
+DSCHAT_AVX512 void gemv_f32(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                            int64_t r1, KernelScratch&) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* wr = reinterpret_cast<const float*>(w.row(r));
-    for (int64_t t = 0; t < n; ++t) y[t * ldy + r] = dot_f32_avx512(wr, x + t * w.cols, w.cols);
+    for (int64_t t = 0; t < x.n; ++t) y[t * ldy + r] = dot_f32_avx512(wr, x.x + t * w.cols, w.cols);
   }
+}
+
+// The float types' GEMV where no faster one exists (F16): the GEMM.
+DSCHAT_AVX512 void gemv_by_gemm(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
+                                int64_t r0, int64_t r1, KernelScratch& scratch) {
+  gemm_rows(w, x.x, x.n, y, ldy, r0, r1, scratch);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,20 +263,30 @@ DSCHAT_AVX512 void gemv_f32(const WeightMatrix& w, const float* x, int64_t n, fl
 // Where element j of a 32-element step of the activations goes in the permuted copy.
 constexpr int64_t bf16_unpacked_position(int64_t j) { return (j % 8 < 4 ? 0 : 16) + (j / 8) * 4 + j % 4; }
 
-DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy,
-                                     int64_t r0, int64_t r1) {
-  const int64_t K = w.cols, Kp = (K + 63) / 64 * 64;
-  thread_local std::vector<float> permuted;  // per token, Kp values (zero past K)
-  if (static_cast<int64_t>(permuted.size()) < n * Kp) permuted.resize(static_cast<size_t>(n * Kp));
+// The activations permuted per token, Kp = K rounded up to 64 floats (zero past K).
+inline int64_t bf16_padded_cols(int64_t K) { return (K + 63) / 64 * 64; }
+
+size_t bf16_prepared_bytes(int64_t K, int64_t n) {
+  return static_cast<size_t>(n * bf16_padded_cols(K)) * sizeof(float);
+}
+
+void bf16_prepare(const float* x, int64_t K, int64_t n, std::byte* out) {
+  const int64_t Kp = bf16_padded_cols(K);
   for (int64_t t = 0; t < n; ++t) {
-    float* p = permuted.data() + t * Kp;
+    float* p = reinterpret_cast<float*>(out) + t * Kp;
     for (int64_t k = 0; k < Kp; ++k) p[k - k % 32 + bf16_unpacked_position(k % 32)] = k < K ? x[t * K + k] : 0.0f;
   }
+}
+
+DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
+                                     int64_t r0, int64_t r1, KernelScratch&) {
+  const int64_t K = w.cols, Kp = bf16_padded_cols(K), n = x.n;
+  const float* permuted = reinterpret_cast<const float*>(x.data);
   const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = r0; r < r1; ++r) {
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(r));
     for (int64_t t = 0; t < n; ++t) {
-      const float* p = permuted.data() + t * Kp;
+      const float* p = permuted + t * Kp;
       __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       int64_t k = 0;
       for (; k + 64 <= K; k += 64) {
@@ -295,21 +309,35 @@ DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const float* x, int6
 // ---------------------------------------------------------------------------------------------
 // GEMV, Q8_0 / Q4_0 weights, vpdpbusd.
 
-// One token's activations quantized to Q8_0 in the byte order the weight kernel wants.
+// One token's activations quantized to Q8_0 in the byte order the weight kernel wants, a view
+// into the prepared bytes: per token q, then scale, then offset (each a multiple of 64 bytes).
 struct QuantizedActivations {
-  std::vector<int8_t> q;        // 64 bytes per pair of blocks
-  std::vector<float> scale;     // d_x per block (fp16-rounded), zero-padded to a multiple of 16
-  std::vector<int32_t> offset;  // per pair: 16 lanes of -bias·Σ(the lane's 4 values)
+  int8_t* q;        // 64 bytes per pair of blocks
+  float* scale;     // d_x per block (fp16-rounded), zero-padded to a multiple of 16
+  int32_t* offset;  // per pair: 16 lanes of -bias·Σ(the lane's 4 values)
 };
+
+struct QuantizedLayout {
+  int64_t blocks, pairs, scales;
+  explicit QuantizedLayout(int64_t K) : blocks(K / kQuantBlock), pairs((blocks + 1) / 2), scales((blocks + 15) / 16 * 16) {}
+  size_t token_bytes() const { return static_cast<size_t>(pairs * 64 + scales * 4 + pairs * 64); }
+  QuantizedActivations token(std::byte* base, int64_t t) const {
+    std::byte* p = base + static_cast<size_t>(t) * token_bytes();
+    return {reinterpret_cast<int8_t*>(p), reinterpret_cast<float*>(p + pairs * 64),
+            reinterpret_cast<int32_t*>(p + pairs * 64 + scales * 4)};
+  }
+};
+
+size_t quantized_prepared_bytes(int64_t K, int64_t n) { return static_cast<size_t>(n) * QuantizedLayout(K).token_bytes(); }
 
 // Q8_0 weights: pair bytes = block b's 32 values, then block b+1's. Q4_0 weights: block b's values
 // 0..15, block b+1's 0..15, block b's 16..31, block b+1's 16..31 (the order the nibbles unpack in).
 template <bool Q4>
-DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, QuantizedActivations& a) {
-  const int64_t blocks = K / kQuantBlock, pairs = (blocks + 1) / 2;
-  a.q.assign(static_cast<size_t>(pairs * 64), 0);
-  a.scale.assign(static_cast<size_t>((blocks + 15) / 16 * 16), 0.0f);
-  a.offset.resize(static_cast<size_t>(pairs * 16));
+DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, const QuantizedActivations& a) {
+  const QuantizedLayout layout(K);
+  const int64_t blocks = layout.blocks, pairs = layout.pairs;
+  std::memset(a.q, 0, static_cast<size_t>(pairs * 64));
+  std::memset(a.scale, 0, static_cast<size_t>(layout.scales) * sizeof(float));
   for (int64_t b = 0; b < blocks; ++b) {
     const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
     const float amax = reduce_max(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -318,7 +346,7 @@ DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, QuantizedActi
     a.scale[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(inv))));
     const __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(inv))));
-    int8_t* pair = a.q.data() + (b / 2) * 64;
+    int8_t* pair = a.q + (b / 2) * 64;
     const int64_t second = b % 2;
     if (Q4) {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 16 * second), q0);
@@ -330,10 +358,16 @@ DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, QuantizedActi
   }
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(Q4 ? 8 : 128));
   for (int64_t p = 0; p < pairs; ++p) {
-    const __m512i xv = _mm512_loadu_si512(a.q.data() + p * 64);
+    const __m512i xv = _mm512_loadu_si512(a.q + p * 64);
     const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xv);
-    _mm512_storeu_si512(a.offset.data() + p * 16, _mm512_sub_epi32(_mm512_setzero_si512(), sums));
+    _mm512_storeu_si512(a.offset + p * 16, _mm512_sub_epi32(_mm512_setzero_si512(), sums));
   }
+}
+
+template <bool Q4>
+DSCHAT_AVX512 void prepare_quantized(const float* x, int64_t K, int64_t n, std::byte* out) {
+  const QuantizedLayout layout(K);
+  for (int64_t t = 0; t < n; ++t) quantize_activations<Q4>(x + t * K, K, layout.token(out, t));
 }
 
 // Two blocks (b, b+1) of a weight row as 64 unsigned bytes in the activation order above;
@@ -356,14 +390,13 @@ DSCHAT_AVX512 inline __m512i load_weight_pair(const std::byte* row, int64_t b, b
 }
 
 template <bool Q4>
-DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
-                                  int64_t r1) {
-  const int64_t K = w.cols, blocks = K / kQuantBlock;
+DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
+                                  int64_t r0, int64_t r1, KernelScratch&) {
+  const int64_t K = w.cols, blocks = K / kQuantBlock, n = x.n;
   constexpr int R = 4;  // rows per step, sharing the activation loads (measured faster than 1 here)
   const int block_bytes = Q4 ? static_cast<int>(sizeof(BlockQ4_0)) : static_cast<int>(sizeof(BlockQ8_0));
-  thread_local std::vector<QuantizedActivations> acts;
-  if (static_cast<int64_t>(acts.size()) < n) acts.resize(static_cast<size_t>(n));
-  for (int64_t t = 0; t < n; ++t) quantize_activations<Q4>(x + t * K, K, acts[t]);
+  const QuantizedLayout layout(K);
+  std::byte* prepared = const_cast<std::byte*>(x.data);  // read only; the view type is shared with prepare
   const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   // Which block of a pair each int32 lane of the dot product belongs to (0 or 1).
   const __m512i lane_block = Q4 ? _mm512_and_si512(_mm512_srli_epi32(lane, 2), _mm512_set1_epi32(1))
@@ -373,12 +406,12 @@ DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t
     const std::byte* row[R];
     for (int i = 0; i < R; ++i) row[i] = w.row(q + std::min(i, count - 1));
     for (int64_t t = 0; t < n; ++t) {
-      const QuantizedActivations& a = acts[t];
+      const QuantizedActivations a = layout.token(prepared, t);
       __m512 acc[R];
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
       for (int64_t c0 = 0; c0 < blocks; c0 += 16) {
-        const __m512 xs = _mm512_loadu_ps(a.scale.data() + c0);
+        const __m512 xs = _mm512_loadu_ps(a.scale + c0);
         __m512 scale[R];  // d_w·d_x of blocks c0..c0+15 (scalar loads: vpgatherdd is slow on Zen 4)
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
@@ -390,8 +423,8 @@ DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t
         const int64_t c1 = std::min(blocks, c0 + 16);
         for (int64_t b = c0; b < c1; b += 2) {
           const bool both = b + 1 < blocks;
-          const __m512i xv = _mm512_loadu_si512(a.q.data() + (b / 2) * 64);
-          const __m512i offset = _mm512_loadu_si512(a.offset.data() + (b / 2) * 16);
+          const __m512i xv = _mm512_loadu_si512(a.q + (b / 2) * 64);
+          const __m512i offset = _mm512_loadu_si512(a.offset + (b / 2) * 16);
           const __m512i pick = _mm512_add_epi32(lane_block, _mm512_set1_epi32(static_cast<int>(b - c0)));
 #pragma GCC unroll 4
           for (int r = 0; r < R; ++r) {
@@ -401,44 +434,6 @@ DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const float* x, int64_t
         }
       }
       for (int r = 0; r < count; ++r) y[t * ldy + q + r] = reduce_add(acc[r]);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The table entries.
-
-DSCHAT_AVX512 void rows_avx512(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
-                               int64_t r1) {
-  if (r0 >= r1 || n <= 0) return;
-  if (n <= kQuantizedMatmulMaxTokens) {
-    switch (w.dtype) {
-      case DType::F32: gemv_f32(w, x, n, y, ldy, r0, r1); return;
-      case DType::Q8_0: gemv_quantized<false>(w, x, n, y, ldy, r0, r1); return;
-      case DType::Q4_0: gemv_quantized<true>(w, x, n, y, ldy, r0, r1); return;
-      case DType::BF16: gemv_bf16_widened(w, x, n, y, ldy, r0, r1); return;
-      default: break;
-    }
-  }
-  gemm_rows(w, x, n, y, ldy, r0, r1);
-}
-
-DSCHAT_AVX512 void transposed_vector_avx512(const WeightMatrix& w, const float* a, float* out) {
-  const int64_t K = w.cols;
-  std::fill(out, out + K, 0.0f);
-  thread_local std::vector<float> row;
-  if (static_cast<int64_t>(row.size()) < K) row.resize(static_cast<size_t>(K));
-  for (int64_t r = 0; r < w.rows; ++r) {
-    const float* wr = reinterpret_cast<const float*>(w.row(r));
-    if (w.dtype != DType::F32) {
-      widen_row(w, r, row.data());
-      wr = row.data();
-    }
-    const __m512 ar = _mm512_set1_ps(a[r]);
-    for (int64_t k = 0; k < K; k += 16) {
-      const __mmask16 m = first_lanes16(K - k);
-      const __m512 o = _mm512_maskz_loadu_ps(m, out + k);
-      _mm512_mask_storeu_ps(out + k, m, _mm512_fmadd_ps(ar, _mm512_maskz_loadu_ps(m, wr + k), o));
     }
   }
 }
@@ -497,16 +492,54 @@ DSCHAT_AVX512 void silu_mul_avx512(float* g, const float* u, int64_t n) {
   }
 }
 
+DSCHAT_AVX512 void axpy_avx512(float a, const float* x, float* y, int64_t n) {
+  const __m512 av = _mm512_set1_ps(a);
+  for (int64_t k = 0; k < n; k += 16) {
+    const __mmask16 m = first_lanes16(n - k);
+    const __m512 o = _mm512_maskz_loadu_ps(m, y + k);
+    _mm512_mask_storeu_ps(y + k, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + k), o));
+  }
+}
+
 }  // namespace
 
-MatmulKernels matmul_kernels_avx512() {
-  MatmulKernels k;
+WeightKernels avx512_weight_kernels(DType type) {
+  WeightKernels k;
+  k.type = type;
+  k.level = "avx512";
+  k.block = dtype_block_geometry(type);
+  k.row_to_f32 = row_widening::function_for(type);
+  k.gemm = gemm_rows;
+  switch (type) {
+    case DType::F32: k.gemv = gemv_f32; break;
+    case DType::F16: k.gemv = gemv_by_gemm; break;
+    case DType::BF16:
+      k.prepared_bytes = bf16_prepared_bytes;
+      k.prepare = bf16_prepare;
+      k.gemv = gemv_bf16_widened;
+      break;
+    case DType::Q8_0:
+      k.prepared_bytes = quantized_prepared_bytes;
+      k.prepare = prepare_quantized<false>;
+      k.gemv = gemv_quantized<false>;
+      break;
+    case DType::Q4_0:
+      k.prepared_bytes = quantized_prepared_bytes;
+      k.prepare = prepare_quantized<true>;
+      k.gemv = gemv_quantized<true>;
+      break;
+    default: return {};
+  }
+  return k;
+}
+
+VectorKernels avx512_vector_kernels() {
+  VectorKernels k;
   k.name = "avx512";
   k.dot_f32 = dot_f32_avx512;
-  k.rows = rows_avx512;
-  k.transposed_vector = transposed_vector_avx512;
   k.softmax = softmax_avx512;
   k.silu_mul = silu_mul_avx512;
+  k.axpy = axpy_avx512;
   return k;
 }
 

@@ -1,0 +1,42 @@
+// The GEMV of the block-quantized types on the levels that take one row at a time (scalar,
+// AVX2): the activations are quantized to Q8_0 once per call (prepare), and every output is one
+// block dot product of block_dot.h. Internal to kernels_scalar.cpp and kernels_avx2.cpp.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/ops/weight_kernels.h"
+#include "engine/quant/quantize.h"
+
+namespace dschat::block_gemv {
+
+inline size_t q8_activation_bytes(int64_t cols, int64_t n) {
+  return static_cast<size_t>(n * (cols / kQuantBlock)) * sizeof(BlockQ8_0);
+}
+
+inline void quantize_activations_q8_0(const float* x, int64_t cols, int64_t n, std::byte* out) {
+  auto* blocks = reinterpret_cast<BlockQ8_0*>(out);
+  for (int64_t t = 0; t < n; ++t) quantize_row_q8_0(x + t * cols, blocks + t * (cols / kQuantBlock), cols);
+}
+
+// y[t*ldy + r] = dot(row r, token t) for rows [r0, r1): rows in groups of four so a group's
+// weights stay in L1 while every token passes over them.
+template <typename Block, float (*Dot)(const Block*, const BlockQ8_0*, int64_t)>
+[[gnu::always_inline]] inline void rows(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
+                                        int64_t r0, int64_t r1) {
+  const int64_t blocks = w.cols / kQuantBlock;
+  const auto* xq = reinterpret_cast<const BlockQ8_0*>(x.data);
+  constexpr int64_t kRowGroup = 4;
+  for (int64_t g = r0; g < r1; g += kRowGroup) {
+    const int64_t g1 = std::min(r1, g + kRowGroup);
+    for (int64_t t = 0; t < x.n; ++t) {
+      for (int64_t r = g; r < g1; ++r) {
+        y[t * ldy + r] = Dot(reinterpret_cast<const Block*>(w.row(r)), xq + t * blocks, blocks);
+      }
+    }
+  }
+}
+
+}  // namespace dschat::block_gemv

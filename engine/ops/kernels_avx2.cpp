@@ -1,0 +1,129 @@
+// The AVX2 level (AVX2 + FMA + F16C, x86-64-v3), compiled with function target attributes so
+// the rest of the build stays portable; picked at run time (weight_kernels.cpp).
+// Float types: the loops of matmul_float_body.h compiled for this level. Q8_0 / Q4_0: one block
+// dot product per output (block_gemv.h), signed int8 × int8 via the usual trick: maddubs needs
+// unsigned × signed, so multiply |w| by x with w's sign moved onto it (sign_epi8), then widen
+// pairs to int32 with madd(…, 1).
+#include "engine/ops/block_dot.h"
+#include "engine/ops/block_gemv.h"
+#include "engine/ops/matmul_float_body.h"
+#include "engine/ops/row_widening.h"
+#include "engine/ops/vector_kernels.h"
+#include "engine/ops/weight_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstring>
+
+
+namespace dschat {
+namespace {
+
+#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+DSCHAT_AVX2 inline __m256 dot_block_i8(__m256i w, __m256i x) {
+  const __m256i abs_w = _mm256_sign_epi8(w, w);
+  const __m256i x_signed = _mm256_sign_epi8(x, w);
+  const __m256i pairs = _mm256_maddubs_epi16(abs_w, x_signed);  // |w|<=128, |x|<=127: no saturation
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+DSCHAT_AVX2 inline float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The 32 nibbles of a Q4_0 block as int8 in [-8, 7]: bytes 0..15 the low nibbles, 16..31 the high.
+DSCHAT_AVX2 inline __m256i unpack_q4(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+}
+
+}  // namespace
+
+DSCHAT_AVX2 float dot_q8_0_q8_0_avx2(const BlockQ8_0* w, const BlockQ8_0* x, int64_t blocks) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
+    acc = _mm256_fmadd_ps(scale, dot_block_i8(wq, xq), acc);
+  }
+  return horizontal_sum(acc);
+}
+
+DSCHAT_AVX2 float dot_q4_0_q8_0_avx2(const BlockQ4_0* w, const BlockQ8_0* x, int64_t blocks) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m256i wq = unpack_q4(w[b].qs);
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].d) * _cvtsh_ss(x[b].d));
+    acc = _mm256_fmadd_ps(scale, dot_block_i8(wq, xq), acc);
+  }
+  return horizontal_sum(acc);
+}
+
+namespace {
+
+DSCHAT_AVX2 void float_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
+                            int64_t r1, KernelScratch& scratch) {
+  float_body::rows(w, x, n, y, ldy, r0, r1, scratch);
+}
+DSCHAT_AVX2 void float_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                            int64_t r1, KernelScratch& scratch) {
+  float_body::rows(w, x.x, x.n, y, ldy, r0, r1, scratch);
+}
+DSCHAT_AVX2 void q8_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                           int64_t r1, KernelScratch&) {
+  block_gemv::rows<BlockQ8_0, dot_q8_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
+}
+DSCHAT_AVX2 void q4_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                           int64_t r1, KernelScratch&) {
+  block_gemv::rows<BlockQ4_0, dot_q4_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
+}
+
+DSCHAT_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); }
+DSCHAT_AVX2 void softmax_avx2(float* v, int64_t n) { float_body::softmax(v, n); }
+DSCHAT_AVX2 void silu_mul_avx2(float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); }
+DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float_body::axpy(a, x, y, n); }
+
+}  // namespace
+
+WeightKernels avx2_weight_kernels(DType type) {
+  WeightKernels k;
+  k.type = type;
+  k.level = "avx2";
+  k.block = dtype_block_geometry(type);
+  k.row_to_f32 = row_widening::function_for(type);
+  k.gemm = float_rows;
+  switch (type) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: k.gemv = float_gemv; break;
+    case DType::Q8_0:
+    case DType::Q4_0:
+      k.prepared_bytes = block_gemv::q8_activation_bytes;
+      k.prepare = block_gemv::quantize_activations_q8_0;
+      k.gemv = type == DType::Q8_0 ? q8_0_gemv : q4_0_gemv;
+      break;
+    default: return {};
+  }
+  return k;
+}
+
+VectorKernels avx2_vector_kernels() {
+  VectorKernels k;
+  k.name = "avx2";
+  k.dot_f32 = dot_f32_avx2;
+  k.softmax = softmax_avx2;
+  k.silu_mul = silu_mul_avx2;
+  k.axpy = axpy_avx2;
+  return k;
+}
+
+}  // namespace dschat
+#endif

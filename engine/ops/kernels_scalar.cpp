@@ -1,0 +1,68 @@
+// The portable level ("scalar": SSE2 on x86-64): the float loops of matmul_float_body.h compiled
+// without a target attribute, the reference block dot products of block_dot.h, and the exact
+// row widening every level shares (row_widening.h).
+#include "engine/ops/block_dot.h"
+#include "engine/ops/block_gemv.h"
+#include "engine/ops/matmul_float_body.h"
+#include "engine/ops/row_widening.h"
+#include "engine/ops/vector_kernels.h"
+#include "engine/ops/weight_kernels.h"
+
+namespace dschat {
+namespace {
+
+void float_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1,
+                KernelScratch& scratch) {
+  float_body::rows(w, x, n, y, ldy, r0, r1, scratch);
+}
+
+void float_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0, int64_t r1,
+                KernelScratch& scratch) {
+  float_body::rows(w, x.x, x.n, y, ldy, r0, r1, scratch);
+}
+
+void q8_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0, int64_t r1,
+               KernelScratch&) {
+  block_gemv::rows<BlockQ8_0, dot_q8_0_q8_0_scalar>(w, x, y, ldy, r0, r1);
+}
+
+void q4_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0, int64_t r1,
+               KernelScratch&) {
+  block_gemv::rows<BlockQ4_0, dot_q4_0_q8_0_scalar>(w, x, y, ldy, r0, r1);
+}
+
+}  // namespace
+
+WeightKernels scalar_weight_kernels(DType type) {
+  WeightKernels k;
+  k.type = type;
+  k.level = "scalar";
+  k.block = dtype_block_geometry(type);
+  k.row_to_f32 = row_widening::function_for(type);
+  k.gemm = float_rows;
+  switch (type) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: k.gemv = float_gemv; break;
+    case DType::Q8_0:
+    case DType::Q4_0:
+      k.prepared_bytes = block_gemv::q8_activation_bytes;
+      k.prepare = block_gemv::quantize_activations_q8_0;
+      k.gemv = type == DType::Q8_0 ? q8_0_gemv : q4_0_gemv;
+      break;
+    default: return {};
+  }
+  return k;
+}
+
+VectorKernels scalar_vector_kernels() {
+  VectorKernels k;
+  k.name = "scalar";
+  k.dot_f32 = [](const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); };
+  k.softmax = [](float* v, int64_t n) { float_body::softmax(v, n); };
+  k.silu_mul = [](float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); };
+  k.axpy = [](float a, const float* x, float* y, int64_t n) { float_body::axpy(a, x, y, n); };
+  return k;
+}
+
+}  // namespace dschat
