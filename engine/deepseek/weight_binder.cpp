@@ -12,7 +12,8 @@ const TensorInfo& WeightBinder::require(const std::string& name, const std::vect
   const TensorInfo* t = source_.find(name);
   if (!t) fail("tensor '" + name + "' is missing (expected shape " + shape_string(shape) + ")");
   const std::string what = t->file + ": tensor '" + name + "'";
-  if (t->shape != shape) throw ModelError(what + " has shape " + t->shape_string() + ", expected " + shape_string(shape));
+  if (t->shape != shape)
+    throw ModelError(what + " has shape " + t->shape_string() + ", expected " + shape_string(shape));
   if (!dtype_is_weight(t->dtype)) {
     throw ModelError(what + " has dtype " + dtype_name(t->dtype) + "; weights must be F32, F16 or BF16");
   }
@@ -35,8 +36,7 @@ WeightMatrix WeightBinder::matrix(const std::string& name, int64_t rows, int64_t
   return {t.dtype, rows, cols, aligned_data(t)};
 }
 
-std::vector<WeightMatrix> WeightBinder::stacked(const std::string& name, int64_t experts, int64_t rows,
-                                                int64_t cols) {
+std::vector<WeightMatrix> WeightBinder::stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols) {
   const TensorInfo& t = require(name, {experts, rows, cols});
   WeightMatrix all{t.dtype, experts * rows, cols, aligned_data(t)};
   std::vector<WeightMatrix> views;

@@ -30,7 +30,7 @@ class TensorSource {
   virtual std::vector<const MappedFile*> mapped_files() const = 0;
 
   std::vector<std::filesystem::path> files() const;  // of mapped_files(), in order
-  uint64_t total_bytes() const;                       // of all tensors (a shared storage counts for each)
+  uint64_t total_bytes() const;                      // of all tensors (a shared storage counts for each)
   // What changed on disk under mapped_files() since they were mapped, for a message (pages that
   // vanished, or a file modified in place: MappedFile::change_description), else nullopt.
   std::optional<std::string> changed() const;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <fstream>
 #include <functional>
 
 #include "engine/io/model_error.h"
@@ -64,7 +66,8 @@ TEST(WeightBinder, ShardsAreNamedAsTheCheckpointWhenATensorIsMissing) {
   auto source = SafetensorsSource::open_directory(dir.path());
   ModelWeights out;
   WeightBinder b(*source, out);
-  EXPECT_EQ(error_of([&] { b.vector("c", 1); }), "the checkpoint (2 shards): tensor 'c' is missing (expected shape [1])");
+  EXPECT_EQ(error_of([&] { b.vector("c", 1); }),
+            "the checkpoint (2 shards): tensor 'c' is missing (expected shape [1])");
   EXPECT_EQ(error_of([&] { b.vector("b", 2); }),
             (dir / "b.safetensors").string() + ": tensor 'b' has shape [1], expected [2]");
 }

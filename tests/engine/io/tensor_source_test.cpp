@@ -37,7 +37,8 @@ struct SameTensorsInBothFormats {
     for (const PtTensor& t : ckpt.tensors()) {
       if (!t.is_contiguous()) continue;
       const uint64_t bytes = static_cast<uint64_t>(t.element_count()) * dtype_size(t.dtype);
-      header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + bytes}}};
+      header[t.name] = {
+          {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + bytes}}};
       data.insert(data.end(), t.data, t.data + bytes);
       data.resize((data.size() + 7) / 8 * 8);  // each tensor 8-byte aligned
     }
