@@ -79,7 +79,9 @@ TEST(TensorSource, SafetensorsAndPtAnswerAlikeForTheSameTensors) {
     EXPECT_EQ(s->shape, p->shape);
     EXPECT_TRUE(s->stride.empty());
     ASSERT_EQ(s->nbytes, p->nbytes);
-    if (p->nbytes > 0) EXPECT_EQ(std::memcmp(s->data, p->data, p->nbytes), 0);
+    if (p->nbytes > 0) {
+      EXPECT_EQ(std::memcmp(s->data, p->data, p->nbytes), 0);
+    }
     EXPECT_EQ(s->file, files.safetensors.string());
     EXPECT_EQ(p->file, files.pt.string());
     contiguous_bytes += p->nbytes;
