@@ -104,6 +104,7 @@ uint64_t DeepSeekModel::weight_bytes() const {
   return total;
 }
 
+// The model's own files only (those of its TensorSource), not every mapping of the process.
 std::string DeepSeekModel::files_changed() const { return source_->changed().value_or(""); }
 
 std::string model_files_changed_since_start() { return MappedFile::change_description(/*since_start=*/true); }
