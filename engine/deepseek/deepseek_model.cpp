@@ -2,6 +2,7 @@
 #include "engine/deepseek/nonfinite_weights.h"
 #include "engine/deepseek/weight_conversion.h"
 #include "engine/io/mapped_file.h"
+#include "engine/io/safetensors_source.h"
 
 #include <algorithm>
 #include <map>
@@ -83,8 +84,8 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesyst
   model->path_ = dir;
   std::filesystem::path clean = dir.lexically_normal();
   model->name_ = clean.has_filename() ? clean.filename().string() : clean.parent_path().filename().string();
-  model->tensors_ = TensorCollection::open_directory(dir);
-  model->weights_ = bind_model_weights(model->config_, *model->tensors_);
+  model->source_ = SafetensorsSource::open_directory(dir);
+  model->weights_ = bind_model_weights(model->config_, *model->source_);
   if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
     prefetch_weights(model->weights_->used, options.progress);  // 100% = paged in, ready
   } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
@@ -103,9 +104,8 @@ uint64_t DeepSeekModel::weight_bytes() const {
   return total;
 }
 
-// The mappings are process-wide (MappedFile shares one mapping per file), so the model's files are
-// those of the process while it runs.
-std::string DeepSeekModel::files_changed() const { return MappedFile::change_description(); }
+// The model's own files only (those of its TensorSource), not every mapping of the process.
+std::string DeepSeekModel::files_changed() const { return source_->changed().value_or(""); }
 
 std::string model_files_changed_since_start() { return MappedFile::change_description(/*since_start=*/true); }
 
@@ -117,11 +117,11 @@ std::string DeepSeekModel::describe() const {
   const ModelConfig& c = config_;
   std::ostringstream s;
   s << "model: " << name_ << " (" << path_.string() << ")\n";
-  if (checkpoint_) {
-    s << "layout: PyTorch .pt (" << pt_variant_ << "), " << checkpoint_->tensors().size() << " tensors\n";
+  if (!pt_variant_.empty()) {
+    s << "layout: PyTorch .pt (" << pt_variant_ << "), " << source_->tensors().size() << " tensors\n";
   } else {
     s << "layout: " << (weights_->layout == CheckpointLayout::Mlx ? "MLX (stacked experts)" : "Hugging Face") << ", "
-      << tensors_->files().size() << " file(s)\n";
+      << source_->files().size() << " file(s)\n";
   }
   s << "architecture: " << c.model_type << ", " << c.num_hidden_layers << " layers, hidden " << c.hidden_size
     << ", vocab " << c.vocab_size << "\n";

@@ -8,9 +8,8 @@
 
 #include "engine/model.h"
 #include "engine/deepseek/model_weights.h"
-#include "engine/io/pt_checkpoint.h"
 #include "engine/deepseek/rope.h"
-#include "engine/io/safetensors.h"
+#include "engine/io/tensor_source.h"
 #include "engine/ops/thread_pool.h"
 
 namespace dschat {
@@ -55,10 +54,8 @@ class DeepSeekModel final : public Model {
   ModelConfig config_;
   std::string name_;
   std::filesystem::path path_;
-  std::unique_ptr<TensorCollection> tensors_;      // safetensors (a model directory)
-  std::unique_ptr<PtCheckpoint> checkpoint_;       // or a .pt file
-  std::vector<TensorInfo> pt_tensors_;             // its contiguous tensors, for ModelWeights::used
-  std::string pt_variant_;                         // which from-scratch project the .pt comes from
+  std::unique_ptr<TensorSource> source_;  // the mapped tensors: a safetensors directory or a .pt file
+  std::string pt_variant_;                // which from-scratch project a .pt comes from ("" for safetensors)
   std::unique_ptr<ModelWeights> weights_;
   std::unique_ptr<Rope> rope_;
   std::unique_ptr<ThreadPool> pool_;

@@ -1,84 +1,13 @@
 #include "engine/deepseek/model_weights.h"
 
 #include <algorithm>
-#include <cstring>
-#include <set>
 
-#include "engine/quant/half_float.h"
+#include "engine/deepseek/weight_binder.h"
 
 namespace dschat {
 namespace {
 
-class Binder {
- public:
-  Binder(const TensorCollection& tensors, ModelWeights& out) : tensors_(tensors), out_(out) {}
-
-  const TensorInfo* find(const std::string& name) const { return tensors_.find(name); }
-
-  const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape) {
-    const TensorInfo* t = tensors_.find(name);
-    if (!t) {
-      std::string where = tensors_.files().size() == 1 ? tensors_.files()[0]->path().string()
-                                                       : "the checkpoint (" + std::to_string(tensors_.files().size()) + " shards)";
-      throw ModelError(where + ": tensor '" + name + "' is missing (expected shape " + shape_string(shape) + ")");
-    }
-    if (t->shape != shape) {
-      throw ModelError(t->file + ": tensor '" + name + "' has shape " + t->shape_string() + ", expected " +
-                       shape_string(shape));
-    }
-    if (!dtype_is_weight(t->dtype)) {
-      throw ModelError(t->file + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) +
-                       "; weights must be F32, F16 or BF16");
-    }
-    if (bound_.insert(name).second) out_.used.push_back(t);
-    return *t;
-  }
-
-  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
-    const TensorInfo& t = require(name, {rows, cols});
-    return {t.dtype, rows, cols, aligned_data(t)};
-  }
-
-  // [E, rows, cols] stacked experts (MLX SwitchLinear) -> one view per expert.
-  std::vector<WeightMatrix> stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols) {
-    const TensorInfo& t = require(name, {experts, rows, cols});
-    WeightMatrix all{t.dtype, experts * rows, cols, aligned_data(t)};
-    std::vector<WeightMatrix> views;
-    for (int64_t e = 0; e < experts; ++e) views.push_back(all.row_slice(e * rows, rows));
-    return views;
-  }
-
-  // Small vectors (norm weights, biases) are widened to float once.
-  std::vector<float> vector(const std::string& name, int64_t size) {
-    const TensorInfo& t = require(name, {size});
-    std::vector<float> v(static_cast<size_t>(size));
-    WeightMatrix m{t.dtype, 1, size, t.data};
-    if (size > 0) {
-      std::vector<std::byte> copy(t.nbytes);  // alignment-safe
-      std::memcpy(copy.data(), t.data, t.nbytes);
-      m.data = copy.data();
-      weight_row_to_f32(m, 0, v.data());
-    }
-    return v;
-  }
-
-  bool is_bound(const std::string& name) const { return bound_.count(name) > 0; }
-
- private:
-  // The bytes in place when aligned for their element type; otherwise an aligned private copy.
-  const std::byte* aligned_data(const TensorInfo& t) {
-    if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) == 0) return t.data;
-    out_.owned.emplace_back(t.nbytes);
-    std::memcpy(out_.owned.back().data(), t.data, t.nbytes);
-    return out_.owned.back().data();
-  }
-
-  const TensorCollection& tensors_;
-  ModelWeights& out_;
-  std::set<std::string> bound_;
-};
-
-MlpWeights bind_mlp(Binder& b, const std::string& prefix, int64_t hidden, int64_t intermediate) {
+MlpWeights bind_mlp(WeightBinder& b, const std::string& prefix, int64_t hidden, int64_t intermediate) {
   MlpWeights m;
   m.gate_proj = b.matrix(prefix + "gate_proj.weight", intermediate, hidden);
   m.up_proj = b.matrix(prefix + "up_proj.weight", intermediate, hidden);
@@ -136,9 +65,9 @@ void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadP
   }
 }
 
-std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const TensorCollection& tensors) {
+std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const TensorSource& tensors) {
   auto w = std::make_unique<ModelWeights>();
-  Binder b(tensors, *w);
+  WeightBinder b(tensors, *w);
   const int64_t hidden = c.hidden_size;
   const int64_t heads = c.num_attention_heads;
   const int64_t qk = c.qk_head_dim();
@@ -206,14 +135,7 @@ std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const Ten
     w->lm_head = b.matrix("lm_head.weight", c.vocab_size, hidden);
   }
 
-  for (const TensorInfo* t : tensors.tensors()) {
-    if (b.is_bound(t->name)) continue;
-    if (is_mtp_or_cache(t->name, c.num_hidden_layers)) {
-      w->ignored.push_back(t);
-    } else {
-      w->warnings.push_back(t->file + ": unexpected tensor '" + t->name + "' " + t->shape_string() + " (ignored)");
-    }
-  }
+  b.finish([&](const std::string& name) { return is_mtp_or_cache(name, c.num_hidden_layers); });
   for (const std::string& warning : tensors.warnings()) w->warnings.push_back(warning);
   return w;
 }

@@ -1,4 +1,4 @@
-// The weights of a DeepSeek-V3 model bound by name from a TensorCollection: typed views into the
+// The weights of a DeepSeek-V3 model bound by name from a TensorSource: typed views into the
 // mapped files (no copies), shapes checked against the config. Two on-disk arrangements of the same
 // math: Hugging Face (mlp.experts.E.*) and MLX (mlp.switch_mlp.* stacked [E, out, in]).
 #pragma once
@@ -10,7 +10,7 @@
 
 #include "engine/model.h"
 #include "engine/deepseek/model_config.h"
-#include "engine/io/safetensors.h"
+#include "engine/io/tensor_source.h"
 #include "engine/quant/weight_buffer.h"
 #include "engine/ops/weight_matrix.h"
 
@@ -84,6 +84,6 @@ bool is_mtp_or_cache(const std::string& name, int num_hidden_layers);
 
 // Binds every tensor the config calls for. Throws ModelError naming the file and tensor when a
 // tensor is missing, has the wrong shape, or a dtype the kernels cannot use.
-std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& config, const TensorCollection& tensors);
+std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& config, const TensorSource& tensors);
 
 }  // namespace dschat

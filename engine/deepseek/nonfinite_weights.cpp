@@ -6,7 +6,7 @@
 
 #include "engine/deepseek/model_weights.h"
 #include "engine/io/pt_checkpoint.h"
-#include "engine/io/safetensors.h"
+#include "engine/io/safetensors_source.h"
 
 namespace dschat {
 
@@ -119,7 +119,7 @@ NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path, int 
   std::vector<ScannedTensor> tensors;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    auto collection = TensorCollection::open_directory(path);
+    auto collection = SafetensorsSource::open_directory(path);
     for (const TensorInfo* t : collection->tensors()) {
       if (num_hidden_layers >= 0 && is_mtp_or_cache(t->name, num_hidden_layers)) continue;
       tensors.push_back({t->name, t->file, t->dtype, t->data, t->nbytes});

@@ -18,13 +18,13 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/deepseek/deepseek_model.h"
-#include "engine/io/pt_checkpoint.h"
+#include "engine/deepseek/weight_binder.h"
+#include "engine/io/pt_tensor_source.h"
 
 namespace dschat {
 namespace {
@@ -43,127 +43,6 @@ struct EraDefaults {
   double rope_theta = 10000.0;
   bool tie_word_embeddings = true;
   std::string hidden_act = "silu";
-};
-
-class PtBinder {
- public:
-  PtBinder(const PtCheckpoint& ckpt, const std::vector<TensorInfo>& infos, ModelWeights& out)
-      : ckpt_(ckpt), out_(out) {
-    for (const TensorInfo& t : infos) info_by_name_[t.name] = &t;
-  }
-
-  [[noreturn]] void fail(const std::string& what) const { throw ModelError(ckpt_.label() + ": " + what); }
-
-  bool has(const std::string& name) const { return ckpt_.find(name) != nullptr; }
-
-  const PtTensor& require(const std::string& name, const std::vector<int64_t>& shape) {
-    const PtTensor* t = ckpt_.find(name);
-    if (!t) fail("tensor '" + name + "' is missing (expected shape " + shape_string(shape) + ")");
-    if (t->shape != shape) fail("tensor '" + name + "' has shape " + shape_string(t->shape) + ", expected " + shape_string(shape));
-    if (!dtype_is_weight(t->dtype)) fail("tensor '" + name + "' has dtype " + dtype_name(t->dtype) + "; weights must be F32, F16 or BF16");
-    if (!t->is_contiguous()) fail("tensor '" + name + "' is not contiguous (strides " + shape_string(t->stride) + ")");
-    if (bound_.insert(name).second) {
-      auto it = info_by_name_.find(name);
-      if (it != info_by_name_.end()) out_.used.push_back(it->second);
-    }
-    return *t;
-  }
-
-  // Shape of a tensor that must exist (for inferring sizes).
-  const std::vector<int64_t>& shape(const std::string& name, size_t rank) const {
-    const PtTensor* t = ckpt_.find(name);
-    if (!t) fail("tensor '" + name + "' is missing");
-    if (t->shape.size() != rank) fail("tensor '" + name + "' has shape " + shape_string(t->shape) + ", expected rank " + std::to_string(rank));
-    return t->shape;
-  }
-
-  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
-    const PtTensor& t = require(name, {rows, cols});
-    return {t.dtype, rows, cols, aligned(t.data, static_cast<uint64_t>(rows) * cols * dtype_size(t.dtype), t.dtype)};
-  }
-
-  std::vector<float> vector(const std::string& name, int64_t size) {
-    const PtTensor& t = require(name, {size});
-    std::vector<std::byte> copy(static_cast<size_t>(size) * dtype_size(t.dtype));  // alignment-safe
-    if (!copy.empty()) std::memcpy(copy.data(), t.data, copy.size());
-    std::vector<float> v(static_cast<size_t>(size));
-    if (size > 0) weight_row_to_f32({t.dtype, 1, size, copy.data()}, 0, v.data());
-    return v;
-  }
-
-  // Row blocks of several matrices (same dtype and columns) copied into one matrix, in order.
-  struct Rows {
-    WeightMatrix from;
-    int64_t first, count;
-  };
-  WeightMatrix stack_rows(const std::vector<Rows>& parts, const std::string& what) {
-    if (parts.empty()) fail(what + ": nothing to stack");
-    const DType dtype = parts[0].from.dtype;
-    const int64_t cols = parts[0].from.cols;
-    int64_t rows = 0;
-    for (const Rows& p : parts) {
-      if (p.from.dtype != dtype || p.from.cols != cols) fail(what + ": parts differ in dtype or columns");
-      rows += p.count;
-    }
-    const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(dtype);
-    out_.owned.emplace_back(rows * row_bytes);
-    std::byte* dst = out_.owned.back().data();
-    for (const Rows& p : parts) {
-      std::memcpy(dst, p.from.row(p.first), p.count * row_bytes);
-      dst += p.count * row_bytes;
-    }
-    return {dtype, rows, cols, out_.owned.back().data()};
-  }
-
-  // Column blocks [rows, cols_i] side by side (the down projections of several shared experts).
-  WeightMatrix join_columns(const std::vector<WeightMatrix>& parts) {
-    const DType dtype = parts[0].dtype;
-    const int64_t rows = parts[0].rows;
-    int64_t cols = 0;
-    for (const WeightMatrix& p : parts) {
-      if (p.dtype != dtype || p.rows != rows) fail("shared experts differ in dtype or shape");
-      cols += p.cols;
-    }
-    const size_t es = dtype_size(dtype);
-    out_.owned.emplace_back(rows * cols * es);
-    std::byte* dst = out_.owned.back().data();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (const WeightMatrix& p : parts) {
-        std::memcpy(dst, p.row(r), p.row_bytes());
-        dst += p.row_bytes();
-      }
-    }
-    return {dtype, rows, cols, out_.owned.back().data()};
-  }
-
-  // Tensors neither bound nor expected to be ignored become warnings.
-  void finish(const std::vector<std::string>& ignored_prefixes, const std::vector<std::string>& ignored_suffixes) {
-    for (const PtTensor& t : ckpt_.tensors()) {
-      if (bound_.count(t.name)) continue;
-      bool expected = false;
-      for (const std::string& p : ignored_prefixes) expected |= t.name.starts_with(p);
-      for (const std::string& s : ignored_suffixes) expected |= t.name.ends_with(s);
-      if (expected) {
-        auto it = info_by_name_.find(t.name);
-        if (it != info_by_name_.end()) out_.ignored.push_back(it->second);
-      } else {
-        out_.warnings.push_back(ckpt_.label() + ": unexpected tensor '" + t.name + "' " + shape_string(t.shape) + " (ignored)");
-      }
-    }
-  }
-
- private:
-  const std::byte* aligned(const std::byte* data, uint64_t nbytes, DType dtype) {
-    if (reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0) return data;
-    out_.owned.emplace_back(nbytes);
-    std::memcpy(out_.owned.back().data(), data, nbytes);
-    return out_.owned.back().data();
-  }
-
-  const PtCheckpoint& ckpt_;
-  ModelWeights& out_;
-  std::map<std::string, const TensorInfo*> info_by_name_;
-  std::set<std::string> bound_;
 };
 
 // Number of consecutive indices N in names "<prefix>N.<rest>" (layers, experts), from 0.
@@ -189,7 +68,7 @@ void gpt2_tokens(ModelConfig& c) {  // both projects use tiktoken "gpt2": no BOS
 
 // ---- Mayank -------------------------------------------------------------------------------------
 
-ModelConfig mayank_config(const PtCheckpoint& ckpt, PtBinder& b) {
+ModelConfig mayank_config(const PtCheckpoint& ckpt, WeightBinder& b) {
   ModelConfig c;
   c.model_type = "deepseek_v3 (DeepSeek-from-Scratch .pt)";
   const auto& wte = b.shape("wte.weight", 2);
@@ -252,7 +131,7 @@ ModelConfig mayank_config(const PtCheckpoint& ckpt, PtBinder& b) {
   return c;
 }
 
-MlpWeights mayank_swiglu(PtBinder& b, const std::string& p, int64_t hidden, int64_t inter) {
+MlpWeights mayank_swiglu(WeightBinder& b, const std::string& p, int64_t hidden, int64_t inter) {
   MlpWeights m;
   m.gate_proj = b.matrix(p + "gate_proj.weight", inter, hidden);
   m.up_proj = b.matrix(p + "up_proj.weight", inter, hidden);
@@ -263,7 +142,7 @@ MlpWeights mayank_swiglu(PtBinder& b, const std::string& p, int64_t hidden, int6
   return m;
 }
 
-void bind_mayank(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
+void bind_mayank(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
   const int64_t H = c.hidden_size, heads = c.num_attention_heads, D = c.qk_nope_head_dim, R = c.qk_rope_head_dim;
   w.embed_tokens = b.matrix("wte.weight", c.vocab_size, H);
   w.position_embeddings = b.matrix("wpe.weight", c.max_position_embeddings, H);
@@ -278,7 +157,7 @@ void bind_mayank(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
     a.q_a_proj = b.matrix(ap + "q_proj.weight", c.q_lora_rank, H);
     WeightMatrix q_content = b.matrix(ap + "q_decompress.weight", heads * D, c.q_lora_rank);
     WeightMatrix q_rope = b.matrix(ap + "q_rope_proj.weight", heads * R, c.q_lora_rank);
-    std::vector<PtBinder::Rows> q_rows;
+    std::vector<WeightBinder::Rows> q_rows;
     for (int64_t h = 0; h < heads; ++h) {
       q_rows.push_back({q_content, h * D, D});
       q_rows.push_back({q_rope, h * R, R});
@@ -290,7 +169,7 @@ void bind_mayank(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
     a.kv_a_layernorm = b.vector(ap + "kv_norm.weight", c.kv_lora_rank);
     WeightMatrix k_up = b.matrix(ap + "k_decompress.weight", heads * D, c.kv_lora_rank);
     WeightMatrix v_up = b.matrix(ap + "v_decompress.weight", heads * D, c.kv_lora_rank);
-    std::vector<PtBinder::Rows> kv_rows;
+    std::vector<WeightBinder::Rows> kv_rows;
     for (int64_t h = 0; h < heads; ++h) {
       kv_rows.push_back({k_up, h * D, D});
       kv_rows.push_back({v_up, h * D, D});
@@ -315,16 +194,18 @@ void bind_mayank(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
   w.norm = b.vector("ln_f.weight", H);
   if (c.tie_word_embeddings) {
     w.lm_head = w.embed_tokens;
-    if (b.has("lm_head.weight")) b.require("lm_head.weight", {c.vocab_size, H});  // the same storage
+    if (b.find("lm_head.weight")) b.require("lm_head.weight", {c.vocab_size, H});  // the same storage
   } else {
     w.lm_head = b.matrix("lm_head.weight", c.vocab_size, H);
   }
-  b.finish({"mtp_heads."}, {".causal_mask", ".rope.inv_freq"});
+  b.finish([](const std::string& name) {
+    return name.starts_with("mtp_heads.") || name.ends_with(".causal_mask") || name.ends_with(".rope.inv_freq");
+  });
 }
 
 // ---- ERA ------------------------------------------------------------------------------------------
 
-ModelConfig era_config(const PtCheckpoint& ckpt, PtBinder& b, std::vector<std::string>& notes) {
+ModelConfig era_config(const PtCheckpoint& ckpt, WeightBinder& b, std::vector<std::string>& notes) {
   EraDefaults d;
   const Unpickled& p = ckpt.pickle();
   std::optional<PickleId> object = ckpt.entry("config");
@@ -406,14 +287,14 @@ ModelConfig era_config(const PtCheckpoint& ckpt, PtBinder& b, std::vector<std::s
   return c;
 }
 
-MlpWeights era_expert(PtBinder& b, const std::string& p, int64_t hidden, int64_t inter) {
+MlpWeights era_expert(WeightBinder& b, const std::string& p, int64_t hidden, int64_t inter) {
   MlpWeights m;  // nn.Sequential(Linear(h, inter), SiLU, Linear(inter, h)): keys .0 and .2
   m.up_proj = b.matrix(p + "0.weight", inter, hidden);
   m.down_proj = b.matrix(p + "2.weight", hidden, inter);
   return m;
 }
 
-void bind_era(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
+void bind_era(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
   const int64_t H = c.hidden_size, heads = c.num_attention_heads;
   const int64_t N = c.qk_nope_head_dim, R = c.qk_rope_head_dim, V = c.v_head_dim, L = c.kv_lora_rank;
   w.embed_tokens = b.matrix("model.embed_tokens.weight", c.vocab_size, H);
@@ -436,7 +317,7 @@ void bind_era(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
     a.kv_a_layernorm = b.vector(ap + "kv_norm.weight", L);
     WeightMatrix kv_up = b.matrix(ap + "kv_up_proj.weight", heads * (N + R), L);
     WeightMatrix kv_v = b.matrix(ap + "kv_v_proj.weight", heads * V, L);
-    std::vector<PtBinder::Rows> kv_rows, rope_rows;
+    std::vector<WeightBinder::Rows> kv_rows, rope_rows;
     for (int64_t h = 0; h < heads; ++h) {
       kv_rows.push_back({kv_up, h * (N + R), N});
       kv_rows.push_back({kv_v, h * V, V});
@@ -461,7 +342,7 @@ void bind_era(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
       if (shared.size() == 1) {
         m.shared = shared[0];
       } else {
-        std::vector<PtBinder::Rows> ups;
+        std::vector<WeightBinder::Rows> ups;
         std::vector<WeightMatrix> downs;
         for (const MlpWeights& s : shared) {
           ups.push_back({s.up_proj, 0, s.up_proj.rows});
@@ -476,11 +357,13 @@ void bind_era(const ModelConfig& c, PtBinder& b, ModelWeights& w) {
   w.norm = b.vector("model.norm.weight", H);
   if (c.tie_word_embeddings) {
     w.lm_head = w.embed_tokens;
-    if (b.has("lm_head.weight")) b.require("lm_head.weight", {c.vocab_size, H});
+    if (b.find("lm_head.weight")) b.require("lm_head.weight", {c.vocab_size, H});
   } else {
     w.lm_head = b.matrix("lm_head.weight", c.vocab_size, H);
   }
-  b.finish({}, {".inv_freq", ".cos_cached", ".sin_cached"});
+  b.finish([](const std::string& name) {
+    return name.ends_with(".inv_freq") || name.ends_with(".cos_cached") || name.ends_with(".sin_cached");
+  });
 }
 
 // ---- config.json beside the file --------------------------------------------------------------------
@@ -535,15 +418,10 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_pt(const std::filesystem::pat
   auto model = std::unique_ptr<DeepSeekModel>(new DeepSeekModel());
   model->path_ = file;
   model->name_ = file.filename().string();
-  model->checkpoint_ = std::make_unique<PtCheckpoint>(file);
-  const PtCheckpoint& ckpt = *model->checkpoint_;
-  model->pt_tensors_.reserve(ckpt.tensors().size());
-  for (const PtTensor& t : ckpt.tensors()) {
-    if (t.is_contiguous()) model->pt_tensors_.push_back(t.info(file.string()));
-  }
-
+  auto source = std::make_unique<PtTensorSource>(file);
+  const PtCheckpoint& ckpt = source->checkpoint();
   auto weights = std::make_unique<ModelWeights>();
-  PtBinder binder(ckpt, model->pt_tensors_, *weights);
+  WeightBinder binder(*source, *weights);
   std::vector<std::string> notes;
   const bool mayank = ckpt.find("wte.weight") && ckpt.find("h.0.attn.kv_proj.weight");
   const bool era = ckpt.find("model.embed_tokens.weight") && ckpt.find("model.layers.0.self_attn.kv_down_proj.weight");
@@ -565,8 +443,9 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_pt(const std::filesystem::pat
     bind_era(model->config_, binder, *weights);
   }
   for (const std::string& note : notes) weights->warnings.push_back(note);
-  for (const std::string& key : ckpt.skipped()) weights->warnings.push_back("non-tensor state dict entry '" + key + "' ignored");
+  for (const std::string& warning : source->warnings()) weights->warnings.push_back(warning);
   prefetch_weights(weights->used, options.progress);
+  model->source_ = std::move(source);
   model->weights_ = std::move(weights);
   model->rope_ = std::make_unique<Rope>(model->config_);
   model->pool_ = std::make_unique<ThreadPool>(options.threads);

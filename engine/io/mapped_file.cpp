@@ -221,13 +221,31 @@ std::filesystem::path MappedFile::changed_file_since_start() {
   return changed_before_unmapping();
 }
 
+namespace {
+
+std::string vanished_pages_description(uint64_t pages) {
+  return std::to_string(pages) + " page" + (pages == 1 ? "" : "s") +
+         " of a memory-mapped weight file vanished and read as zeros: it was truncated or rewritten in place";
+}
+
+std::string modified_description(const std::filesystem::path& file) { return file.string() + " was modified in place"; }
+
+}  // namespace
+
 std::string MappedFile::change_description(bool since_start) {
-  if (const uint64_t pages = faulted_pages(); pages > 0) {
-    return std::to_string(pages) + " page" + (pages == 1 ? "" : "s") +
-           " of a memory-mapped weight file vanished and read as zeros: it was truncated or rewritten in place";
-  }
+  if (const uint64_t pages = faulted_pages(); pages > 0) return vanished_pages_description(pages);
   const std::filesystem::path file = since_start ? changed_file_since_start() : changed_file();
-  return file.empty() ? std::string() : file.string() + " was modified in place";
+  return file.empty() ? std::string() : modified_description(file);
+}
+
+std::optional<std::string> MappedFile::change_description(const std::vector<const MappedFile*>& files) {
+  for (const MappedFile* file : files) {
+    if (file->mapping_ && was_patched(file->mapping_->data)) return vanished_pages_description(faulted_pages());
+  }
+  for (const MappedFile* file : files) {
+    if (file->mapping_ && file->mapping_->file_changed()) return modified_description(file->mapping_->path);
+  }
+  return std::nullopt;
 }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const {

@@ -25,7 +25,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace dschat {
 
@@ -60,6 +62,9 @@ class MappedFile {
   // (faulted_pages()) or a file modified in place (changed_file(), or with since_start
   // changed_file_since_start()).
   static std::string change_description(bool since_start = false);
+  // As change_description(), for the files of `files` only (the page count is still that of all
+  // mappings), nullopt when nothing changed. One fstat per file.
+  static std::optional<std::string> change_description(const std::vector<const MappedFile*>& files);
 
   struct Mapping;  // one mmap of one file, shared by the MappedFiles of that file (mapped_file.cpp)
 

@@ -62,6 +62,7 @@ class PtCheckpoint {
   // Keys of the state dict whose values were not tensors (e.g. `_extra_state`), skipped.
   const std::vector<std::string>& skipped() const { return skipped_; }
   uint64_t size_bytes() const { return bytes_.size(); }
+  const MappedFile* mapping() const { return file_.get(); }  // null for bytes owned by the caller
 
  private:
   void read();

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,29 +31,6 @@ class SafetensorsFile {
   MappedFile file_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> by_name_;
-};
-
-// All tensors of a model directory: model.safetensors, shards listed in
-// model.safetensors.index.json, or an MLX weights.safetensors.
-class TensorCollection {
- public:
-  // Throws ModelError naming the file (index, shard) and tensor on any inconsistency: a shard
-  // that does not exist, an index entry whose shard does not hold the tensor, a tensor in two files.
-  static std::unique_ptr<TensorCollection> open_directory(const std::filesystem::path& dir);
-
-  const TensorInfo* find(const std::string& name) const;
-  const std::vector<const TensorInfo*>& tensors() const { return ordered_; }  // file order
-  const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
-  const std::vector<std::string>& warnings() const { return warnings_; }
-  uint64_t total_bytes() const;
-
- private:
-  void add_file(std::unique_ptr<SafetensorsFile> file);
-
-  std::vector<std::unique_ptr<SafetensorsFile>> files_;
-  std::unordered_map<std::string, const TensorInfo*> by_name_;
-  std::vector<const TensorInfo*> ordered_;
-  std::vector<std::string> warnings_;
 };
 
 }  // namespace dschat

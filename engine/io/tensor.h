@@ -17,8 +17,9 @@ struct TensorInfo {
   std::string file;            // the file that holds it, for error messages
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const std::byte* data = nullptr;
-  uint64_t nbytes = 0;
+  std::vector<int64_t> stride;  // elements; empty when row-major contiguous (always, but for .pt views)
+  const std::byte* data = nullptr;  // element [0, 0, ...]
+  uint64_t nbytes = 0;              // from `data` to the end of the last element
 
   int64_t element_count() const {
     int64_t n = 1;

@@ -1,11 +1,11 @@
-// Fuzz target: model.safetensors.index.json read by TensorCollection::open_directory, in a
+// Fuzz target: model.safetensors.index.json read by SafetensorsSource::open_directory, in a
 // directory that also holds two small valid shards (a.safetensors with tensor "a",
 // b.safetensors with tensor "b"), so the fuzzer can reach the cross-checks between the
 // weight map and the shards.
 #include <cstring>
 
 #include "engine/model.h"
-#include "engine/io/safetensors.h"
+#include "engine/io/safetensors_source.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)shards_written;
   dschat::fuzz::write_bytes(dir / "model.safetensors.index.json", data, size);
   try {
-    auto collection = dschat::TensorCollection::open_directory(dir);
+    auto collection = dschat::SafetensorsSource::open_directory(dir);
     for (const dschat::TensorInfo* t : collection->tensors()) {
       if (collection->find(t->name) != t) dschat::fuzz::property_failed("tensor not found by name");
     }

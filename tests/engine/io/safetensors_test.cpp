@@ -1,4 +1,5 @@
 #include "engine/io/safetensors.h"
+#include "engine/io/safetensors_source.h"
 
 #include <gtest/gtest.h>
 
@@ -131,7 +132,7 @@ TEST(Safetensors, ShardedIndex) {
   json index{{"metadata", {{"total_size", 12}}},
              {"weight_map", {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  auto c = TensorCollection::open_directory(dir.path());
+  auto c = SafetensorsSource::open_directory(dir.path());
   ASSERT_NE(c->find("a"), nullptr);
   ASSERT_NE(c->find("b"), nullptr);
   EXPECT_NE(c->find("b")->file.find("model-00002-of-00002"), std::string::npos);
@@ -141,43 +142,43 @@ TEST(Safetensors, ShardedIndex) {
   // An index pointing at the wrong shard.
   index["weight_map"]["b"] = "model-00001-of-00002.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); },
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); },
                      {"model.safetensors.index.json", "'b'", "model-00001-of-00002.safetensors", "does not hold it"});
 
   // A shard that does not exist.
   index["weight_map"]["b"] = "model-00003-of-00002.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); },
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); },
                      {"model.safetensors.index.json", "model-00003-of-00002.safetensors", "does not exist"});
 
   // A name the file system refuses (longer than NAME_MAX): a ModelError, not a filesystem_error
   // (found by the safetensors_index fuzzer).
   index["weight_map"]["b"] = std::string(300, 'x') + ".safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); },
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); },
                      {"model.safetensors.index.json", "xxxx", "cannot be opened", "too long"});
 
   // A name that escapes the directory.
   index["weight_map"]["b"] = "../elsewhere.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); }, {"'b'", "not a file in the model directory"});
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); }, {"'b'", "not a file in the model directory"});
 
   // A tensor the index does not list is reported.
   index["weight_map"].erase("b");
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  c = TensorCollection::open_directory(dir.path());
+  c = SafetensorsSource::open_directory(dir.path());
   ASSERT_EQ(c->warnings().size(), 0u);  // shard 2 is not mentioned, so it is not read
   index["weight_map"]["b"] = "model-00002-of-00002.safetensors";
   index["weight_map"].erase("a");
   test::write_safetensors(dir / "model-00002-of-00002.safetensors", {{"b", DType::F32, {1}, {3}}, {"c", DType::F32, {1}, {4}}});
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  c = TensorCollection::open_directory(dir.path());
+  c = SafetensorsSource::open_directory(dir.path());
   ASSERT_EQ(c->warnings().size(), 1u);
   EXPECT_NE(c->warnings()[0].find("'c'"), std::string::npos);
 
   // A malformed index.
   std::ofstream(dir / "model.safetensors.index.json") << "{\"weight_map\": 3}";
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); }, {"model.safetensors.index.json", "weight_map"});
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); }, {"model.safetensors.index.json", "weight_map"});
 }
 
 TEST(Safetensors, TensorInTwoShardsIsAnError) {
@@ -185,12 +186,12 @@ TEST(Safetensors, TensorInTwoShardsIsAnError) {
   test::write_safetensors(dir / "s1.safetensors", {{"a", DType::F32, {1}, {1}}});
   test::write_safetensors(dir / "s2.safetensors", {{"a", DType::F32, {1}, {2}}});
   std::ofstream(dir / "model.safetensors.index.json") << json{{"weight_map", {{"a", "s1.safetensors"}, {"x", "s2.safetensors"}}}}.dump();
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); }, {"'a'", "s1.safetensors", "s2.safetensors"});
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); }, {"'a'", "s1.safetensors", "s2.safetensors"});
 }
 
 TEST(Safetensors, DirectoryWithoutWeights) {
   TempDir dir;
-  expect_model_error([&] { TensorCollection::open_directory(dir.path()); }, {dir.path().string(), "no model.safetensors"});
+  expect_model_error([&] { SafetensorsSource::open_directory(dir.path()); }, {dir.path().string(), "no model.safetensors"});
 }
 
 TEST(HalfFloat, RoundTripsAndRounds) {

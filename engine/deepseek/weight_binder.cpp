@@ -1,0 +1,115 @@
+#include "engine/deepseek/weight_binder.h"
+
+#include <cstring>
+
+#include "engine/io/model_error.h"
+
+namespace dschat {
+
+void WeightBinder::fail(const std::string& what) const { throw ModelError(source_.label() + ": " + what); }
+
+const TensorInfo& WeightBinder::require(const std::string& name, const std::vector<int64_t>& shape) {
+  const TensorInfo* t = source_.find(name);
+  if (!t) fail("tensor '" + name + "' is missing (expected shape " + shape_string(shape) + ")");
+  const std::string what = t->file + ": tensor '" + name + "'";
+  if (t->shape != shape)
+    throw ModelError(what + " has shape " + t->shape_string() + ", expected " + shape_string(shape));
+  if (!dtype_is_weight(t->dtype)) {
+    throw ModelError(what + " has dtype " + dtype_name(t->dtype) + "; weights must be F32, F16 or BF16");
+  }
+  if (!t->stride.empty()) throw ModelError(what + " is not contiguous (strides " + shape_string(t->stride) + ")");
+  if (bound_.insert(name).second) out_.used.push_back(t);
+  return *t;
+}
+
+const std::vector<int64_t>& WeightBinder::shape(const std::string& name, size_t rank) const {
+  const TensorInfo* t = source_.find(name);
+  if (!t) fail("tensor '" + name + "' is missing");
+  if (t->shape.size() != rank) {
+    fail("tensor '" + name + "' has shape " + t->shape_string() + ", expected rank " + std::to_string(rank));
+  }
+  return t->shape;
+}
+
+WeightMatrix WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols) {
+  const TensorInfo& t = require(name, {rows, cols});
+  return {t.dtype, rows, cols, aligned_data(t)};
+}
+
+std::vector<WeightMatrix> WeightBinder::stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols) {
+  const TensorInfo& t = require(name, {experts, rows, cols});
+  WeightMatrix all{t.dtype, experts * rows, cols, aligned_data(t)};
+  std::vector<WeightMatrix> views;
+  for (int64_t e = 0; e < experts; ++e) views.push_back(all.row_slice(e * rows, rows));
+  return views;
+}
+
+std::vector<float> WeightBinder::vector(const std::string& name, int64_t size) {
+  const TensorInfo& t = require(name, {size});
+  std::vector<float> v(static_cast<size_t>(size));
+  if (size > 0) {
+    std::vector<std::byte> copy(t.nbytes);  // alignment-safe
+    std::memcpy(copy.data(), t.data, t.nbytes);
+    weight_row_to_f32({t.dtype, 1, size, copy.data()}, 0, v.data());
+  }
+  return v;
+}
+
+WeightMatrix WeightBinder::stack_rows(const std::vector<Rows>& parts, const std::string& what) {
+  if (parts.empty()) fail(what + ": nothing to stack");
+  const DType dtype = parts[0].from.dtype;
+  const int64_t cols = parts[0].from.cols;
+  int64_t rows = 0;
+  for (const Rows& p : parts) {
+    if (p.from.dtype != dtype || p.from.cols != cols) fail(what + ": parts differ in dtype or columns");
+    rows += p.count;
+  }
+  const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(dtype);
+  out_.owned.emplace_back(rows * row_bytes);
+  std::byte* dst = out_.owned.back().data();
+  for (const Rows& p : parts) {
+    std::memcpy(dst, p.from.row(p.first), p.count * row_bytes);
+    dst += p.count * row_bytes;
+  }
+  return {dtype, rows, cols, out_.owned.back().data()};
+}
+
+WeightMatrix WeightBinder::join_columns(const std::vector<WeightMatrix>& parts) {
+  const DType dtype = parts[0].dtype;
+  const int64_t rows = parts[0].rows;
+  int64_t cols = 0;
+  for (const WeightMatrix& p : parts) {
+    if (p.dtype != dtype || p.rows != rows) fail("shared experts differ in dtype or shape");
+    cols += p.cols;
+  }
+  const size_t es = dtype_size(dtype);
+  out_.owned.emplace_back(rows * cols * es);
+  std::byte* dst = out_.owned.back().data();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (const WeightMatrix& p : parts) {
+      std::memcpy(dst, p.row(r), p.row_bytes());
+      dst += p.row_bytes();
+    }
+  }
+  return {dtype, rows, cols, out_.owned.back().data()};
+}
+
+void WeightBinder::finish(const std::function<bool(const std::string& name)>& expected) {
+  for (const TensorInfo* t : source_.tensors()) {
+    if (is_bound(t->name)) continue;
+    if (expected(t->name)) {
+      out_.ignored.push_back(t);
+    } else {
+      out_.warnings.push_back(t->file + ": unexpected tensor '" + t->name + "' " + t->shape_string() + " (ignored)");
+    }
+  }
+}
+
+const std::byte* WeightBinder::aligned_data(const TensorInfo& t) {
+  if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) == 0) return t.data;
+  out_.owned.emplace_back(t.nbytes);
+  std::memcpy(out_.owned.back().data(), t.data, t.nbytes);
+  return out_.owned.back().data();
+}
+
+}  // namespace dschat
