@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "app/chat/chat_template.h"
+#include "app/backend/chat_template.h"
 #include "app/chat/conversation.h"
 #include "app/chat/conversation_store.h"
 #include "app/backend/loaded_model.h"
