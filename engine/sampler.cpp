@@ -26,14 +26,6 @@ uint64_t splitmix64(uint64_t& state) {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t random_seed() {
-  uint64_t t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  uint64_t a = reinterpret_cast<uintptr_t>(&t);
-  uint64_t s = t ^ (a << 17);
-  uint64_t seed = splitmix64(s);
-  return seed == 0 ? 1 : seed;
-}
-
 struct Candidate {
   int32_t id;
   float p;  // logit first, then probability
@@ -141,6 +133,14 @@ long long parse_integer(const std::string& name, const std::string& value) {
 }
 
 }  // namespace
+
+uint64_t random_seed() {
+  uint64_t t = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  uint64_t a = reinterpret_cast<uintptr_t>(&t);
+  uint64_t s = t ^ (a << 17);
+  uint64_t seed = splitmix64(s);
+  return seed == 0 ? 1 : seed;
+}
 
 Random::Random(uint64_t seed) {
   uint64_t state = seed;

@@ -19,7 +19,11 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;  // 1 = off; CTRL-style: logit/r if > 0, logit*r if < 0
   int repeat_window = 64;       // how many of the most recent tokens the penalty looks at
   uint64_t seed = 0;            // 0 = pick a random seed (reported by Sampler::seed())
+  bool operator==(const SamplingParams&) const = default;
 };
+
+// A fresh nonzero seed from the clock and an address: what seed 0 stands for.
+uint64_t random_seed();
 
 // The first value of `params` outside what the sampler accepts, as a message ("temperature must be
 // between 0 and 100"), or "" when all are valid. The ranges of set_sampling_parameter (/set), also

@@ -1,6 +1,7 @@
-// A chat session: one conversation with one loaded model, its chat template and its KV cache.
-// Everything between "the user pressed Enter" and "the reply is on disk", without terminal
-// code: the TUI is a thin view over this class.
+// A chat session: one conversation, its file and its parameters, answered by a Responder
+// (app/backend/responder.h; by default the LocalResponder of a loaded model). Everything between
+// "the user pressed Enter" and "the reply is on disk", without terminal code: the TUI is a thin
+// view over this class.
 //
 // Threading: the methods that run the model (submit, regenerate, undo, clear, load, set_*, save,
 // export_*) are called from ONE thread (the inference thread); callbacks run on that thread.
@@ -8,48 +9,43 @@
 // file_path(), parameters_text(), system_prompt(), template_name/text() and model_info() are
 // safe from any thread.
 //
-// Multi-turn cache reuse: each turn renders the whole conversation through the template and
-// prefills only the tokens after the longest common prefix with the cache (engine
-// prefill_with_reuse); undo/regenerate roll the cache back by truncation.
-// Context overflow: when a turn does not fit (prompt plus room for a reply), the oldest turns
-// are left out of the model's context (they stay in the conversation and its file) and a
-// notice says so; a single message too long for the context is an error, nothing is added.
+// The responder reuses its cache between turns and leaves out the oldest turns when the
+// conversation no longer fits (they stay in the conversation and its file; a notice says so); the
+// session remembers the first message still in context and asks the responder to roll its cache
+// back after undo, clear and a new system prompt, and to rebuild it after load.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "app/chat/chat_template.h"
+#include "app/backend/loaded_model.h"
+#include "app/backend/responder.h"
 #include "app/chat/conversation.h"
 #include "app/chat/conversation_store.h"
-#include "app/backend/loaded_model.h"
 #include "engine/generation.h"
 #include "engine/sampler.h"
 
 namespace dschat {
 
 struct ChatSessionOptions {
-  std::string template_name;                // "" = detect from tokenizer_config.json
-  int context_tokens = 0;                   // 0 = max_position_embeddings (--ctx)
-  int max_reply_tokens = -1;                // num_predict; -1 here = generation_config.json max_new_tokens
-                                            // when present, else no limit (set_parameter("num_predict",
-                                            // "-1") later means no limit: until eos / a full context)
-  std::optional<SamplingParams> sampling;   // nullopt = the model directory's defaults
+  std::string template_name;                // "" = detect from tokenizer_config.json (local responder)
+  int context_tokens = 0;                   // 0 = max_position_embeddings (--ctx; local responder)
+  int max_reply_tokens = -1;                // num_predict; -1 here = the responder's default (the model's
+                                            // generation_config.json max_new_tokens when present, else no
+                                            // limit; set_parameter("num_predict", "-1") later means no
+                                            // limit: until eos / a full context)
+  std::optional<SamplingParams> sampling;   // nullopt = the responder's defaults (the model directory's)
   std::string system;                       // system prompt
   bool autosave = true;                     // save the file after every turn
   std::filesystem::path conversations_dir;  // "" = default_conversations_dir()
 };
 
-struct TurnCallbacks {
-  PieceCallback on_piece;                               // streamed reply text
-  std::function<void(const std::string&)> on_notice;    // e.g. "dropped the 2 oldest turns ..."
-};
+using TurnCallbacks = ReplyCallbacks;  // passed to the responder as they are
 
 struct TurnResult {
   bool ok = false;                    // false: `error` says why and the conversation is unchanged
@@ -63,6 +59,9 @@ struct TurnResult {
 
 class ChatSession {
  public:
+  // Answered by `responder`.
+  ChatSession(std::unique_ptr<Responder> responder, ChatSessionOptions options);
+  // Answered by a LocalResponder of `model` (options.template_name, options.context_tokens).
   ChatSession(std::shared_ptr<const LoadedModel> model, ChatSessionOptions options);
   ~ChatSession();
 
@@ -107,30 +106,30 @@ class ChatSession {
   std::string template_text() const;
   std::string model_info() const;
   std::string system_prompt() const;
-  const LoadedModel& model() const { return *model_; }
 
  private:
   TurnResult generate_reply(const TurnCallbacks& callbacks);
-  std::vector<int32_t> build_prompt(std::vector<std::string>& notices, std::string& error,
-                                    bool add_generation_prompt);
-  void roll_back_cache();  // truncates the cache to what the current conversation shares with it
+  // The conversation as the responder is to see it.
+  ChatMessages messages_in_context() const;
+  // The responder keeps of its cache what the current conversation shares with it.
+  void roll_back_cache();
+  // Sets the conversation's sampling and the seed in use (a random one for 0); the next reply
+  // restarts the random sequence.
+  void set_sampling(const SamplingParams& params);
   void autosave(TurnResult& result);
 
-  std::shared_ptr<const LoadedModel> model_;
+  std::unique_ptr<Responder> responder_;
   ChatSessionOptions options_;
-  ChatTemplate template_;
-  std::unique_ptr<InferenceContext> context_;
-  Sampler sampler_;
   ConversationStore store_;
   std::filesystem::path file_path_;
 
-  // Guards conversation_, first_in_context_, and the writes of sampler_'s parameters, options_
-  // and context_ (which only the inference thread makes) against readers on other threads.
+  // Guards conversation_, first_in_context_, the sampling parameters and options_ (which only the
+  // inference thread writes) against readers on other threads.
   mutable std::mutex mutex_;
   Conversation conversation_;
   int first_in_context_ = 0;
-  std::atomic<int> context_used_{0};
-  std::atomic<int> context_capacity_{0};
+  uint64_t seed_ = 0;             // the seed in use: conversation_.sampling.seed, or a random one for 0
+  bool restart_sampling_ = true;  // the parameters were set since the last reply
   std::atomic<bool> cancel_{false};
 };
 

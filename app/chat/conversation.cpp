@@ -90,15 +90,6 @@ GenerationStats stats_from_json(const json& j) {
 
 }  // namespace
 
-const char* role_name(Role role) {
-  switch (role) {
-    case Role::System: return "system";
-    case Role::User: return "user";
-    case Role::Assistant: return "assistant";
-  }
-  return "user";
-}
-
 std::string utc_now_iso8601() { return format_utc(std::time(nullptr), "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::string new_conversation_id() {

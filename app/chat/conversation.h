@@ -3,14 +3,13 @@
 // follow the OpenAI chat format) and Markdown export.
 #pragma once
 
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/generation.h"
+#include "app/backend/chat_message.h"
 #include "engine/sampler.h"
 
 namespace dschat {
@@ -18,17 +17,6 @@ namespace dschat {
 // A conversation file that cannot be read: the message names the file and what is wrong.
 struct ConversationError : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-enum class Role { System, User, Assistant };
-const char* role_name(Role role);  // "system", "user", "assistant"
-
-struct Message {
-  Role role = Role::User;
-  std::string content;
-  std::string time;                        // ISO 8601 UTC, e.g. "2026-11-22T10:00:00Z"
-  std::optional<GenerationStats> stats;    // assistant messages
-  bool interrupted = false;                // assistant reply stopped by the user (kept)
 };
 
 struct ModelRef {

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "app/backend/chat_template.h"
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"

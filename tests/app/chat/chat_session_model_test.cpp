@@ -13,6 +13,7 @@
 #include <cmath>
 #include <thread>
 
+#include "app/backend/chat_template.h"
 #include "tests/app/test_model_dir.h"
 
 namespace dschat {

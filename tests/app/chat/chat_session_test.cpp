@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "app/backend/chat_template.h"
 #include "tests/app/test_model_dir.h"
 #include "tests/engine/scripted_model.h"
 
@@ -49,6 +50,7 @@ class ChatSessionTest : public ::testing::Test {
     m->tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_json(test::byte_tokenizer_json().dump()));
     m->sampling_defaults.temperature = 0;  // greedy follows the script
     m->eos_ids = {257};
+    model_ = m;
     m->context_factory = [this](int max_tokens) {
       auto ctx = std::make_unique<ScriptedContext>(260, max_tokens, next_);
       context_ = ctx.get();
@@ -66,11 +68,12 @@ class ChatSessionTest : public ::testing::Test {
 
   std::vector<int32_t> rendered(const ChatSession& s, bool generation_prompt) const {
     Conversation c = s.conversation();
-    return encode_prompt(*s.model().tokenizer,
+    return encode_prompt(*model_->tokenizer,
                          ChatTemplate::by_name(s.template_name()).render(c.system, c.messages, generation_prompt));
   }
 
   fs::path dir_;
+  std::shared_ptr<LoadedModel> model_;  // the last one make_model made
   ScriptedContext::NextToken next_ = scripted_reply;
   ScriptedContext* context_ = nullptr;
   std::chrono::microseconds delay_{0};
@@ -113,7 +116,7 @@ TEST_F(ChatSessionTest, SecondTurnPrefillsOnlyTheNewTokens) {
   std::vector<Message> messages = session->conversation().messages;
   messages.pop_back();
   std::vector<int32_t> prompt2 =
-      encode_prompt(*session->model().tokenizer, ChatTemplate::by_name("deepseek-v3").render("", messages, true));
+      encode_prompt(*model_->tokenizer, ChatTemplate::by_name("deepseek-v3").render("", messages, true));
   EXPECT_EQ(r.stats.prompt_tokens, static_cast<int>(prompt2.size()));
   // prefill computed prompt2 minus the reused prefix; decode computed the reply tokens
   // (eos is never run).

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "app/chat/conversation.h"
+#include "app/backend/chat_message.h"
 
 namespace dschat {
 

@@ -1,4 +1,4 @@
-#include "app/chat/chat_template.h"
+#include "app/backend/chat_template.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -8,7 +8,7 @@
 //  - concat: matthewchung74/poc POC/mlx_model/tokenizer_config.json (contents only; see
 //    /work/shared/reference/checkpoint-formats.md section 2.3);
 //  - plain: dschat's own format for base models ("User: ...\nAssistant: ...").
-#include "app/chat/chat_template.h"
+#include "app/backend/chat_template.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,266 @@
+#include "app/backend/local_responder.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace dschat {
+
+namespace {
+
+// The tokenizer's streaming decoder behind the engine's TokenTextDecoder interface.
+class StreamingTextDecoder final : public TokenTextDecoder {
+ public:
+  explicit StreamingTextDecoder(const Tokenizer& tokenizer) : decoder_(tokenizer, /*skip_special=*/true) {}
+  std::string push(int32_t id) override { return decoder_.push(id); }
+  std::string finish() override { return decoder_.finish(); }
+  void reset() override { decoder_.reset(); }
+
+ private:
+  StreamingDecoder decoder_;
+};
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int context_capacity(const LoadedModel& model, int requested) {
+  int max_positions = model.model->config().max_position_embeddings;
+  return requested > 0 ? std::min(requested, max_positions) : max_positions;
+}
+
+// Non-empty when a memory-mapped weight file changed under the running model: pages of a file that
+// shrank read as zeros, and the bytes of a file written in place show through the mapping
+// (Model::files_changed), so nothing computed from now on can be trusted.
+std::string model_files_changed_error(const Model& model) {
+  const std::string what = model.files_changed();
+  if (what.empty()) return {};
+  return "the model's files changed on disk while dschat was running (" + what +
+         "), so replies can no longer be computed from the loaded weights; restart dschat to load the model again "
+         "(the conversation is kept)";
+}
+
+}  // namespace
+
+LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const LocalResponderOptions& options)
+    : model_(std::move(model)),
+      template_(options.template_name.empty() ? ChatTemplate::detect(*model_->tokenizer)
+                                              : ChatTemplate::by_name(options.template_name)),
+      context_(model_->create_context(context_capacity(*model_, options.context_tokens))) {
+  context_capacity_.store(context_->capacity());
+}
+
+LocalResponder::~LocalResponder() = default;
+
+ReplyDefaults LocalResponder::defaults() const { return {model_->sampling_defaults, model_->default_max_new_tokens}; }
+std::string LocalResponder::model_path() const { return model_->path.string(); }
+std::string LocalResponder::model_name() const { return model_->model->name(); }
+
+std::string LocalResponder::model_info() const {
+  std::ostringstream out;
+  out << model_->model->describe();
+  if (!out.str().empty() && out.str().back() != '\n') out << '\n';
+  out << "path: " << model_->path.string() << '\n'
+      << "chat template: " << template_.name() << '\n'
+      << "context: " << context_capacity_.load() << " tokens\n";
+  return out.str();
+}
+
+void LocalResponder::cache_changed() { context_used_.store(context_->size()); }
+
+void LocalResponder::set_context_size(int tokens) {
+  int max_positions = model_->model->config().max_position_embeddings;
+  if (tokens < 16 || tokens > max_positions)
+    throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
+  context_ = model_->create_context(tokens);
+  context_capacity_.store(context_->capacity());
+  context_used_.store(0);
+}
+
+std::vector<int32_t> LocalResponder::build_prompt(const ChatMessages& conversation, bool add_generation_prompt,
+                                                  int max_reply_tokens, int& first_in_context,
+                                                  std::vector<std::string>& notices, std::string& error) {
+  const std::vector<Message>& messages = conversation.messages;
+  int first = std::min(conversation.first_in_context, static_cast<int>(messages.size()));
+  first_in_context = first;
+  const int capacity = context_->capacity();
+  int reserve = std::max(1, std::min(256, capacity / 4));
+  if (max_reply_tokens > 0) reserve = std::min(reserve, max_reply_tokens);
+  if (!add_generation_prompt) reserve = 0;
+  const int first_before = first;
+  // Turns that can go: whole user/assistant pairs before the last user message (or, without a
+  // generation prompt, before the last pair). Candidate starts: first + 2k, k = 0..last_k.
+  const int keep_from = static_cast<int>(messages.size()) - (add_generation_prompt ? 1 : 2);
+  const int last_k = std::max(0, (keep_from - first) / 2);
+  std::map<int, std::vector<int32_t>> encoded;  // k -> the prompt from first + 2k
+  auto tokens_from = [&](int k) -> const std::vector<int32_t>& {
+    auto it = encoded.find(k);
+    if (it == encoded.end()) {
+      std::vector<Message> visible(messages.begin() + first + 2 * k, messages.end());
+      it = encoded
+               .emplace(k, encode_prompt(*model_->tokenizer,
+                                         template_.render(conversation.system, visible, add_generation_prompt)))
+               .first;
+    }
+    return it->second;
+  };
+  auto fits = [&](int k) { return static_cast<int>(tokens_from(k).size()) + reserve <= capacity; };
+  // The fewest turns to leave out. Galloping back from the newest turns, then bisection: a
+  // conversation of n messages costs O(log n) renders, not one per turn left out (a resumed
+  // file of 10,000 messages took minutes).
+  int k = 0;
+  if (!fits(0)) {
+    if (!fits(last_k)) {
+      k = last_k;  // nothing more can go: fine if the prompt itself fits, else an error below
+    } else {
+      int good = last_k, bad = 0;  // fits(good), !fits(bad)
+      for (int d = 1; last_k - d > 0; d *= 2) {
+        if (!fits(last_k - d)) {
+          bad = last_k - d;
+          break;
+        }
+        good = last_k - d;
+      }
+      while (good - bad > 1) {
+        const int mid = bad + (good - bad) / 2;
+        (fits(mid) ? good : bad) = mid;
+      }
+      k = good;
+    }
+  }
+  std::vector<int32_t> ids = tokens_from(k);
+  const int n = static_cast<int>(ids.size());
+  if (n + reserve > capacity && n >= capacity) {
+    error = "the message does not fit in the context: the prompt needs " + std::to_string(n) +
+            " tokens (system prompt included) but the context holds " + std::to_string(capacity) +
+            " (shorten the message or the system prompt, or use a larger --ctx)";
+    return {};
+  }
+  first += 2 * k;
+  if (first != first_before) {
+    int dropped = first - first_before;
+    notices.push_back("The conversation no longer fits in the context (" + std::to_string(capacity) +
+                      " tokens): left out the " + std::to_string(dropped) + " oldest message" +
+                      (dropped == 1 ? "" : "s") + "; the model no longer sees " + (dropped == 1 ? "it" : "them") + ".");
+    first_in_context = first;
+  }
+  return ids;
+}
+
+ReplyResult LocalResponder::respond(const ResponderRequest& request, const ReplyCallbacks& callbacks,
+                                    std::atomic<bool>& cancel) {
+  ReplyResult result;
+  result.first_in_context = request.conversation.first_in_context;
+  std::string error = model_files_changed_error(*model_->model);
+  if (!error.empty()) {
+    result.error = error;
+    return result;
+  }
+  std::vector<int32_t> prompt;
+  try {
+    prompt = build_prompt(request.conversation, /*add_generation_prompt=*/true, request.max_reply_tokens,
+                          result.first_in_context, result.notices, error);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) {
+    result.error = error;
+    return result;
+  }
+  if (callbacks.on_notice)
+    for (const std::string& notice : result.notices) callbacks.on_notice(notice);
+
+  if (!sampler_ || request.restart_sampling || !(sampler_->params() == request.sampling))
+    sampler_.emplace(request.sampling);
+  GenerationOptions options;
+  const int room = context_->capacity() - static_cast<int>(prompt.size());
+  options.max_tokens = request.max_reply_tokens >= 0 ? std::min(request.max_reply_tokens, room) : room;
+  options.eos_ids = model_->eos_ids;
+  options.stop_strings = template_.stop_strings();
+  options.cancel = &cancel;
+
+  // deepseek-v2 and plain: the reply after "Assistant:" starts with a space that is not content.
+  bool strip = template_.reply_strips_leading_space();
+  // A weight file that shrinks or is written during the reply stops it: the piece being delivered
+  // may have been computed with zeros or new bytes for weights and is dropped; what came before it
+  // is kept (interrupted). (One fstat per weight file and piece: microseconds.)
+  bool model_changed = false;
+  auto on_piece = [&](std::string_view piece) {
+    if (!model_changed && !model_->model->files_changed().empty()) {
+      model_changed = true;
+      cancel.store(true);
+    }
+    if (model_changed) return;
+    if (strip) {
+      size_t i = 0;
+      while (i < piece.size() && is_space(piece[i])) ++i;
+      piece.remove_prefix(i);
+      if (piece.empty()) return;
+      strip = false;
+    }
+    result.reply.append(piece);
+    if (callbacks.on_piece) callbacks.on_piece(piece);
+  };
+  StreamingTextDecoder decoder(*model_->tokenizer);
+  GenerationResult generated;
+  try {
+    generated = generate(*model_->model, *context_, prompt, *sampler_, decoder, options, on_piece);
+  } catch (const std::exception& e) {
+    context_->truncate(0);  // unknown state: start the cache afresh next reply
+    cache_changed();
+    const std::string changed = model_files_changed_error(*model_->model);
+    result.error = changed.empty() ? e.what() : changed;
+    return result;
+  }
+  cache_changed();
+  result.stats = generated.stats;
+  result.interrupted = generated.stats.stop == StopReason::User;
+  result.ok = true;
+  if (const std::string changed = model_files_changed_error(*model_->model); !changed.empty()) {
+    // Stopped at the change (or it came after the last piece): the reply so far is kept, marked
+    // interrupted; the cache was computed with vanished weights and is dropped.
+    context_->truncate(0);
+    cache_changed();
+    result.stats.stop = StopReason::User;
+    result.interrupted = true;
+    result.notices.push_back("Reply stopped: " + changed + ".");
+    if (callbacks.on_notice) callbacks.on_notice(result.notices.back());
+  }
+  if (template_.reply_strips_leading_space())
+    while (!result.reply.empty() && is_space(result.reply.back())) result.reply.pop_back();
+  return result;
+}
+
+int LocalResponder::roll_back_cache(const ChatMessages& conversation) {
+  std::vector<std::string> notices;
+  std::string error;
+  int first = conversation.first_in_context;
+  std::vector<int32_t> ids;
+  try {
+    ids = build_prompt(conversation, /*add_generation_prompt=*/false, -1, first, notices, error);
+  } catch (const std::exception&) {
+    ids.clear();
+  }
+  const std::vector<int32_t>& cached = context_->tokens();
+  size_t common = 0;
+  while (common < cached.size() && common < ids.size() && cached[common] == ids[common]) ++common;
+  context_->truncate(static_cast<int>(common));
+  cache_changed();
+  return first;
+}
+
+int LocalResponder::rebuild_cache(const ChatMessages& conversation, const std::atomic<bool>& cancel) {
+  std::vector<std::string> notices;
+  std::string error;
+  int first = conversation.first_in_context;
+  std::vector<int32_t> ids = build_prompt(conversation, /*add_generation_prompt=*/false, -1, first, notices, error);
+  if (!ids.empty()) {
+    std::vector<float> logits(static_cast<size_t>(model_->model->config().vocab_size));
+    if (prefill_with_reuse(*context_, ids, logits, &cancel) < 0) {
+      // cancelled: the cache keeps a consistent prefix and the next reply completes it
+    }
+  }
+  cache_changed();
+  return first;
+}
+
+}  // namespace dschat
