@@ -183,13 +183,4 @@ std::string DeepSeekModel::describe() const {
   return s.str();
 }
 
-std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return DeepSeekModel::load_directory(path, options);
-  if (!std::filesystem::exists(path, ec)) throw ModelError(path.string() + ": no such model directory or file");
-  const std::string ext = path.extension().string();
-  if (ext == ".pt" || ext == ".pth" || ext == ".ckpt") return DeepSeekModel::load_pt(path, options);
-  throw ModelError(path.string() + ": not a model directory (config.json + safetensors) or a PyTorch .pt checkpoint");
-}
-
 }  // namespace dschat
