@@ -1,12 +1,14 @@
 // The GEMV of the block-quantized types on the levels that take one row at a time (scalar,
 // AVX2): the activations are quantized to Q8_0 once per call (prepare), and every output is one
-// block dot product of block_dot.h. Internal to kernels_scalar.cpp and kernels_avx2.cpp.
+// block dot product of block_dot.h; and the table those levels make of it. Internal to
+// kernels_scalar.cpp and kernels_avx2.cpp.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/ops/row_widening.h"
 #include "engine/ops/weight_kernels.h"
 #include "engine/quant/quantize.h"
 
@@ -37,6 +39,31 @@ template <typename Block, float (*Dot)(const Block*, const BlockQ8_0*, int64_t)>
       }
     }
   }
+}
+
+// The table of `type` for a level built from these pieces: its float loops (GEMM of every type,
+// GEMV of the float types) and its Q8_0 / Q4_0 GEMVs over activations quantized once per call.
+inline WeightKernels level_kernels(DType type, const char* level, GemmKernel float_rows, GemvKernel float_gemv,
+                                   GemvKernel q8_0_gemv, GemvKernel q4_0_gemv) {
+  WeightKernels k;
+  k.type = type;
+  k.level = level;
+  k.block = dtype_block_geometry(type);
+  k.row_to_f32 = row_widening::function_for(type);
+  k.gemm = float_rows;
+  switch (type) {
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: k.gemv = float_gemv; break;
+    case DType::Q8_0:
+    case DType::Q4_0:
+      k.prepared_bytes = q8_activation_bytes;
+      k.prepare = quantize_activations_q8_0;
+      k.gemv = type == DType::Q8_0 ? q8_0_gemv : q4_0_gemv;
+      break;
+    default: return {};
+  }
+  return k;
 }
 
 }  // namespace dschat::block_gemv

@@ -7,7 +7,6 @@
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
 #include "engine/ops/matmul_float_body.h"
-#include "engine/ops/row_widening.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -94,25 +93,7 @@ DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float
 }  // namespace
 
 WeightKernels avx2_weight_kernels(DType type) {
-  WeightKernels k;
-  k.type = type;
-  k.level = "avx2";
-  k.block = dtype_block_geometry(type);
-  k.row_to_f32 = row_widening::function_for(type);
-  k.gemm = float_rows;
-  switch (type) {
-    case DType::F32:
-    case DType::F16:
-    case DType::BF16: k.gemv = float_gemv; break;
-    case DType::Q8_0:
-    case DType::Q4_0:
-      k.prepared_bytes = block_gemv::q8_activation_bytes;
-      k.prepare = block_gemv::quantize_activations_q8_0;
-      k.gemv = type == DType::Q8_0 ? q8_0_gemv : q4_0_gemv;
-      break;
-    default: return {};
-  }
-  return k;
+  return block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv);
 }
 
 VectorKernels avx2_vector_kernels() {
