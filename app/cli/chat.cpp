@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/cli/terminal_safe_text.h"
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_commands.h"
 #include "app/chat/chat_session.h"
@@ -97,12 +98,12 @@ void terminate_line_mode(int signal) {
 int run_line_mode(const ChatArguments& args) {
   std::string resume_notice;
   std::filesystem::path resume = resume_target(args, resume_notice);
-  if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", resume_notice.c_str());
+  if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(resume_notice).c_str());
   if (!std::filesystem::exists(args.model_dir)) {
     return report_error("chat", args.model_dir.string() + ": no such model directory (use --model DIR)");
   }
   std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
-  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
   ChatSession session(model, args.session);
   if (!resume.empty()) session.load(resume);
   line_session = &session;
@@ -120,12 +121,12 @@ int run_line_mode(const ChatArguments& args) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
   };
-  callbacks.on_notice = [](const std::string& text) { std::fprintf(stderr, "%s\n", text.c_str()); };
+  callbacks.on_notice = [](const std::string& text) { std::fprintf(stderr, "%s\n", terminal_safe_text(text).c_str()); };
   auto report_turn = [](const TurnResult& result) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
-    if (!result.ok) std::fprintf(stderr, "error: %s\n", result.error.c_str());
-    if (result.save_error) std::fprintf(stderr, "autosave failed: %s\n", result.save_error->c_str());
+    if (!result.ok) std::fprintf(stderr, "error: %s\n", terminal_safe_text(result.error).c_str());
+    if (result.save_error) std::fprintf(stderr, "autosave failed: %s\n", terminal_safe_text(*result.save_error).c_str());
   };
   MultilineInput multiline;
   std::string line;
@@ -153,7 +154,9 @@ int run_line_mode(const ChatArguments& args) {
         case K::Undo:
           if (!session.undo()) std::fprintf(stderr, "nothing to undo\n");
           break;
-        case K::Save: std::fprintf(stderr, "saved to %s\n", session.save(command.text).c_str()); break;
+        case K::Save:
+          std::fprintf(stderr, "saved to %s\n", terminal_safe_text(session.save(command.text).string()).c_str());
+          break;
         case K::Load: session.load(command.text); break;
         case K::Export:
           if (command.name == "md") {
@@ -161,14 +164,14 @@ int run_line_mode(const ChatArguments& args) {
           } else {
             session.export_json(command.text);
           }
-          std::fprintf(stderr, "exported to %s\n", command.text.c_str());
+          std::fprintf(stderr, "exported to %s\n", terminal_safe_text(command.text).c_str());
           break;
         case K::Stats: break;
         case K::Exit: line_session = nullptr; return exit_status();
-        case K::Invalid: std::fprintf(stderr, "%s\n", command.error.c_str()); break;
+        case K::Invalid: std::fprintf(stderr, "%s\n", terminal_safe_text(command.error).c_str()); break;
       }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
+      std::fprintf(stderr, "error: %s\n", terminal_safe_text(e.what()).c_str());
     }
   }
   line_session = nullptr;

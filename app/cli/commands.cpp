@@ -1,11 +1,13 @@
 #include "app/cli/commands.h"
 
+#include "app/cli/terminal_safe_text.h"
+
 #include <cstdio>
 
 namespace dschat {
 
 int report_error(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "dschat %s: %s\n", command.c_str(), message.c_str());
+  std::fprintf(stderr, "dschat %s: %s\n", command.c_str(), terminal_safe_text(message).c_str());
   return 1;
 }
 

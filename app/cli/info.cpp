@@ -1,6 +1,7 @@
 // dschat info --model DIR: configuration, parameter counts, memory, dtypes and load warnings.
 #include <cstdio>
 
+#include "app/cli/terminal_safe_text.h"
 #include "app/backend/loaded_model.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
@@ -22,7 +23,7 @@ int cmd_info(const Args& args) {
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 1, 0, 1024));
     auto model = Model::load(cl.get_or("--model", default_model_dir()), options);
-    std::fputs(model->describe().c_str(), stdout);
+    std::fputs(terminal_safe_text(model->describe()).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
     return report_error("info", e.what());

@@ -9,6 +9,7 @@
 #include <exception>
 #include <string>
 
+#include "app/cli/terminal_safe_text.h"
 #include "app/cli/commands.h"
 #include "engine/model.h"
 
@@ -63,7 +64,8 @@ int finish_output(const std::string& command, int status) {
   if (failed) why = std::string("writing the output failed: ") + (error ? std::strerror(error) : "I/O error");
   else if (stdout_was_closed) why = "standard output is closed: the output was lost";
   if (why.empty()) return status;
-  std::fprintf(stderr, "dschat %s: %s\n", command.empty() || command[0] == '-' ? "chat" : command.c_str(), why.c_str());
+  std::fprintf(stderr, "dschat %s: %s\n", command.empty() || command[0] == '-' ? "chat" : dschat::terminal_safe_text(command).c_str(),
+               dschat::terminal_safe_text(why).c_str());
   return status == 0 ? 1 : status;
 }
 
@@ -81,7 +83,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (const std::string error = simd_override_error(); !error.empty()) {
-    std::fprintf(stderr, "dschat: %s\n", error.c_str());
+    std::fprintf(stderr, "dschat: %s\n", dschat::terminal_safe_text(error).c_str());
     return 2;
   }
   std::string command = args.empty() ? "" : args[0];
@@ -96,7 +98,7 @@ int main(int argc, char** argv) {
     else if (command == "bench") status = dschat::cmd_bench(rest);
     else if (command == "info") status = dschat::cmd_info(rest);
     else {
-      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", dschat::terminal_safe_text(command).c_str(), kUsage);
       return 2;
     }
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "app/cli/terminal_safe_text.h"
 #include "app/backend/chat_template.h"
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
@@ -138,7 +139,7 @@ int cmd_run(const Args& args) {
     return report_error("run", e.what());
   }
   if (g_interrupted) return 130;
-  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", warning.c_str());
+  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
 
   // Sampling: the directory's defaults, then the options given.
   SamplingParams sampling = model->sampling_defaults;
@@ -173,7 +174,9 @@ int cmd_run(const Args& args) {
     std::fflush(stdout);
     ends_with_newline = piece.back() == '\n';
   };
-  callbacks.on_notice = [](const std::string& notice) { std::fprintf(stderr, "dschat run: %s\n", notice.c_str()); };
+  callbacks.on_notice = [](const std::string& notice) {
+    std::fprintf(stderr, "dschat run: %s\n", terminal_safe_text(notice).c_str());
+  };
   TurnResult result = session->submit(prompt, callbacks);
   g_session.store(nullptr);
   if (!ends_with_newline) std::fputc('\n', stdout);

@@ -174,5 +174,26 @@ TEST(InfoCommand, DescribesTheModel) {
   }
 }
 
+// Strings from a hostile config.json (an OSC title change, a bell, a one-byte C1 CSI) reach the
+// terminal as visible escapes, never as control characters, from info and from an error.
+TEST(TerminalSafeOutput, ControlCharactersFromFilesAreShownEscaped) {
+  test::TempDir tmp;
+  fs::copy(kCase / "model", tmp / "model", fs::copy_options::recursive);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(tmp / "model" / "config.json"));
+  config["model_type"] = "deepseek_v3\x1b]0;pwned\x07\xc2\x9b" "2J";
+  std::ofstream(tmp / "model" / "config.json") << config.dump();
+  for (const std::string& command : {std::string("info --model "), std::string("logits --ids 1 --out /nonexistent/x --model ")}) {
+    CommandResult r = run(command + (tmp / "model").string());
+    const std::string all = r.out + r.err;
+    EXPECT_EQ(all.find('\x1b'), std::string::npos) << command << all;
+    EXPECT_EQ(all.find('\x07'), std::string::npos) << command << all;
+    EXPECT_EQ(all.find("\xc2\x9b"), std::string::npos) << command << all;
+  }
+  CommandResult bad = run("info --model " + (tmp / "nonexistent\x1b[2J").string());
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.err.find('\x1b'), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("nonexistent\\x1b[2J"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace dschat
