@@ -102,19 +102,24 @@ int32_t AddedVocabulary::child(int32_t node, unsigned char byte) const {
 }
 
 std::pair<int32_t, std::size_t> AddedVocabulary::longest_match(std::string_view text, std::size_t pos,
-                                                                bool parse_special) const {
+                                                                bool parse_special,
+                                                                std::span<const int32_t> as_text) const {
   std::pair<int32_t, std::size_t> best{-1, 0};
   int32_t node = 0;
   for (std::size_t i = pos; i < text.size(); ++i) {
     node = child(node, static_cast<unsigned char>(text[i]));
     if (node < 0) break;
     int32_t token = trie_[node].token;
-    if (token >= 0 && (parse_special || !tokens_[token].special)) best = {token, i + 1 - pos};
+    if (token >= 0 && (parse_special || !tokens_[token].special) &&
+        std::find(as_text.begin(), as_text.end(), tokens_[token].id) == as_text.end()) {
+      best = {token, i + 1 - pos};
+    }
   }
   return best;
 }
 
-std::vector<TextSegment> AddedVocabulary::split(std::string_view text, bool parse_special) const {
+std::vector<TextSegment> AddedVocabulary::split(std::string_view text, bool parse_special,
+                                                std::span<const int32_t> as_text) const {
   std::vector<TextSegment> segments;
   if (tokens_.empty()) {
     if (!text.empty()) segments.push_back({text});
@@ -126,7 +131,7 @@ std::vector<TextSegment> AddedVocabulary::split(std::string_view text, bool pars
       ++pos;
       continue;
     }
-    auto [token, length] = longest_match(text, pos, parse_special);
+    auto [token, length] = longest_match(text, pos, parse_special, as_text);
     if (token < 0) {
       ++pos;
       continue;

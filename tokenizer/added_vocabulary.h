@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -33,8 +34,10 @@ class AddedVocabulary {
   // `spec` is the "added_tokens" array (may be absent/null).
   static AddedVocabulary from_json(const nlohmann::json& spec, const std::string& where);
 
-  // Splits `utf8` around the added tokens it contains.
-  std::vector<TextSegment> split(std::string_view utf8, bool parse_special) const;
+  // Splits `utf8` around the added tokens it contains; the ids in `as_text` are never matched
+  // (their text stays text).
+  std::vector<TextSegment> split(std::string_view utf8, bool parse_special,
+                                 std::span<const int32_t> as_text = {}) const;
 
   const AddedToken* find(int32_t id) const;
   const AddedToken* find(std::string_view content) const;
@@ -48,7 +51,8 @@ class AddedVocabulary {
   };
   int32_t child(int32_t node, unsigned char byte) const;
   // Index into tokens_ of the longest allowed token starting at `pos` and its length.
-  std::pair<int32_t, std::size_t> longest_match(std::string_view text, std::size_t pos, bool parse_special) const;
+  std::pair<int32_t, std::size_t> longest_match(std::string_view text, std::size_t pos, bool parse_special,
+                                                std::span<const int32_t> as_text) const;
 
   std::vector<AddedToken> tokens_;
   std::unordered_map<int32_t, std::size_t> index_of_id_;

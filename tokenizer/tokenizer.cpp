@@ -184,7 +184,8 @@ Tokenizer Tokenizer::assemble(Sections&& sections, const std::string& origin) {
   return Tokenizer(std::move(impl));
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view utf8, bool parse_special) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view utf8, bool parse_special,
+                                       std::span<const int32_t> as_text) const {
   if (auto bad = utf8::find_invalid(utf8)) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(utf8[*bad]));
@@ -192,7 +193,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view utf8, bool parse_special
   }
   std::vector<int32_t> ids;
   ids.reserve(utf8.size() / 3 + 4);
-  for (const TextSegment& segment : impl_->added.split(utf8, parse_special)) {
+  for (const TextSegment& segment : impl_->added.split(utf8, parse_special, as_text)) {
     if (segment.token_id >= 0) {
       ids.push_back(segment.token_id);
       continue;

@@ -47,8 +47,11 @@ class Tokenizer {
   // typing "<|endoftext|>" does not give its id. Added tokens that are not special are always
   // recognised (as in Hugging Face tokenizers). No BOS is added: callers (chat templates) insert
   // special tokens explicitly. Invalid UTF-8 is a TokenizerError naming the byte offset.
+  // `as_text`: added tokens never matched here, whatever their kind (a chat template's control
+  // tokens inside a message, so typed role markers cannot forge a turn).
   // Thread-safe: one Tokenizer may encode from several threads at once.
-  std::vector<int32_t> encode(std::string_view utf8, bool parse_special = false) const;
+  std::vector<int32_t> encode(std::string_view utf8, bool parse_special = false,
+                              std::span<const int32_t> as_text = {}) const;
 
   // ids -> text (bytes joined, then converted; never throws for ids in range). Byte sequences
   // that are not valid UTF-8 become U+FFFD, one per maximal invalid subpart.

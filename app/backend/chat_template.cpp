@@ -169,6 +169,12 @@ std::string ChatTemplate::render_text(const std::string& system, const std::vect
 }
 
 std::vector<int32_t> encode_prompt(const Tokenizer& tokenizer, const std::vector<PromptPiece>& pieces) {
+  // The templates' control tokens are text inside a message: DeepSeek-V3's tokenizer.json marks
+  // <｜User｜> and <｜Assistant｜> "special": false, so plain encoding would match them.
+  std::vector<int32_t> control_ids;
+  for (const char* token : {kBos, kEos, kUser, kAssistant}) {
+    if (std::optional<int32_t> id = tokenizer.token_to_id(token)) control_ids.push_back(*id);
+  }
   std::vector<int32_t> ids;
   for (const PromptPiece& p : pieces) {
     if (p.kind == PromptPiece::Kind::Special) {
@@ -178,7 +184,7 @@ std::vector<int32_t> encode_prompt(const Tokenizer& tokenizer, const std::vector
                                  ", which this model's tokenizer does not have (choose another with --template)");
       ids.push_back(*id);
     } else {
-      std::vector<int32_t> t = tokenizer.encode(p.text, /*parse_special=*/false);
+      std::vector<int32_t> t = tokenizer.encode(p.text, /*parse_special=*/false, control_ids);
       ids.insert(ids.end(), t.begin(), t.end());
     }
   }
