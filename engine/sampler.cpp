@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/model_file_read.h"
 #include "engine/model.h"
 
 namespace dschat {
@@ -210,10 +210,9 @@ std::string sampling_params_problem(const SamplingParams& p) {
 SamplingParams load_sampling_defaults(const std::filesystem::path& model_dir) {
   SamplingParams params;
   std::filesystem::path file = model_dir / "generation_config.json";
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) return params;
-  std::ifstream in(file);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  const std::optional<std::string> text = read_model_file_if_present(file, kJsonConfigLimit);
+  if (!text) return params;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw ModelError(file.string() + ": not a valid JSON object");
   auto number = [&](const char* key, auto& target) {

@@ -1,9 +1,10 @@
 #include "tokenizer/tokenizer.h"
 
-#include <fstream>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "common/regular_file.h"
 #include "tokenizer/added_vocabulary.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/byte_level.h"
@@ -27,16 +28,13 @@ struct Tokenizer::Impl {
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw TokenizerError(path.string() + ": cannot open");
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw TokenizerError(path.string() + ": read error");
-  std::string text(static_cast<std::size_t>(size), '\0');  // one buffer of the file's size, no regrowth
-  in.seekg(0);
-  in.read(text.data(), size);
-  if (in.gcount() != size) throw TokenizerError(path.string() + ": read error");
-  return text;
+// The whole file in one buffer of its size (common/regular_file.h: no FIFO, at most `limit`).
+std::string read_file(const std::filesystem::path& path, const FileLimit& limit) {
+  try {
+    return read_regular_file(path, limit);
+  } catch (const FileReadError& e) {
+    throw TokenizerError(e.what());
+  }
 }
 
 // bos_token / eos_token are a string or an AddedToken object {"content": ...}.
@@ -105,10 +103,10 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
   const auto json_path = dir / "tokenizer.json";
   if (!std::filesystem::exists(json_path)) throw TokenizerError(json_path.string() + ": no such file");
-  Tokenizer tokenizer = from_json(read_file(json_path), json_path.string());
+  Tokenizer tokenizer = from_json(read_file(json_path, kTokenizerJsonLimit), json_path.string());
   const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
-    tokenizer.impl_->config = parse_config(read_file(config_path), config_path.string());
+    tokenizer.impl_->config = parse_config(read_file(config_path, kJsonConfigLimit), config_path.string());
   }
   return tokenizer;
 }

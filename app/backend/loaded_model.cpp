@@ -4,10 +4,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <future>
-#include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "common/regular_file.h"
 
 namespace dschat {
 
@@ -33,6 +34,15 @@ std::filesystem::path tokenizer_directory(const std::filesystem::path& path, con
   return dir;
 }
 
+// generation_config.json (common/regular_file.h: never a FIFO), nullopt when there is none.
+std::optional<std::string> read_generation_config(const std::filesystem::path& path) {
+  try {
+    return read_regular_file_if_present(path, kJsonConfigLimit);
+  } catch (const FileReadError& e) {
+    throw ModelError(e.what());
+  }
+}
+
 void add_unique(std::vector<int32_t>& ids, int64_t id) {
   if (id < 0 || id > INT32_MAX) return;
   if (std::find(ids.begin(), ids.end(), static_cast<int32_t>(id)) == ids.end()) ids.push_back(static_cast<int32_t>(id));
@@ -54,10 +64,8 @@ std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, con
   std::vector<int32_t> ids;
   for (int id : config.eos_token_ids) add_unique(ids, id);
   std::filesystem::path generation_config = model_dir / "generation_config.json";
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(generation_config, ec)) {
-    std::ifstream in(generation_config);
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (const auto text = read_generation_config(generation_config)) {
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       throw ModelError(generation_config.string() + ": not a valid JSON object");
     if (auto it = j.find("eos_token_id"); it != j.end()) {
@@ -76,10 +84,9 @@ std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, con
 
 int read_max_new_tokens(const std::filesystem::path& model_dir) {
   std::filesystem::path generation_config = model_dir / "generation_config.json";
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(generation_config, ec)) return -1;
-  std::ifstream in(generation_config);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  const std::optional<std::string> text = read_generation_config(generation_config);
+  if (!text) return -1;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw ModelError(generation_config.string() + ": not a valid JSON object");
   auto it = j.find("max_new_tokens");
   if (it == j.end() || it->is_null()) return -1;

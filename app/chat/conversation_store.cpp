@@ -10,11 +10,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "app/chat/xdg_directories.h"
+#include "common/regular_file.h"
 #include "engine/json_limits.h"
 
 namespace dschat {
@@ -73,14 +72,8 @@ std::string not_replaceable(const fs::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? "" : system_error("cannot examine " + path.string());
   // A symbolic link is replaced itself, never written through (what it points to is untouched).
-  const std::string kind = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? ""
-                           : S_ISDIR(st.st_mode)  ? "a directory"
-                           : S_ISCHR(st.st_mode)  ? "a character device"
-                           : S_ISBLK(st.st_mode)  ? "a block device"
-                           : S_ISFIFO(st.st_mode) ? "a FIFO"
-                           : S_ISSOCK(st.st_mode) ? "a socket"
-                                                  : "not a regular file";
-  return kind.empty() ? "" : path.string() + " is " + kind + ", not a regular file: nothing was written";
+  if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return "";
+  return path.string() + " is " + file_type_name(st.st_mode) + ", not a regular file: nothing was written";
 }
 
 }  // namespace
@@ -160,13 +153,15 @@ fs::path ConversationStore::save(const Conversation& conversation, const fs::pat
 }
 
 Conversation ConversationStore::load(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConversationError(path.string() + ": cannot open (" + std::strerror(errno) + ")");
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
+  try {
+    text = read_regular_file(path, kConversationLimit);  // never blocks on a FIFO (--resume, /load)
+  } catch (const FileReadError& e) {
+    throw ConversationError(e.what());
+  }
   nlohmann::json j;
   try {
-    j = parse_json_bounded(text.str());
+    j = parse_json_bounded(text);
   } catch (const nlohmann::json::exception& e) {
     throw ConversationError(path.string() + ": not valid JSON (" + e.what() + ")");
   } catch (const JsonTooDeep& e) {

@@ -3,13 +3,13 @@
 //   dschat detokenize [--model DIR] [--skip-special] --batch F.jsonl one JSON array a line -> one JSON string a line
 // Bytes that do not form valid UTF-8 are shown as U+FFFD, as in Tokenizer::decode.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/backend/loaded_model.h"
+#include "app/cli/batch_input.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
@@ -70,13 +70,9 @@ int cmd_detokenize(const Args& args) {
   const bool skip_special = cl.has("--skip-special");
 
   if (auto batch = cl.get("--batch")) {
-    std::ifstream file;
-    if (*batch != "-") {
-      file.open(*batch, std::ios::binary);
-      if (!file) throw TokenizerError(*batch + ": cannot open");
-    }
-    std::istream& in = *batch == "-" ? std::cin : file;
-    const std::string name = *batch == "-" ? "stdin" : *batch;
+    BatchInput input(*batch);
+    std::istream& in = input.stream();
+    const std::string& name = input.name();
     std::string line;
     for (std::size_t number = 1; std::getline(in, line); ++number) {
       const std::string where = name + ":" + std::to_string(number);

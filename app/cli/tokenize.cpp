@@ -6,12 +6,12 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/backend/loaded_model.h"
+#include "app/cli/batch_input.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
@@ -55,13 +55,9 @@ std::string batch_line_text(const std::string& line, const std::string& where) {
 // Calls `handle(text, where)` for each line of the batch file (or stdin for "-").
 template <typename Handler>
 void for_each_batch_text(const std::string& path, Handler handle) {
-  std::ifstream file;
-  if (path != "-") {
-    file.open(path, std::ios::binary);
-    if (!file) throw TokenizerError(path + ": cannot open");
-  }
-  std::istream& in = path == "-" ? std::cin : file;
-  const std::string name = path == "-" ? "stdin" : path;
+  BatchInput input(path);
+  std::istream& in = input.stream();
+  const std::string& name = input.name();
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 
 #include "app/chat/conversation_store.h"
 #include "app/chat/xdg_directories.h"
+#include "common/regular_file.h"
 
 namespace dschat {
 
@@ -49,10 +49,17 @@ std::string unescape_history_entry(std::string_view line) {
 
 std::vector<std::string> load_history(const std::filesystem::path& path) {
   std::vector<std::string> entries;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) entries.push_back(unescape_history_entry(line));
+  std::string text;
+  try {
+    text = read_regular_file(path, kHistoryLimit);  // a FIFO or a device there is no history
+  } catch (const FileReadError&) {
+    return entries;
+  }
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) entries.push_back(unescape_history_entry(std::string_view(text).substr(start, end - start)));
+    start = end + 1;
   }
   return entries;
 }

@@ -19,7 +19,8 @@ std::filesystem::path default_history_path();
 std::string escape_history_entry(std::string_view entry);
 std::string unescape_history_entry(std::string_view line);
 
-// The entries of a history file, oldest first ([] when it does not exist or cannot be read).
+// The entries of a history file, oldest first ([] when it does not exist, cannot be read, is not a
+// regular file or is larger than kHistoryLimit).
 std::vector<std::string> load_history(const std::filesystem::path& path);
 
 // Writes the newest `max_entries` entries (a temporary file renamed over the old one, mode 0600;

@@ -3,12 +3,11 @@
 #include "engine/deepseek/model_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/io/model_error.h"
+#include "engine/io/model_file_read.h"
 #include "engine/json_limits.h"
 
 namespace dschat {
@@ -338,11 +337,7 @@ void validate_model_config(const ModelConfig& c, const std::string& source) {
 }
 
 ModelConfig load_model_config(const std::filesystem::path& config_json) {
-  std::ifstream in(config_json, std::ios::binary);
-  if (!in) throw ModelError(config_json.string() + ": cannot open config file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_model_config(text.str(), config_json.string());
+  return parse_model_config(read_model_file(config_json, kJsonConfigLimit), config_json.string());
 }
 
 }  // namespace dschat

@@ -17,13 +17,13 @@
 // a config.json beside the file overrides.
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/deepseek/deepseek_model.h"
 #include "engine/deepseek/weight_binder.h"
+#include "engine/io/model_file_read.h"
 #include "engine/io/pt_tensor_source.h"
 
 namespace dschat {
@@ -370,12 +370,11 @@ void bind_era(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
 
 void apply_config_json(const std::filesystem::path& file, ModelConfig& c, std::vector<std::string>& notes) {
   const std::filesystem::path path = file.parent_path() / "config.json";
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return;
+  const std::optional<std::string> text = read_model_file_if_present(path, kJsonConfigLimit);
+  if (!text) return;
   nlohmann::json j;
   try {
-    std::ifstream in(path);
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(*text);
   } catch (const std::exception& e) {
     throw ModelError(path.string() + ": not valid JSON (" + e.what() + ")");
   }

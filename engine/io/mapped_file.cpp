@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/regular_file.h"
 #include "engine/io/model_error.h"
 
 namespace dschat {
@@ -163,13 +164,15 @@ std::map<FileKey, std::weak_ptr<const MappedFile::Mapping>>& live_mappings() {
 }  // namespace
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ModelError(path.string() + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw ModelError(path.string() + ": not a regular file");
+  // Opened and checked as every read file is (never blocks on a FIFO; a device is refused).
+  std::optional<RegularFile> file;
+  try {
+    file.emplace(path);
+  } catch (const FileReadError& e) {
+    throw ModelError(e.what());
   }
+  const struct stat st = file->status();
+  int fd = file->release();
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
     const FileKey key{st.st_dev, st.st_ino, size_};

@@ -1,12 +1,11 @@
 #include "engine/io/safetensors_source.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/io/model_error.h"
+#include "engine/io/model_file_read.h"
 #include "engine/json_limits.h"
 
 namespace dschat {
@@ -33,13 +32,10 @@ std::unique_ptr<SafetensorsSource> SafetensorsSource::open_directory(const std::
   const fs::path index_path = dir / "model.safetensors.index.json";
   if (fs::exists(index_path)) {
     const std::string iname = index_path.string();
-    std::ifstream in(index_path, std::ios::binary);
-    if (!in) throw ModelError(iname + ": cannot open");
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_model_file(index_path, kJsonConfigLimit);
     json index;
     try {
-      index = parse_json_bounded(text.str());
+      index = parse_json_bounded(text);
     } catch (const json::exception& e) {
       throw ModelError(iname + ": not valid JSON: " + e.what());
     } catch (const JsonTooDeep& e) {

@@ -7,6 +7,8 @@
 #include <functional>
 #include <unistd.h>
 
+#include "common/file_limits.h"
+#include "tests/common/non_regular_files.h"
 #include "tests/tokenizer/tokenizer_test_data.h"
 
 namespace dschat::testing {
@@ -135,6 +137,29 @@ TEST(LoadingErrors, MissingDirectoryOrBadConfigNamesTheFile) {
   }
   std::filesystem::remove(dir / "tokenizer_config.json");
   EXPECT_FALSE(Tokenizer::from_directory(dir).config().bos_token.has_value());  // config is optional
+  std::filesystem::remove_all(dir);
+}
+
+// A FIFO as tokenizer.json or tokenizer_config.json is refused at once (it used to block in
+// open() forever), and a tokenizer.json above its limit is refused before it is read.
+TEST(LoadingErrors, NonRegularOrOversizedFilesAreRefusedAtOnce) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dschat_tok_fifo_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  test::make_fifo(dir / "tokenizer.json");
+  EXPECT_EQ(test::error_within_a_second([&] { Tokenizer::from_directory(dir); }, dir / "tokenizer.json"),
+            (dir / "tokenizer.json").string() + ": is a FIFO, not a regular file");
+
+  std::filesystem::remove(dir / "tokenizer.json");
+  std::filesystem::copy_file(std::string(DSCHAT_SOURCE_DIR) + "/assets/model/tokenizer.json", dir / "tokenizer.json");
+  test::make_fifo(dir / "tokenizer_config.json");
+  EXPECT_EQ(test::error_within_a_second([&] { Tokenizer::from_directory(dir); }, dir / "tokenizer_config.json"),
+            (dir / "tokenizer_config.json").string() + ": is a FIFO, not a regular file");
+
+  std::filesystem::remove(dir / "tokenizer_config.json");
+  test::make_sparse_file(dir / "tokenizer.json", 513 * kMiB);
+  EXPECT_EQ(test::error_within_a_second([&] { Tokenizer::from_directory(dir); }, dir / "tokenizer.json"),
+            (dir / "tokenizer.json").string() + ": is " + std::to_string(513 * kMiB) +
+                " bytes, more than the 512 MiB limit for tokenizer.json");
   std::filesystem::remove_all(dir);
 }
 

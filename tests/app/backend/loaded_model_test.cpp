@@ -10,6 +10,7 @@
 
 #include "app/backend/loaded_model.h"
 #include "tests/app/test_model_dir.h"
+#include "tests/common/non_regular_files.h"
 
 namespace dschat {
 namespace {
@@ -145,6 +146,15 @@ TEST(LoadedModel, CancellingTheProgressStopsTheLoad) {
   options.progress = [&](uint64_t, uint64_t) { return ++calls < 2; };
   EXPECT_THROW(LoadedModel::load(bundled_dir(), options), LoadCancelled);
   EXPECT_EQ(calls, 2);
+}
+
+// generation_config.json, optional, is read when it is there: a FIFO there is refused at once.
+TEST(LoadedModel, AFifoGenerationConfigIsRefusedAtOnce) {
+  test::TempDir dir;
+  test::make_fifo(dir / "generation_config.json");
+  EXPECT_EQ(test::error_within_a_second([&] { read_max_new_tokens(dir.path()); }, dir / "generation_config.json"),
+            (dir / "generation_config.json").string() + ": is a FIFO, not a regular file");
+  EXPECT_EQ(read_max_new_tokens(dir / "missing"), -1);  // absent: no limit
 }
 
 }  // namespace

@@ -28,6 +28,8 @@
 #include "app/chat/conversation.h"
 #include "app/chat/conversation_store.h"
 #include "tests/app/test_model_dir.h"
+#include "common/file_limits.h"
+#include "tests/common/non_regular_files.h"
 #include "tests/engine/scripted_model.h"
 
 namespace dschat {
@@ -455,6 +457,23 @@ TEST_F(SessionInputFaults, ResumingTenThousandMessagesIsQuickAndKeepsThemAll) {
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(ConversationStore::load(session->file_path()).messages.size(), 10002u);
   std::printf("resumed 10,000 messages in %.2f s\n", seconds);
+}
+
+// A conversation to load (--resume, /load) that is a FIFO, a device or larger than its limit is
+// refused at once, naming the file: a FIFO used to block the load forever.
+TEST_F(FaultTest, LoadingWhatIsNotARegularFileIsRefusedAtOnce) {
+  ConversationStore store(dir_ / "conversations");
+  const fs::path fifo = dir_ / "fifo.json";
+  test::make_fifo(fifo);
+  EXPECT_EQ(test::error_within_a_second([&] { store.load(fifo); }, fifo),
+            fifo.string() + ": is a FIFO, not a regular file");
+  fs::create_symlink("/dev/zero", dir_ / "zero.json");
+  EXPECT_EQ(test::error_within_a_second([&] { store.load(dir_ / "zero.json"); }, fifo),
+            (dir_ / "zero.json").string() + ": is a character device, not a regular file");
+  test::make_sparse_file(dir_ / "big.json", 257 * kMiB);
+  EXPECT_EQ(test::error_within_a_second([&] { store.load(dir_ / "big.json"); }, fifo),
+            (dir_ / "big.json").string() + ": is " + std::to_string(257 * kMiB) +
+                " bytes, more than the 256 MiB limit for a conversation file");
 }
 
 }  // namespace

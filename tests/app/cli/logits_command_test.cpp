@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/app/cli/command_runner.h"
 #include "tests/engine/checkpoint_writer.h"
 
 namespace dschat {
@@ -21,25 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kCase = fs::path(DSCHAT_TEST_DATA_DIR) / "engine" / "qlora_sigmoid_groups";
 
-struct CommandResult {
-  int status;
-  std::string out;
-  std::string err;
-};
-
-// Runs dschat with `args` through the shell, with `env` ("NAME=value ...") before it; stdout goes
-// to a file (CommandResult::out) unless `streams` redirects it otherwise (">/dev/full", "<&- >&-").
-CommandResult run(const std::string& args, const std::string& env = "", const std::string& streams = "") {
-  test::TempDir tmp;
-  const std::string out = streams.empty() ? " >" + (tmp / "out").string() : " " + streams;
-  const std::string cmd = env + " " + DSCHAT_BINARY + " " + args + out + " 2>" + (tmp / "err").string();
-  int raw = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream f(p);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  };
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(tmp / "out"), slurp(tmp / "err")};
-}
+using test::CommandResult;
+using test::run;
 
 std::vector<float> read_f32_npy(const fs::path& path, std::vector<int64_t>& shape) {
   std::ifstream f(path, std::ios::binary);

@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/non_regular_files.h"
+#include "tests/engine/checkpoint_writer.h"
+
 namespace dschat {
 namespace {
 
@@ -87,6 +90,15 @@ TEST(TuiHistoryFile, DefaultPathFollowsXdg) {
   } else {
     ::unsetenv("XDG_STATE_HOME");
   }
+}
+
+// A FIFO at the history's path is no history, at once (it used to block the chat's start forever).
+TEST(TuiHistoryFile, AFifoIsNoHistoryNotAHang) {
+  test::TempDir dir;
+  test::make_fifo(dir / "history");
+  std::vector<std::string> entries{"x"};
+  EXPECT_EQ(test::error_within_a_second([&] { entries = load_history(dir / "history"); }, dir / "history"), "no error");
+  EXPECT_TRUE(entries.empty());
 }
 
 }  // namespace

@@ -1,0 +1,27 @@
+// The largest file of each kind that is read whole into memory. Each is far above any real file
+// of its kind (DeepSeek-V3's config.json is 1.7 KB, its safetensors index 9 MB, a large
+// tokenizer.json 20 MB, a conversation of 10,000 messages 3 MB), and small enough that a file
+// above it is refused with a message naming it instead of ending in std::bad_alloc.
+// Memory-mapped weight files have no limit: they are paged in lazily, never copied.
+#pragma once
+
+#include <cstdint>
+
+namespace dschat {
+
+struct FileLimit {
+  uint64_t max_bytes;
+  const char* kind;  // for the message: "more than the 64 MiB limit for <kind>"
+};
+
+inline constexpr uint64_t kMiB = uint64_t{1} << 20;
+
+// config.json, generation_config.json, tokenizer_config.json, model.safetensors.index.json.
+inline constexpr FileLimit kJsonConfigLimit{64 * kMiB, "a JSON configuration file"};
+inline constexpr FileLimit kTokenizerJsonLimit{512 * kMiB, "tokenizer.json"};
+inline constexpr FileLimit kConversationLimit{256 * kMiB, "a conversation file"};
+inline constexpr FileLimit kHistoryLimit{64 * kMiB, "the input history"};
+// The --batch file of `dschat tokenize` and `dschat detokenize`.
+inline constexpr FileLimit kBatchFileLimit{1024 * kMiB, "a batch file"};
+
+}  // namespace dschat
