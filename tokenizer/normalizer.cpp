@@ -2,28 +2,30 @@
 
 #include <unicode/bytestream.h>
 
+#include "tokenizer/sequence_depth.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dschat {
 
 Normalizer Normalizer::from_json(const nlohmann::json& spec, const std::string& where) {
   Normalizer normalizer;
-  normalizer.add(spec, where);
+  normalizer.add(spec, where, 0, where);
   return normalizer;
 }
 
-void Normalizer::add(const nlohmann::json& spec, const std::string& where) {
+void Normalizer::add(const nlohmann::json& spec, const std::string& where, int depth, const std::string& section) {
   if (spec.is_null()) return;
   if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) {
     throw TokenizerError(where + ": expected null or an object with a \"type\"");
   }
   const std::string type = spec["type"].get<std::string>();
   if (type == "Sequence") {
+    check_sequence_depth(depth + 1, section);
     if (!spec.contains("normalizers") || !spec["normalizers"].is_array()) {
       throw TokenizerError(where + ": Sequence without a \"normalizers\" array");
     }
     for (std::size_t i = 0; i < spec["normalizers"].size(); ++i) {
-      add(spec["normalizers"][i], where + ".normalizers[" + std::to_string(i) + "]");
+      add(spec["normalizers"][i], where + ".normalizers[" + std::to_string(i) + "]", depth + 1, section);
     }
     return;
   }

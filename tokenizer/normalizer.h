@@ -1,5 +1,6 @@
 // tokenizer.json "normalizer": null, NFC, NFD, NFKC, NFKD, or a Sequence of these (ICU
-// Normalizer2). Anything else is a TokenizerError at load time.
+// Normalizer2), Sequences nested at most kMaxSequenceDepth levels (sequence_depth.h). Anything
+// else is a TokenizerError at load time.
 #pragma once
 
 #include <unicode/normalizer2.h>
@@ -21,7 +22,8 @@ class Normalizer {
   std::string normalize(std::string_view utf8) const;
 
  private:
-  void add(const nlohmann::json& spec, const std::string& where);
+  // `depth`: the Sequences around `spec`; `section`: the top-level `where`, for the depth error.
+  void add(const nlohmann::json& spec, const std::string& where, int depth, const std::string& section);
   std::vector<const icu::Normalizer2*> steps_;  // owned by ICU
 };
 

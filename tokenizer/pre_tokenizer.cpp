@@ -1,6 +1,7 @@
 #include "tokenizer/pre_tokenizer.h"
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/sequence_depth.h"
 #include "tokenizer/tokenizer.h"
 
 namespace dschat {
@@ -104,22 +105,23 @@ std::vector<RegexMatch> split_by_matches(std::size_t text_size, const std::vecto
 
 PreTokenizer PreTokenizer::from_json(const nlohmann::json& spec, const std::string& where) {
   PreTokenizer pre_tokenizer;
-  pre_tokenizer.add(spec, where);
+  pre_tokenizer.add(spec, where, 0, where);
   return pre_tokenizer;
 }
 
-void PreTokenizer::add(const nlohmann::json& spec, const std::string& where) {
+void PreTokenizer::add(const nlohmann::json& spec, const std::string& where, int depth, const std::string& section) {
   if (spec.is_null()) return;
   if (!spec.is_object() || !spec.contains("type") || !spec["type"].is_string()) {
     throw TokenizerError(where + ": expected null or an object with a \"type\"");
   }
   const std::string type = spec["type"].get<std::string>();
   if (type == "Sequence") {
+    check_sequence_depth(depth + 1, section);
     if (!spec.contains("pretokenizers") || !spec["pretokenizers"].is_array()) {
       throw TokenizerError(where + ": Sequence without a \"pretokenizers\" array");
     }
     for (std::size_t i = 0; i < spec["pretokenizers"].size(); ++i) {
-      add(spec["pretokenizers"][i], where + ".pretokenizers[" + std::to_string(i) + "]");
+      add(spec["pretokenizers"][i], where + ".pretokenizers[" + std::to_string(i) + "]", depth + 1, section);
     }
   } else if (type == "ByteLevel") {
     Step step{Step::Kind::kByteLevel};

@@ -1,7 +1,7 @@
 // tokenizer.json "pre_tokenizer": splits normalized text into the pieces BPE runs on.
 // Supported: ByteLevel (add_prefix_space, use_regex), Split (Regex or String pattern; behavior
 // Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous; invert), Digits
-// (individual_digits) and Sequence of these, with the semantics of Hugging Face tokenizers
+// (individual_digits) and Sequence of these (nested at most kMaxSequenceDepth levels), with the semantics of Hugging Face tokenizers
 // (pre_tokenizers/*.rs, NormalizedString::split): every step runs on every piece the previous
 // steps made, and empty pieces are dropped.
 #pragma once
@@ -46,7 +46,8 @@ class PreTokenizer {
     SplitBehavior behavior = SplitBehavior::kIsolated;
     bool invert = false;
   };
-  void add(const nlohmann::json& spec, const std::string& where);
+  // `depth`: the Sequences around `spec`; `section`: the top-level `where`, for the depth error.
+  void add(const nlohmann::json& spec, const std::string& where, int depth, const std::string& section);
   static void apply(const Step& step, std::string_view piece, const std::function<void(std::string_view)>& emit);
   std::vector<Step> steps_;
   std::vector<std::unique_ptr<CompiledRegex>> regexes_;  // owned here, referenced by steps_

@@ -3,6 +3,9 @@
 #include <unicode/regex.h>
 #include <unicode/unistr.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 
 #include "tokenizer/tokenizer.h"
@@ -10,6 +13,29 @@
 namespace dschat {
 
 namespace {
+
+// The backtracking a find_all may spend, in ICU's "time" units (10,000 saved backtracking
+// states each; a few tenths of a millisecond): a fixed allowance plus one unit per this many
+// UTF-16 code units of text, i.e. 50 states per character. The GPT-2 and DeepSeek-V3 patterns
+// save at most about 12 states per character of ordinary text (measured on 10 MB of text with
+// a match every two characters), so they stay far inside it; a 2 MB text that backtracks
+// quadratically stops in a few seconds.
+constexpr int64_t kBacktrackBaseUnits = 1000;
+constexpr int64_t kCharsPerBacktrackUnit = 200;
+
+int32_t backtrack_budget(int32_t text_length16) {
+  int64_t units = kBacktrackBaseUnits + text_length16 / kCharsPerBacktrackUnit;
+  return static_cast<int32_t>(std::min<int64_t>(units, std::numeric_limits<int32_t>::max()));
+}
+
+// The pattern as error messages quote it: at most 60 bytes, not cut inside a UTF-8 sequence.
+std::string pattern_for_message(std::string_view pattern) {
+  constexpr std::size_t kMax = 60;
+  if (pattern.size() <= kMax) return std::string(pattern);
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(pattern[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(pattern.substr(0, cut)) + "...";
+}
 
 constexpr std::string_view kWhiteSpace = "\\p{White_Space}";
 constexpr std::string_view kNotWhiteSpace = "\\P{White_Space}";
@@ -131,6 +157,8 @@ std::string translate_pattern(std::string_view p, const std::string& where) {
 
 struct CompiledRegex::Impl {
   std::unique_ptr<icu::RegexPattern> pattern;
+  std::string where;          // names the pattern in errors
+  std::string quoted_source;  // the pattern as written (cut), for errors
   // RegexMatcher objects are costly to create and not thread-safe: each search borrows an idle
   // one (or makes one) and gives it back. Declared after `pattern`, so destroyed before it.
   std::mutex mutex;
@@ -161,6 +189,8 @@ struct CompiledRegex::Impl {
 };
 
 CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& where) : impl_(std::make_unique<Impl>()) {
+  impl_->where = where;
+  impl_->quoted_source = pattern_for_message(pattern);
   std::string translated = translate_pattern(pattern, where);
   UErrorCode status = U_ZERO_ERROR;
   UParseError parse_error{};
@@ -181,7 +211,9 @@ std::vector<RegexMatch> CompiledRegex::find_all(std::string_view utf8) const {
   icu::UnicodeString text = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   std::unique_ptr<icu::RegexMatcher> borrowed = impl_->borrow();
   icu::RegexMatcher& matcher = *borrowed;
-  matcher.reset(text);
+  matcher.reset(text);  // also restarts ICU's step count
+  UErrorCode status = U_ZERO_ERROR;
+  matcher.setTimeLimit(backtrack_budget(text.length()), status);
   // Walk the UTF-8 text alongside the UTF-16 offsets ICU reports.
   std::size_t pos8 = 0;
   int32_t pos16 = 0;
@@ -194,7 +226,6 @@ std::vector<RegexMatch> CompiledRegex::find_all(std::string_view utf8) const {
     }
     return pos8;
   };
-  UErrorCode status = U_ZERO_ERROR;
   while (matcher.find(status) && U_SUCCESS(status)) {
     int32_t start = matcher.start(status);
     int32_t end = matcher.end(status);
@@ -204,6 +235,11 @@ std::vector<RegexMatch> CompiledRegex::find_all(std::string_view utf8) const {
   }
   matcher.reset(icu::UnicodeString());  // drop the reference to `text`
   impl_->give_back(std::move(borrowed));
+  if (status == U_REGEX_TIME_OUT) {
+    throw TokenizerError(impl_->where + ": regex pattern \"" + impl_->quoted_source +
+                         "\" exceeded its backtracking limit on a text of " + std::to_string(utf8.size()) +
+                         " bytes (catastrophic backtracking)");
+  }
   if (U_FAILURE(status)) throw TokenizerError(std::string("ICU regex search failed: ") + u_errorName(status));
   return matches;
 }

@@ -32,6 +32,10 @@ class CompiledRegex {
 
   // All non-overlapping leftmost matches in `utf8` (which must be valid UTF-8), in order, as
   // successive regex searches find them (an empty match advances by one character).
+  // The search's backtracking is bounded in proportion to the text's length (kBacktrackBudget
+  // in regex_pattern.cpp): a pattern that backtracks catastrophically on this text, such as
+  // `(a+)+$` on "aaa...ab", is a TokenizerError naming the pattern and the text's length,
+  // after a few seconds rather than minutes or hours.
   std::vector<RegexMatch> find_all(std::string_view utf8) const;
 
  private:

@@ -4,12 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_limits.h"
 #include "common/regular_file.h"
 #include "tokenizer/added_vocabulary.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/sequence_depth.h"
 #include "tokenizer/tokenizer_json_reader.h"
 #include "tokenizer/utf8.h"
 
@@ -49,9 +51,11 @@ std::optional<std::string> token_setting(const nlohmann::json& config, const cha
 TokenizerConfig parse_config(std::string_view text, const std::string& origin) {
   nlohmann::json config;
   try {
-    config = nlohmann::json::parse(text);
+    config = parse_json_bounded(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     throw TokenizerError(origin + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw TokenizerError(origin + ": " + e.what());
   }
   if (!config.is_object()) throw TokenizerError(origin + ": expected a JSON object");
   TokenizerConfig result;
@@ -79,7 +83,8 @@ TokenizerConfig parse_config(std::string_view text, const std::string& origin) {
   return result;
 }
 
-void check_decoder(const nlohmann::json& decoder, const std::string& where) {
+// `depth`: the Sequences around `decoder`; `section`: the top-level `where`, for the depth error.
+void check_decoder(const nlohmann::json& decoder, const std::string& where, int depth, const std::string& section) {
   if (decoder.is_null()) throw TokenizerError(where + ": a ByteLevel decoder is required (found null)");
   if (!decoder.is_object() || !decoder.contains("type") || !decoder["type"].is_string()) {
     throw TokenizerError(where + ": expected an object with a \"type\"");
@@ -87,7 +92,8 @@ void check_decoder(const nlohmann::json& decoder, const std::string& where) {
   const std::string type = decoder["type"].get<std::string>();
   if (type == "Sequence" && decoder.contains("decoders") && decoder["decoders"].is_array() &&
       decoder["decoders"].size() == 1) {
-    check_decoder(decoder["decoders"][0], where + ".decoders[0]");
+    check_sequence_depth(depth + 1, section);
+    check_decoder(decoder["decoders"][0], where + ".decoders[0]", depth + 1, section);
     return;
   }
   if (type != "ByteLevel") throw TokenizerError(where + ": decoder type \"" + type + "\" is not supported (only ByteLevel)");
@@ -129,9 +135,11 @@ Tokenizer Tokenizer::from_json(std::string_view json_text, const std::string& or
 Tokenizer Tokenizer::from_json_tree(std::string_view json_text, const std::string& origin) {
   nlohmann::json root;
   try {
-    root = nlohmann::json::parse(json_text);
+    root = parse_json_bounded(json_text.begin(), json_text.end());
   } catch (const nlohmann::json::exception& e) {
     throw TokenizerError(origin + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw TokenizerError(origin + ": " + e.what());
   }
   if (!root.is_object()) throw TokenizerError(origin + ": expected a JSON object");
   if (!root.contains("model")) throw TokenizerError(origin + ": no \"model\"");
@@ -152,7 +160,7 @@ Tokenizer Tokenizer::assemble(Sections&& sections, const std::string& origin) {
   if (!impl->pre_tokenizer.has_byte_level()) {
     throw TokenizerError(origin + ": pre_tokenizer: no ByteLevel step (only byte-level BPE is supported)");
   }
-  check_decoder(section("decoder"), origin + ": decoder");
+  check_decoder(section("decoder"), origin + ": decoder", 0, origin + ": decoder");
   for (int b = 0; b < 256; ++b) {
     if (!impl->model.token_to_id(byte_level::char_for_byte(static_cast<unsigned char>(b)))) {
       throw TokenizerError(origin + ": model.vocab: the byte-level character \"" +

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "common/json_limits.h"
+
 namespace dschat {
 
 namespace {
@@ -63,6 +65,7 @@ class StreamingHandler : public nlohmann::json_sax<json> {
   }
 
   bool start_object(std::size_t) override {
+    if (!open_level()) return false;
     if (mode_ != Mode::kTree) return false;
     if (pending_stream_ == "vocab") {
       if (vocab_streamed_) return false;
@@ -98,6 +101,7 @@ class StreamingHandler : public nlohmann::json_sax<json> {
   }
 
   bool end_object() override {
+    --open_levels_;
     if (mode_ == Mode::kVocab) {
       mode_ = Mode::kTree;
       vocab_streamed_ = true;
@@ -109,6 +113,7 @@ class StreamingHandler : public nlohmann::json_sax<json> {
   }
 
   bool start_array(std::size_t) override {
+    if (!open_level()) return false;
     if (mode_ == Mode::kMerges) {
       mode_ = Mode::kMergePair;
       pair_parts_ = 0;
@@ -128,6 +133,7 @@ class StreamingHandler : public nlohmann::json_sax<json> {
   }
 
   bool end_array() override {
+    --open_levels_;
     if (mode_ == Mode::kMergePair) {
       if (pair_parts_ != 2) return false;
       out_.merge_lefts.push_back(pair_left_);
@@ -149,6 +155,14 @@ class StreamingHandler : public nlohmann::json_sax<json> {
 
  private:
   enum class Mode { kTree, kVocab, kMerges, kMergePair };
+
+  // Counts a new array or object; false past parse_json_bounded's limit (the tree parse then
+  // reports the depth), so nesting costs no more here than there.
+  bool open_level() {
+    if (open_levels_ > kMaxJsonDepth) return false;
+    ++open_levels_;
+    return true;
+  }
 
   // Puts a value where the tree expects the next one; the stored value, or nullptr.
   json* store(json&& value) {
@@ -190,6 +204,7 @@ class StreamingHandler : public nlohmann::json_sax<json> {
   std::string pending_key_;         // the vocab token whose id comes next
   std::string pair_left_, pair_right_;
   int pair_parts_ = 0;
+  int open_levels_ = 0;             // arrays and objects open around the current value
   bool model_seen_ = false, vocab_streamed_ = false, merges_streamed_ = false;
 };
 

@@ -14,7 +14,7 @@
 
 #include "app/chat/xdg_directories.h"
 #include "common/regular_file.h"
-#include "engine/json_limits.h"
+#include "common/json_limits.h"
 
 namespace dschat {
 

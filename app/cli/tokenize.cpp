@@ -15,7 +15,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
-#include "engine/json_limits.h"
+#include "common/json_limits.h"
 
 namespace dschat {
 

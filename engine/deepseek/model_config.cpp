@@ -8,7 +8,7 @@
 
 #include "engine/io/model_error.h"
 #include "engine/io/model_file_read.h"
-#include "engine/json_limits.h"
+#include "common/json_limits.h"
 
 namespace dschat {
 namespace {

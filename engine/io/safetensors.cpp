@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/model_error.h"
-#include "engine/json_limits.h"
+#include "common/json_limits.h"
 
 namespace dschat {
 namespace {

@@ -9,25 +9,11 @@
 
 #include "common/file_limits.h"
 #include "tests/common/non_regular_files.h"
+#include "tests/tokenizer/tiny_tokenizer.h"
 #include "tests/tokenizer/tokenizer_test_data.h"
 
 namespace dschat::testing {
 namespace {
-
-// A small valid byte-level BPE tokenizer: the 256 byte characters plus one merge.
-nlohmann::json tiny_tokenizer() {
-  nlohmann::json vocab = nlohmann::json::object();
-  nlohmann::json base = nlohmann::json::parse(gpt2_json_text());
-  for (const auto& [token, id] : base["model"]["vocab"].items()) {
-    if (id.get<int>() < 256) vocab[token] = id;
-  }
-  vocab["he"] = 256;
-  nlohmann::json spec = base;
-  spec["model"]["vocab"] = vocab;
-  spec["model"]["merges"] = nlohmann::json::array({"h e"});
-  spec["added_tokens"] = nlohmann::json::array();
-  return spec;
-}
 
 void expect_error(const std::function<void(nlohmann::json&)>& mutate, const std::vector<std::string>& words) {
   nlohmann::json spec = tiny_tokenizer();

@@ -4,8 +4,7 @@
 //   - parse_json_bounded() refuses nesting deeper than a limit while parsing (the parser callback
 //     sees each value's depth before the next level is built), and
 //   - json_summary() describes a value for a message without walking into it.
-// Header-only, with the public headers because the app's readers use it too; engine/io and
-// engine/deepseek include it as well (a header, no link dependency on the layer above them).
+// In common/, the layer below the engine, the tokenizer and the app, which all read JSON.
 #pragma once
 
 #include <cstddef>
