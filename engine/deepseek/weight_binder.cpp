@@ -95,13 +95,20 @@ WeightMatrix WeightBinder::join_columns(const std::vector<WeightMatrix>& parts) 
 }
 
 void WeightBinder::finish(const std::function<bool(const std::string& name)>& expected) {
+  // A file of a million stray tensors gets a summary, not a million lines.
+  constexpr size_t kListedUnexpected = 20;
+  size_t unexpected = 0;
   for (const TensorInfo* t : source_.tensors()) {
     if (is_bound(t->name)) continue;
     if (expected(t->name)) {
       out_.ignored.push_back(t);
-    } else {
+    } else if (++unexpected <= kListedUnexpected) {
       out_.warnings.push_back(t->file + ": unexpected tensor '" + t->name + "' " + t->shape_string() + " (ignored)");
     }
+  }
+  if (unexpected > kListedUnexpected) {
+    out_.warnings.push_back("... and " + std::to_string(unexpected - kListedUnexpected) +
+                            " more unexpected tensors (ignored)");
   }
 }
 

@@ -124,6 +124,22 @@ TEST(ModelLoading, UnexpectedTensorsAreReportedAndMtpLayerIgnored) {
   EXPECT_NE(model->describe().find("extra.weight"), std::string::npos);
 }
 
+// A header of many stray tensors: the first 20 named, the rest counted in one line.
+TEST(ModelLoading, ManyUnexpectedTensorsAreSummarised) {
+  TempDir dir;
+  json config = test::small_config();
+  std::filesystem::create_directories(dir.path());
+  std::ofstream(dir / "config.json") << config.dump();
+  auto tensors = test::random_model_tensors(config, {});
+  for (int i = 0; i < 1000; ++i) tensors.push_back({"stray." + std::to_string(i), DType::F32, {1}, {1}});
+  test::write_safetensors(dir / "model.safetensors", tensors);
+  auto model = Model::load(dir.path());
+  const auto& w = dynamic_cast<const DeepSeekModel&>(*model).weights();
+  ASSERT_EQ(w.warnings.size(), 21u);
+  EXPECT_NE(w.warnings[0].find("unexpected tensor 'stray."), std::string::npos) << w.warnings[0];
+  EXPECT_EQ(w.warnings[20], "... and 980 more unexpected tensors (ignored)");
+}
+
 TEST(ModelLoading, MixedDtypesAndMlxLayout) {
   TempDir dir;
   test::RandomModelOptions options;
