@@ -170,6 +170,7 @@ int run_line_mode(const ChatArguments& args) {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
     }
+    for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", notice.c_str());
   }
   line_session = nullptr;
   return exit_status();
