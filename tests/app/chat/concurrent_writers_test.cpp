@@ -46,6 +46,15 @@ class EchoResponder final : public Responder {
   std::string template_text() const override { return ""; }
 };
 
+// "w<writer>-<turn>", built step by step: GCC 12 warns (-Wrestrict) on "w" + string.
+std::string turn_tag(int writer, int turn) {
+  std::string tag = "w";
+  tag += std::to_string(writer);
+  tag += '-';
+  tag += std::to_string(turn);
+  return tag;
+}
+
 class ConcurrentWriters : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,7 +204,7 @@ TEST_F(ConcurrentWriters, RacingStoreWritersNeverLoseATurn) {
       FileRevision seen = created.revision;
       fs::path path = created.path;
       for (int t = 0; t < kTurns; ++t) {
-        const std::string tag = "w" + std::to_string(w) + "-" + std::to_string(t);
+        const std::string tag = turn_tag(w, t);
         mine.messages.push_back({Role::User, tag, "", std::nullopt, false});
         mine.messages.push_back({Role::Assistant, "reply " + tag, "", std::nullopt, false});
         const GuardedSave saved = store.save_unless_changed(mine, seen, path);
@@ -215,7 +224,7 @@ TEST_F(ConcurrentWriters, RacingStoreWritersNeverLoseATurn) {
   EXPECT_EQ(distinct.size(), static_cast<size_t>(kWriters));  // at most one writer kept the original
   for (int w = 0; w < kWriters; ++w) {
     std::vector<std::string> expected;
-    for (int t = 0; t < kTurns; ++t) expected.push_back("w" + std::to_string(w) + "-" + std::to_string(t));
+    for (int t = 0; t < kTurns; ++t) expected.push_back(turn_tag(w, t));
     EXPECT_EQ(user_turns(final_paths[w]), expected) << "writer " << w;
     EXPECT_LE(forks[w], 1) << "a writer forks once, then owns its new file";
   }
