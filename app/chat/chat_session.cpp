@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "app/backend/local_responder.h"
 
@@ -213,6 +214,7 @@ void ChatSession::clear() {
     conversation_.messages.clear();
     first_in_context_ = 0;
     file_path_ = store_.path_for(conversation_);
+    file_revision_ = {};
   }
   roll_back_cache();
 }
@@ -279,13 +281,34 @@ std::filesystem::path ChatSession::save(const std::filesystem::path& path) {
   {
     std::lock_guard lock(mutex_);
     snapshot = conversation_;
-    target = path.empty() ? file_path_ : path;
+    target = file_path_;
   }
-  return store_.save(snapshot, target);
+  std::error_code ec;
+  if (!path.empty() && path != target && !std::filesystem::equivalent(path, target, ec)) {
+    return store_.save(snapshot, path);  // a file the user named: written as asked
+  }
+  GuardedSave saved = store_.save_unless_changed(snapshot, file_revision_, target);
+  file_revision_ = saved.revision;
+  if (!saved.forked_id.empty()) {
+    std::lock_guard lock(mutex_);
+    conversation_.id = saved.forked_id;
+    file_path_ = saved.path;
+    notices_.push_back(saved.changed_path.string() +
+                       " was changed by another dschat since this conversation was opened (or is newer than the "
+                       "copy resumed); it was left as it is, and your turns are saved as a new conversation " +
+                       saved.path.string());
+  }
+  return saved.path;
+}
+
+std::vector<std::string> ChatSession::take_notices() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(notices_, {});
 }
 
 void ChatSession::load(const std::filesystem::path& path) {
-  Conversation loaded = ConversationStore::load(path);  // throws ConversationError
+  FileRevision loaded_revision;
+  Conversation loaded = ConversationStore::load(path, &loaded_revision);  // throws ConversationError
   // A file that ends with a user message (edited by hand, or written by another tool) gets an
   // empty interrupted reply, so turns keep alternating.
   if (!loaded.messages.empty() && loaded.messages.back().role == Role::User)
@@ -298,7 +321,15 @@ void ChatSession::load(const std::filesystem::path& path) {
     file = store_.path_for(loaded);
   }
   std::error_code ec;
-  if (std::filesystem::equivalent(path.parent_path(), store_.dir(), ec)) file = path;
+  FileRevision revision;  // what `file` holds as far as this session knows
+  if (std::filesystem::equivalent(path.parent_path(), store_.dir(), ec)) {
+    file = path;
+    revision = loaded_revision;
+  } else if (current_revision(file).exists) {
+    // A copy (a backup, an export) of a stored conversation: it may only replace the stored file
+    // if that holds the same bytes; an older copy's turns go to a new id on the first save.
+    revision = loaded_revision;
+  }
   const SamplingParams sampling = loaded.sampling;
   {
     std::lock_guard lock(mutex_);
@@ -306,6 +337,7 @@ void ChatSession::load(const std::filesystem::path& path) {
     conversation_.model = {responder_->model_path(), responder_->model_name()};
     first_in_context_ = 0;
     file_path_ = file;
+    file_revision_ = revision;
   }
   set_sampling(sampling);
   // Rebuild the cache: the responder computes the whole conversation now, so the next turn only

@@ -91,7 +91,10 @@ class ChatSession {
   int context_used() const;  // tokens in the KV cache
   int context_max() const;   // its capacity
 
-  // Files. save() writes to `path` or the autosave file; throws ConversationWriteError.
+  // Files. save() writes to `path` or the autosave file; throws ConversationWriteError. The
+  // autosave file is only replaced if it still holds what this session last read or wrote there:
+  // when another dschat saved to it since (or it is newer than the copy that was resumed), the
+  // conversation moves to a new id and file, and a notice says so (take_notices()).
   std::filesystem::path save(const std::filesystem::path& path = {});
   // Replaces the conversation with a file's (its system prompt and sampling too) and rebuilds
   // the cache by prefilling it (cancellable). Throws ConversationError; on error nothing changes.
@@ -99,6 +102,9 @@ class ChatSession {
   void export_markdown(const std::filesystem::path& path) const;
   void export_json(const std::filesystem::path& path) const;
   std::filesystem::path file_path() const;  // where autosave writes
+  // Notices from saves since the last call (e.g. "... saved as a new conversation <path>"), for
+  // the chat to show. Any thread.
+  std::vector<std::string> take_notices();
   ConversationStore& store() { return store_; }
 
   // For /show: template name and Jinja text, model description, system prompt.
@@ -122,6 +128,7 @@ class ChatSession {
   ChatSessionOptions options_;
   ConversationStore store_;
   std::filesystem::path file_path_;
+  FileRevision file_revision_;  // what file_path_ held when this session last read or wrote it
 
   // Guards conversation_, first_in_context_, the sampling parameters and options_ (which only the
   // inference thread writes) against readers on other threads.
@@ -130,6 +137,7 @@ class ChatSession {
   int first_in_context_ = 0;
   uint64_t seed_ = 0;             // the seed in use: conversation_.sampling.seed, or a random one for 0
   bool restart_sampling_ = true;  // the parameters were set since the last reply
+  std::vector<std::string> notices_;  // for take_notices()
   std::atomic<bool> cancel_{false};
 };
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "app/chat/directory_lock.h"
 #include "app/chat/xdg_directories.h"
 #include "common/regular_file.h"
 #include "common/json_limits.h"
@@ -138,8 +139,7 @@ fs::path ConversationStore::path_for(const Conversation& conversation) const {
   return dir_ / (conversation.id + ".json");
 }
 
-fs::path ConversationStore::save(const Conversation& conversation, const fs::path& path) const {
-  fs::path target = path.empty() ? path_for(conversation) : path;
+void ConversationStore::create_directory_for(const fs::path& target) const {
   std::error_code ec;
   if (target.parent_path() == dir_ && !fs::exists(dir_, ec)) {  // the store's own directory: create it (0700)
     try {
@@ -148,17 +148,60 @@ fs::path ConversationStore::save(const Conversation& conversation, const fs::pat
       throw ConversationWriteError(e.what());
     }
   }
+}
+
+fs::path ConversationStore::save(const Conversation& conversation, const fs::path& path) const {
+  fs::path target = path.empty() ? path_for(conversation) : path;
+  create_directory_for(target);
   write_file_atomically(target, conversation_to_json(conversation).dump(2) + "\n", write_);
   return target;
 }
 
-Conversation ConversationStore::load(const fs::path& path) {
+GuardedSave ConversationStore::save_unless_changed(const Conversation& conversation, const FileRevision& expected,
+                                                   const fs::path& path) const {
+  const fs::path first_target = path.empty() ? path_for(conversation) : path;
+  Conversation to_write = conversation;
+  fs::path target = first_target;
+  FileRevision wanted = expected;
+  GuardedSave result;
+  // A fresh id's file must not exist either; two ids made in the same second by two forking
+  // processes collide once in 65536, so a few attempts are plenty.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::string contents = conversation_to_json(to_write).dump(2) + "\n";
+    create_directory_for(target);
+    std::optional<DirectoryLock> lock;
+    try {
+      lock.emplace(target.parent_path());
+    } catch (const std::exception& e) {
+      throw ConversationWriteError(e.what());
+    }
+    // A directory or device there never equals a revision: the conversation goes to a new id.
+    if (current_revision(target) == wanted) {
+      write_file_atomically(target, contents, write_);
+      result.path = target;
+      result.revision = revision_of_contents(contents);
+      if (target != first_target) {
+        result.forked_id = to_write.id;
+        result.changed_path = first_target;
+      }
+      return result;
+    }
+    to_write.id = new_conversation_id();
+    target = path_for(to_write);
+    wanted = FileRevision{};  // the new id's file: nothing may be there yet
+  }
+  throw ConversationWriteError("cannot save " + first_target.string() +
+                               ": it was changed by another writer, and no fresh conversation id was free");
+}
+
+Conversation ConversationStore::load(const fs::path& path, FileRevision* revision) {
   std::string text;
   try {
     text = read_regular_file(path, kConversationLimit);  // never blocks on a FIFO (--resume, /load)
   } catch (const FileReadError& e) {
     throw ConversationError(e.what());
   }
+  if (revision) *revision = revision_of_contents(text);
   nlohmann::json j;
   try {
     j = parse_json_bounded(text);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/chat/conversation.h"
+#include "app/chat/file_revision.h"
 
 namespace dschat {
 
@@ -43,6 +44,15 @@ struct ConversationFileInfo {
   std::string first_prompt;  // the first user message, for listings
 };
 
+// What ConversationStore::save_unless_changed did.
+struct GuardedSave {
+  std::filesystem::path path;  // the file written
+  FileRevision revision;       // what it holds now (the `expected` of the next save)
+  std::string forked_id;       // not empty: the file had changed, so the conversation was saved
+                               // under this new id instead (`path` is its file)
+  std::filesystem::path changed_path;  // then: the file that had changed (left as it was)
+};
+
 class ConversationStore {
  public:
   // `dir` empty = default_conversations_dir(). The directory is created (0700) on first save.
@@ -54,8 +64,17 @@ class ConversationStore {
 
   // Saves to path_for(conversation) (or `path` when given). Returns the path written.
   std::filesystem::path save(const Conversation& conversation, const std::filesystem::path& path = {}) const;
-  // Reads a conversation file (ConversationError on a bad file).
-  static Conversation load(const std::filesystem::path& path);
+  // Saves to `path` (path_for(conversation) when empty) only if the file there is still
+  // `expected`, what this writer last read from or wrote to it ({} = nothing was there). The
+  // check and the write happen under the directory's DirectoryLock, so of two dschat processes
+  // saving at once each sees the other's file. If the file changed (another dschat saved its
+  // turns there, or `expected` is an older copy's), it is left untouched and the conversation is
+  // written under a fresh id instead: no writer ever drops another's turns.
+  GuardedSave save_unless_changed(const Conversation& conversation, const FileRevision& expected,
+                                  const std::filesystem::path& path = {}) const;
+  // Reads a conversation file (ConversationError on a bad file); `revision`, when given, gets
+  // the revision of the bytes read.
+  static Conversation load(const std::filesystem::path& path, FileRevision* revision = nullptr);
   // Exports: Markdown or JSON, written atomically too.
   void export_markdown(const Conversation& conversation, const std::filesystem::path& path) const;
   void export_json(const Conversation& conversation, const std::filesystem::path& path) const;
@@ -75,6 +94,9 @@ class ConversationStore {
   void set_write_function(WriteFunction write) { write_ = std::move(write); }
 
  private:
+  // Creates dir() (0700) when `target` is in it and it does not exist yet.
+  void create_directory_for(const std::filesystem::path& target) const;
+
   std::filesystem::path dir_;
   WriteFunction write_;
 };

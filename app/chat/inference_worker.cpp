@@ -147,6 +147,7 @@ void InferenceWorker::run() {
       commands_.pop_front();
     }
     execute(command);
+    for (std::string& text : backend_->take_notices()) post(NoticeEvent{std::move(text)});
     std::lock_guard lock(command_mutex_);
     if (commands_.empty()) busy_ = false;
   }

@@ -51,6 +51,8 @@ class ChatBackend {
   // format "md" or "json".
   virtual void export_conversation(const std::string& format, const std::filesystem::path& path) const = 0;
   virtual Conversation conversation() const = 0;
+  // Notices the last commands left (e.g. a save that moved the conversation to a new file).
+  virtual std::vector<std::string> take_notices() { return {}; }
   virtual int context_used() const = 0;
   virtual int context_max() const = 0;
   // Any thread: stop the running generation or cache rebuild.

@@ -69,6 +69,9 @@ void SessionBackend::export_conversation(const std::string& format, const std::f
 }
 
 Conversation SessionBackend::conversation() const { return session_ ? session_->conversation() : Conversation{}; }
+std::vector<std::string> SessionBackend::take_notices() {
+  return session_ ? session_->take_notices() : std::vector<std::string>{};
+}
 int SessionBackend::context_used() const { return session_ ? session_->context_used() : 0; }
 int SessionBackend::context_max() const { return session_ ? session_->context_max() : 0; }
 

@@ -29,6 +29,7 @@ class SessionBackend : public ChatBackend {
   void load_conversation(const std::filesystem::path& path) override;
   void export_conversation(const std::string& format, const std::filesystem::path& path) const override;
   Conversation conversation() const override;
+  std::vector<std::string> take_notices() override;
   int context_used() const override;
   int context_max() const override;
   void request_cancel() override;

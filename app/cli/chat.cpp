@@ -173,6 +173,7 @@ int run_line_mode(const ChatArguments& args) {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: %s\n", terminal_safe_text(e.what()).c_str());
     }
+    for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", notice.c_str());
   }
   line_session = nullptr;
   return exit_status();

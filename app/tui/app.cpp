@@ -280,7 +280,7 @@ class ChatApp {
     readline_->add_history(entry);
     if (options_.history_path.empty() || history_disabled()) return;
     try {
-      save_history(options_.history_path, history_);
+      append_history(options_.history_path, {entry});  // merged with other windows' lines
     } catch (const std::exception& e) {
       if (!history_error_shown_) error(std::string("history not saved: ") + e.what());
       history_error_shown_ = true;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "app/chat/conversation_store.h"
+#include "app/chat/directory_lock.h"
 #include "app/chat/xdg_directories.h"
 #include "common/regular_file.h"
 
@@ -80,6 +81,18 @@ void save_history(const std::filesystem::path& path, const std::vector<std::stri
   } catch (const ConversationWriteError& e) {
     throw std::runtime_error(e.what());
   }
+}
+
+void append_history(const std::filesystem::path& path, const std::vector<std::string>& entries,
+                    size_t max_entries) {
+  const std::filesystem::path dir = path.parent_path();
+  if (!dir.empty()) create_private_directories(dir);
+  DirectoryLock lock(dir);  // held until the merged file has replaced the old one
+  std::vector<std::string> merged = load_history(path);
+  for (const std::string& entry : entries) {
+    if (merged.empty() || merged.back() != entry) merged.push_back(entry);
+  }
+  save_history(path, merged, max_entries);
 }
 
 }  // namespace dschat

@@ -28,4 +28,11 @@ std::vector<std::string> load_history(const std::filesystem::path& path);
 void save_history(const std::filesystem::path& path, const std::vector<std::string>& entries,
                   size_t max_entries = 1000);
 
+// Adds `entries` to the file as it is now and keeps its newest `max_entries` (readline's
+// append_history + history_truncate_file): under the directory's DirectoryLock the file is read,
+// extended and rewritten as save_history() writes, so two chat windows keep each other's lines.
+// An entry equal to the file's last one is not repeated. Throws std::runtime_error naming the file.
+void append_history(const std::filesystem::path& path, const std::vector<std::string>& entries,
+                    size_t max_entries = 1000);
+
 }  // namespace dschat

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -35,6 +36,7 @@ class FakeBackend : public ChatBackend {
     std::atomic<int> load_steps{20};
     std::atomic<int> reply_words{5};
     std::atomic<bool> fail_load{false};
+    std::string save_notice;  // take_notices() gives it once after a submit (set before the worker starts)
   };
   explicit FakeBackend(Shared& shared) : shared_(shared) {}
 
@@ -91,6 +93,11 @@ class FakeBackend : public ChatBackend {
   int context_used() const override { return static_cast<int>(conversation_.messages.size()) * 10; }
   int context_max() const override { return 4096; }
   void request_cancel() override { cancel_ = true; }
+  std::vector<std::string> take_notices() override {
+    if (shared_.save_notice.empty() || conversation_.messages.empty() || notice_taken_) return {};
+    notice_taken_ = true;
+    return {shared_.save_notice};
+  }
 
  private:
   TurnResult reply(const TurnCallbacks& callbacks) {
@@ -120,6 +127,7 @@ class FakeBackend : public ChatBackend {
   std::string temperature_ = "0.7";
   Conversation conversation_;
   std::atomic<bool> cancel_{false};
+  bool notice_taken_ = false;
 };
 
 // Collects events until `done` says stop (or a timeout), waiting on the worker's fd. Events
@@ -239,6 +247,20 @@ TEST(InferenceWorker, TurnStreamsPiecesInOrderThenSnapshot) {
   ASSERT_EQ(as<ConversationEvent>(after.back()).conversation->messages.size(), 2u);
   EXPECT_EQ(as<ConversationEvent>(after.back()).conversation->messages[1].content, expected);
   EXPECT_EQ(as<ConversationEvent>(after.back()).context_used, 20);
+}
+
+// A notice a command leaves in the backend (a save that moved the conversation to a new file)
+// reaches the chat as a NoticeEvent after the command's own events.
+TEST(InferenceWorker, NoticesLeftByACommandArePosted) {
+  FakeBackend::Shared shared;
+  shared.save_notice = "your turns are saved as a new conversation /c/new.json";
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  worker.send({CK::Submit, "", "hello"});
+  auto events = collect(worker, [&](const WorkerEvent& e) {
+    return is<NoticeEvent>(e) && as<NoticeEvent>(e).text == shared.save_notice;
+  });
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const WorkerEvent& e) { return is<TurnFinishedEvent>(e); }));
 }
 
 TEST(InferenceWorker, CancelKeepsThePartialReply) {

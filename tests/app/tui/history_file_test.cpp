@@ -1,13 +1,16 @@
-// The prompt history file (app/tui/history_file.h): escaping, round trip, trimming, permissions.
+// The prompt history file (app/tui/history_file.h): escaping, round trip, trimming, permissions,
+// two windows appending to one file.
 #include "app/tui/history_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "tests/common/non_regular_files.h"
 #include "tests/engine/checkpoint_writer.h"
@@ -63,6 +66,49 @@ TEST(TuiHistoryFile, APlantedTemporaryNameIsNotWrittenThrough) {
   std::ifstream in(victim);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
   EXPECT_EQ(load_history(path), std::vector<std::string>{"x"});
+  std::filesystem::remove_all(dir);
+}
+
+// Two chat windows, each with its own history in memory, append in turns: the file keeps the
+// lines of both (a window used to write its whole list over the other's lines).
+TEST(TuiHistoryFile, TwoWindowsKeepEachOthersLines) {
+  std::filesystem::path dir = fresh_dir("history-two-windows");
+  const std::filesystem::path path = dir / "dschat" / "history";
+  append_history(path, {"left 1"});
+  append_history(path, {"right 1"});
+  append_history(path, {"left 2\nsecond line"});
+  append_history(path, {"right 2"});
+  append_history(path, {"right 2"});  // the same as the last line: not repeated
+  EXPECT_EQ(load_history(path),
+            (std::vector<std::string>{"left 1", "right 1", "left 2\nsecond line", "right 2"}));
+  append_history(path, {"x", "y"}, 3);  // trimmed to the newest entries
+  EXPECT_EQ(load_history(path), (std::vector<std::string>{"right 2", "x", "y"}));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::filesystem::remove_all(dir);
+}
+
+// Appending at the same time (threads here, each with its own lock descriptor as two processes
+// have) loses no line.
+TEST(TuiHistoryFile, ConcurrentAppendsLoseNoLine) {
+  std::filesystem::path dir = fresh_dir("history-concurrent");
+  const std::filesystem::path path = dir / "history";
+  constexpr int kLines = 40;
+  auto window = [&](const std::string& name) {
+    for (int i = 0; i < kLines; ++i) append_history(path, {name + " " + std::to_string(i)});
+  };
+  std::thread left(window, "left"), right(window, "right");
+  left.join();
+  right.join();
+  std::vector<std::string> lines = load_history(path);
+  EXPECT_EQ(lines.size(), 2u * kLines);
+  for (const char* name : {"left", "right"}) {
+    for (int i = 0; i < kLines; ++i) {
+      const std::string line = std::string(name) + " " + std::to_string(i);
+      EXPECT_NE(std::find(lines.begin(), lines.end(), line), lines.end()) << line;
+    }
+  }
   std::filesystem::remove_all(dir);
 }
 
