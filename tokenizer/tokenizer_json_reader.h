@@ -5,7 +5,7 @@
 //
 // The reader only takes the common, valid shape: vocab an object of integer ids with no key
 // repeated, merges an array of "a b" strings or ["a", "b"] pairs, nothing nested deeper than
-// kMaxJsonDepth (engine/json_limits.h). For anything else (invalid JSON, other value types,
+// kMaxJsonDepth (common/json_limits.h). For anything else (invalid JSON, other value types,
 // repeated keys, deeper nesting) it returns nullopt and the caller parses the text as a tree
 // (Tokenizer::from_json_tree), which gives the documented result or error for it.
 #pragma once

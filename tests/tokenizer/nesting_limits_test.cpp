@@ -1,4 +1,4 @@
-// Nesting bounds of tokenizer.json: JSON at most 256 levels (engine/json_limits.h), Sequence
+// Nesting bounds of tokenizer.json: JSON at most 256 levels (common/json_limits.h), Sequence
 // normalizers, pre-tokenizers and decoders at most 64 (tokenizer/sequence_depth.h). Deeper files
 // are a quick TokenizerError in little memory (20k Sequence levels once took 5.2 GB).
 #include <gtest/gtest.h>
