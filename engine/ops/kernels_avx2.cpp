@@ -1,11 +1,13 @@
 // The AVX2 level (AVX2 + FMA + F16C, x86-64-v3), compiled with function target attributes so
 // the rest of the build stays portable; picked at run time (weight_kernels.cpp).
-// Float types: the loops of matmul_float_body.h compiled for this level. Q8_0 / Q4_0: one block
+// Float types: the loops of matmul_float_body.h compiled for this level. The GGUF block types: the
+// dot products of ggml_dot_avx2.cpp, one per output (block_gemv.h). Q8_0 / Q4_0: one block
 // dot product per output (block_gemv.h), signed int8 × int8 via the usual trick: maddubs needs
 // unsigned × signed, so multiply |w| by x with w's sign moved onto it (sign_epi8), then widen
 // pairs to int32 with madd(…, 1).
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
+#include "engine/ops/ggml_dot.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
@@ -78,11 +80,11 @@ DSCHAT_AVX2 void float_gemv(const WeightMatrix& w, const PreparedActivations& x,
 }
 DSCHAT_AVX2 void q8_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                            int64_t r1, KernelScratch&) {
-  block_gemv::rows<BlockQ8_0, dot_q8_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
+  block_gemv::rows<BlockQ8_0, BlockQ8_0, dot_q8_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
 }
 DSCHAT_AVX2 void q4_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                            int64_t r1, KernelScratch&) {
-  block_gemv::rows<BlockQ4_0, dot_q4_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
+  block_gemv::rows<BlockQ4_0, BlockQ8_0, dot_q4_0_q8_0_avx2>(w, x, y, ldy, r0, r1);
 }
 
 DSCHAT_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) { return float_body::dot_f32(a, b, n); }
@@ -90,10 +92,27 @@ DSCHAT_AVX2 void softmax_avx2(float* v, int64_t n) { float_body::softmax(v, n); 
 DSCHAT_AVX2 void silu_mul_avx2(float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); }
 DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float_body::axpy(a, x, y, n); }
 
+// The GEMVs of the GGUF block types (ggml_dot.h).
+GemvKernel ggml_gemv(DType type) {
+  switch (type) {
+    case DType::Q4_1: return block_gemv::gemv<BlockQ4_1, BlockQ8_0, dot_q4_1_q8_0_avx2>;
+    case DType::Q5_0: return block_gemv::gemv<BlockQ5_0, BlockQ8_0, dot_q5_0_q8_0_avx2>;
+    case DType::Q5_1: return block_gemv::gemv<BlockQ5_1, BlockQ8_0, dot_q5_1_q8_0_avx2>;
+    case DType::IQ4_NL: return block_gemv::gemv<BlockIQ4_NL, BlockQ8_0, dot_iq4_nl_q8_0_avx2>;
+    case DType::Q2_K: return block_gemv::gemv<BlockQ2_K, BlockQ8_K, dot_q2_k_q8_k_avx2>;
+    case DType::Q3_K: return block_gemv::gemv<BlockQ3_K, BlockQ8_K, dot_q3_k_q8_k_avx2>;
+    case DType::Q4_K: return block_gemv::gemv<BlockQ4_K, BlockQ8_K, dot_q4_k_q8_k_avx2>;
+    case DType::Q5_K: return block_gemv::gemv<BlockQ5_K, BlockQ8_K, dot_q5_k_q8_k_avx2>;
+    case DType::Q6_K: return block_gemv::gemv<BlockQ6_K, BlockQ8_K, dot_q6_k_q8_k_avx2>;
+    case DType::IQ4_XS: return block_gemv::gemv<BlockIQ4_XS, BlockQ8_K, dot_iq4_xs_q8_k_avx2>;
+    default: return nullptr;
+  }
+}
+
 }  // namespace
 
 WeightKernels avx2_weight_kernels(DType type) {
-  return block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv);
+  return block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
 }
 
 VectorKernels avx2_vector_kernels() {

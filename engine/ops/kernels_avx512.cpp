@@ -13,6 +13,7 @@
 //         flipping the sign bit; Q4_0: the stored nibble is already w + 8), and the bias this adds,
 //         128·Σx or 8·Σx per group of four, is subtracted by starting the accumulator at minus it.
 //         Block scales d_w·d_x are collected 16 blocks at a time and multiplied in as floats.
+//   GGUF block types (Q4_K, Q6_K, ...)  the AVX2 level's GEMV (weight_kernels.h).
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
 // are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
 // sums are reduced together at the end.
@@ -528,7 +529,15 @@ WeightKernels avx512_weight_kernels(DType type) {
       k.prepare = prepare_quantized<true>;
       k.gemv = gemv_quantized<true>;
       break;
-    default: return {};
+    default: {
+      // The GGUF block types have no AVX-512 kernels: the AVX2 level's GEMV and its activation
+      // preparation (this CPU runs them), this level's GEMM over widened rows.
+      WeightKernels avx2 = avx2_weight_kernels(type);
+      if (!avx2.available()) return {};
+      avx2.level = k.level;
+      avx2.gemm = k.gemm;
+      return avx2;
+    }
   }
   return k;
 }

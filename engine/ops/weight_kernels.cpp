@@ -20,7 +20,7 @@ WeightKernels weight_kernels_for(const char* level, DType type) {
 
 const WeightKernels& weight_kernels(DType type) {
   // One table per type, indexed by the enum, filled at first use for the chosen level.
-  constexpr size_t kTypes = static_cast<size_t>(DType::Q4_0) + 1;
+  constexpr size_t kTypes = static_cast<size_t>(kLastDType) + 1;
   static const std::array<WeightKernels, kTypes> tables = [] {
     std::array<WeightKernels, kTypes> t{};
     const std::string level = simd_level();

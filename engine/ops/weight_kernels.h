@@ -1,11 +1,13 @@
 // The kernels of one weight type, one table per type, filled once for the CPU's instruction set
 // ("scalar", "avx2", "avx512"; cpu_features.h). The matmul driver (matmul.h) looks the table up
 // by the matrix's type, prepares the activations once per call in the form the table's GEMV
-// reads (Q8_0 blocks for the integer dot products, a permuted float copy for the AVX-512 BF16
-// kernel, nothing for the float kernels), then splits the rows across threads.
+// reads (Q8_0 or Q8_K blocks for the integer dot products, a permuted float copy for the AVX-512
+// BF16 kernel, nothing for the float kernels), then splits the rows across threads.
+// The GGUF block types (ggml_blocks.h) have scalar and AVX2 kernels; the AVX-512 level's tables
+// of those types hold the AVX2 GEMV (an AVX-512 CPU runs it) and the AVX-512 float GEMM.
 //
-// Adding a weight type: one file with its kernels for each level, registered in
-// weight_kernels.cpp. Each level's functions are ordinary functions compiled with a target
+// Adding a weight type: one file with its kernels for each level, registered in each level's
+// table function (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512.cpp). Each level's functions are ordinary functions compiled with a target
 // attribute (no ifuncs / target_clones: their resolvers run before sanitizer run-times start).
 #pragma once
 
@@ -58,7 +60,8 @@ struct WeightKernels {
 // has no kernels for the type.
 WeightKernels weight_kernels_for(const char* level, DType type);
 // The table of `type` for the best level this CPU runs (DSCHAT_SIMD lowers it), chosen once.
-// Only for types the binder accepts (F32, F16, BF16, Q8_0, Q4_0).
+// Only for types the binder accepts (F32, F16, BF16 and the block types; not Q8_K, which is
+// an activation form: its table is unavailable).
 const WeightKernels& weight_kernels(DType type);
 
 // Each level's tables (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512.cpp).

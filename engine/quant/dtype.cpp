@@ -16,8 +16,20 @@ size_t dtype_size(DType dtype) {
     case DType::Bool:
     case DType::F8_E4M3:
     case DType::F8_E5M2: return 1;
-    case DType::Q8_0: return 34;
-    case DType::Q4_0: return 18;
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+    case DType::Q4_1:
+    case DType::Q5_0:
+    case DType::Q5_1:
+    case DType::Q2_K:
+    case DType::Q3_K:
+    case DType::IQ4_NL:
+    case DType::IQ4_XS:
+    case DType::Q8_K:
+      return dtype_block_geometry(dtype).bytes;
   }
   return 1;
 }
@@ -26,7 +38,19 @@ BlockGeometry dtype_block_geometry(DType dtype) {
   switch (dtype) {
     case DType::Q8_0: return {32, 34};
     case DType::Q4_0: return {32, 18};
-    default: return {1, dtype_size(dtype)};
+    case DType::Q4_K: return {256, 144};
+    case DType::Q5_K: return {256, 176};
+    case DType::Q6_K: return {256, 210};
+    case DType::Q4_1: return {32, 20};
+    case DType::Q5_0: return {32, 22};
+    case DType::Q5_1: return {32, 24};
+    case DType::Q2_K: return {256, 84};
+    case DType::Q3_K: return {256, 110};
+    case DType::IQ4_NL: return {32, 18};
+    case DType::IQ4_XS: return {256, 136};
+    case DType::Q8_K: return {256, 292};
+    // ggml_blocks.h / quantize.h static_assert these sizes
+    default: return {1, dtype_size(dtype)};  // a plain type
   }
 }
 
@@ -50,6 +74,17 @@ const char* dtype_name(DType dtype) {
     case DType::F8_E5M2: return "F8_E5M2";
     case DType::Q8_0: return "Q8_0";
     case DType::Q4_0: return "Q4_0";
+    case DType::Q4_K: return "Q4_K";
+    case DType::Q5_K: return "Q5_K";
+    case DType::Q6_K: return "Q6_K";
+    case DType::Q4_1: return "Q4_1";
+    case DType::Q5_0: return "Q5_0";
+    case DType::Q5_1: return "Q5_1";
+    case DType::Q2_K: return "Q2_K";
+    case DType::Q3_K: return "Q3_K";
+    case DType::IQ4_NL: return "IQ4_NL";
+    case DType::IQ4_XS: return "IQ4_XS";
+    case DType::Q8_K: return "Q8_K";
   }
   return "?";
 }

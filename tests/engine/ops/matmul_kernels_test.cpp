@@ -91,7 +91,9 @@ INSTANTIATE_TEST_SUITE_P(Levels, SimdKernels, ::testing::Values("scalar", "avx2"
 TEST(SimdKernels, DispatchPicksASupportedLevel) {
   const std::string level = simd_level();
   EXPECT_TRUE(level_runs_here(level)) << level;
-  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
+                     DType::Q6_K, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::IQ4_NL,
+                     DType::IQ4_XS}) {
     EXPECT_EQ(std::string(weight_kernels(type).level), level) << dtype_name(type);
     EXPECT_EQ(weight_kernels(type).block.bytes, dtype_block_bytes(type)) << dtype_name(type);
   }
