@@ -175,56 +175,73 @@ DSCHAT_AVX2 float dot_q3_k_q8_k_avx2(const BlockQ3_K* w, const BlockQ8_K* x, int
 
 namespace {
 
-// Q4_K / Q5_K's eight 6-bit scales and mins (ggml_blocks.h), the mins' term Σ_j m_j·Σ_{32j} x
-// from the Q8_K block sums.
-DSCHAT_AVX2 inline int32_t k_scales_and_mins(const uint8_t* packed, const BlockQ8_K& x, int16_t* scales) {
-  uint8_t s, m;
-  alignas(32) int16_t mins16[16];
-  for (int j = 0; j < 8; ++j) {
-    k_scale_min(packed, j, s, m);
-    scales[j] = s;
-    mins16[2 * j] = mins16[2 * j + 1] = m;
-  }
-  return horizontal_sum_i32(_mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(mins16)),
-                                              load(x.bsums)));
+// Q4_K / Q5_K's eight 6-bit scales as int16 (the same eight in both 128-bit lanes) and mins as
+// int16, unpacked four at a time from the 12 bytes (ggml_blocks.h: s_0..3 / m_0..3 the low 6
+// bits of bytes 0..3 / 4..7; s_4..7 / m_4..7 the low / high nibbles of bytes 8..11 with the top
+// 2 bits of bytes 0..3 / 4..7 above them).
+DSCHAT_AVX2 inline void k_scales_mins(const uint8_t* packed, __m256i& scales, __m128i& mins) {
+  uint32_t a[3];
+  std::memcpy(a, packed, 12);
+  const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+  const uint32_t s03 = a[0] & low6, m03 = a[1] & low6;
+  const uint32_t s47 = (a[2] & low4) | ((a[0] >> 6) & top2) << 4;
+  const uint32_t m47 = ((a[2] >> 4) & low4) | ((a[1] >> 6) & top2) << 4;
+  scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(s47), static_cast<int>(s03))));
+  mins = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(m47), static_cast<int>(m03)));
 }
 
-// Adds s_lo·Σ lo·x_lo + s_hi·Σ hi·x_hi to sum: the codes of 64 values (sub-blocks 2c and 2c+1).
-DSCHAT_AVX2 inline __m256i add_k_pair(__m256i sum, __m256i lo, __m256i hi, const int8_t* x, const int16_t* scales) {
-  sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs_unsigned(lo, load(x)), _mm256_set1_epi16(scales[0])));
-  return _mm256_add_epi32(sum, _mm256_madd_epi16(pairs_unsigned(hi, load(x + 32)), _mm256_set1_epi16(scales[1])));
+// Σ_j m_j·(Σ of the 32 activations of sub-block j) as 4 int32, from Q8_K's sums of 16.
+DSCHAT_AVX2 inline __m128i k_mins_term(__m128i mins, const BlockQ8_K& x) {
+  const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums));
+  const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums + 8));
+  return _mm_madd_epi16(_mm_hadd_epi16(lo, hi), mins);  // pair sums: |.| <= 32·127
+}
+
+// s_j broadcast to 16 int16 lanes.
+DSCHAT_AVX2 inline __m256i k_scale(__m256i scales, int j) {
+  return _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<int16_t>((2 * j + 1) << 8 | 2 * j)));
+}
+
+// Adds s_2c·Σ lo·x + s_2c+1·Σ hi·x' to sum: the codes of 64 values (sub-blocks 2c and 2c+1).
+DSCHAT_AVX2 inline __m256i add_k_pair(__m256i sum, __m256i lo, __m256i hi, const int8_t* x, __m256i scales, int c) {
+  sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs_unsigned(lo, load(x)), k_scale(scales, 2 * c)));
+  return _mm256_add_epi32(sum, _mm256_madd_epi16(pairs_unsigned(hi, load(x + 32)), k_scale(scales, 2 * c + 1)));
 }
 
 }  // namespace
 
 DSCHAT_AVX2 float dot_q4_k_q8_k_avx2(const BlockQ4_K* w, const BlockQ8_K* x, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
-  float mins_total = 0;
+  __m128 acc_min = _mm_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0f);
   for (int64_t b = 0; b < blocks; ++b) {
-    int16_t scales[8];
-    const int32_t mins = k_scales_and_mins(w[b].scales, x[b], scales);
+    __m256i scales;
+    __m128i mins;
+    k_scales_mins(w[b].scales, scales, mins);
     __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load(w[b].qs + 32 * c);
       sum = add_k_pair(sum, _mm256_and_si256(q, low4), _mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-                       x[b].qs + 64 * c, scales + 2 * c);
+                       x[b].qs + 64 * c, scales, c);
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(x[b].d * _cvtsh_ss(w[b].d)), _mm256_cvtepi32_ps(sum), acc);
-    mins_total += x[b].d * _cvtsh_ss(w[b].dmin) * static_cast<float>(mins);
+    acc_min = _mm_fmadd_ps(_mm_set1_ps(x[b].d * _cvtsh_ss(w[b].dmin)), _mm_cvtepi32_ps(k_mins_term(mins, x[b])), acc_min);
   }
-  return horizontal_sum(acc) - mins_total;
+  return horizontal_sum(_mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), acc_min)));
 }
 
 DSCHAT_AVX2 float dot_q5_k_q8_k_avx2(const BlockQ5_K* w, const BlockQ8_K* x, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
-  float mins_total = 0;
+  __m128 acc_min = _mm_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(0x10);
   for (int64_t b = 0; b < blocks; ++b) {
-    int16_t scales[8];
-    const int32_t mins = k_scales_and_mins(w[b].scales, x[b], scales);
+    __m256i scales;
+    __m128i mins;
+    k_scales_mins(w[b].scales, scales, mins);
     const __m256i qh = load(w[b].qh);
     __m256i sum = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load(w[b].qs + 32 * c);
       const __m256i bit_lo = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
@@ -233,12 +250,12 @@ DSCHAT_AVX2 float dot_q5_k_q8_k_avx2(const BlockQ5_K* w, const BlockQ8_K* x, int
       const __m256i h_hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit_hi), bit_hi), sixteen);
       sum = add_k_pair(sum, _mm256_or_si256(_mm256_and_si256(q, low4), h_lo),
                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), h_hi), x[b].qs + 64 * c,
-                       scales + 2 * c);
+                       scales, c);
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(x[b].d * _cvtsh_ss(w[b].d)), _mm256_cvtepi32_ps(sum), acc);
-    mins_total += x[b].d * _cvtsh_ss(w[b].dmin) * static_cast<float>(mins);
+    acc_min = _mm_fmadd_ps(_mm_set1_ps(x[b].d * _cvtsh_ss(w[b].dmin)), _mm_cvtepi32_ps(k_mins_term(mins, x[b])), acc_min);
   }
-  return horizontal_sum(acc) - mins_total;
+  return horizontal_sum(_mm256_sub_ps(acc, _mm256_set_m128(_mm_setzero_ps(), acc_min)));
 }
 
 // Q6_K: the codes q ∈ [0, 63] times x, minus 32·Σ_j s_j·bsums_j for the stored offset.
