@@ -1,6 +1,17 @@
-// Float rows to the GGUF block types of ggml_blocks.h. Q8_K is the activation form of the
-// 256-value types' integer dot products (engine/ops/ggml_dot.h): per 256 values d = max|x|/127
-// (float), q = round(x / d), and the sums of each 16 q.
+// Float rows to the GGUF block types of ggml_blocks.h.
+//   Q8_K: the activation form of the 256-value types' integer dot products (engine/ops/ggml_dot.h):
+//         per 256 values d = max|x|/127 (float), q = round(x / d), and the sums of each 16 q.
+//   Q4_K, Q5_K: per sub-block of 32, the (scale, min) that minimise Σ w_i·(scale·q_i − min − x_i)²
+//         with w_i = rms(x) + |x_i|, searched over a range of candidate scales, each with the
+//         least-squares (scale, min) of its codes (the semantics of ggml's make_qkx2_quants, min
+//         ≥ 0 subtracted); the eight scales and mins then quantized to 6 bits against the block's
+//         largest (d, dmin fp16), and the codes recomputed for the stored scales.
+//   Q6_K: per sub-block of 16, the signed scale maximising (Σ x²·x·q)² / Σ x²·q² over candidate
+//         scales around max|x|/32 (ggml's make_qx_quants, weights x²), the sixteen scales
+//         quantized to int8 against the largest (d fp16), codes recomputed.
+// The semantics of llama.cpp's reference quantizers (quantize_row_q*_K_ref, no importance
+// matrix), including the search's origin following its best fit; byte-identical to ggml's output
+// on the rows of tests/engine/quant/ggml_quantize_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -11,5 +22,8 @@ namespace dschat {
 
 // n a multiple of kSuperBlock.
 void quantize_row_q8_k(const float* x, BlockQ8_K* out, int64_t n);
+void quantize_row_q4_k(const float* x, BlockQ4_K* out, int64_t n);
+void quantize_row_q5_k(const float* x, BlockQ5_K* out, int64_t n);
+void quantize_row_q6_k(const float* x, BlockQ6_K* out, int64_t n);
 
 }  // namespace dschat
