@@ -8,6 +8,7 @@
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
 #include "engine/ops/ggml_dot.h"
+#include "engine/ops/ggml_widen.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
@@ -16,6 +17,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <limits>
 
 
 namespace dschat {
@@ -112,7 +114,18 @@ GemvKernel ggml_gemv(DType type) {
 }  // namespace
 
 WeightKernels avx2_weight_kernels(DType type) {
-  return block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
+  WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
+  // The K-quants' widening vectorised (the prefill GEMM widens every row), bit-identical.
+  if (type == DType::Q4_K) k.row_to_f32 = widen_q4_k_avx2;
+  if (type == DType::Q5_K) k.row_to_f32 = widen_q5_k_avx2;
+  if (type == DType::Q6_K) k.row_to_f32 = widen_q6_k_avx2;
+  // Prefill of Q4_K, Q6_K and Q2_K: the integer GEMV over every token (activations quantized to
+  // Q8_K once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over widened
+  // rows at 64 tokens (docs/engine.md); the other types keep the float GEMM.
+  if (type == DType::Q4_K || type == DType::Q6_K || type == DType::Q2_K) {
+    k.gemv_max_tokens = std::numeric_limits<int64_t>::max();
+  }
+  return k;
 }
 
 VectorKernels avx2_vector_kernels() {

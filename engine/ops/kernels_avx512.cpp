@@ -536,6 +536,7 @@ WeightKernels avx512_weight_kernels(DType type) {
       if (!avx2.available()) return {};
       avx2.level = k.level;
       avx2.gemm = k.gemm;
+      avx2.gemv_max_tokens = k.gemv_max_tokens;  // prefill on this level's float GEMM
       return avx2;
     }
   }

@@ -44,7 +44,8 @@ struct WeightKernels {
   BlockGeometry block{};  // weights per block along a row, bytes per block
   // Widens one row of `cols` weights (a whole number of blocks) to float, exactly.
   void (*row_to_f32)(const std::byte* row, int64_t cols, float* out) = nullptr;
-  // The GEMV serves up to gemv_max_tokens tokens (decode), the GEMM any number (prefill).
+  // The GEMV serves up to gemv_max_tokens tokens (decode; every count for the types whose
+  // integer GEMV beats the float GEMM at prefill too), the GEMM any number (prefill).
   int64_t gemv_max_tokens = 4;
   // Bytes of prepared activations for n tokens of `cols`, and their preparation; both null when
   // the GEMV reads the floats.

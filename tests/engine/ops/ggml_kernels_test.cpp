@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/ops/cpu_features.h"
@@ -102,9 +103,9 @@ std::vector<float> quantized_activations(DType type, const std::vector<float>& x
 
 // y through one level's table: GEMV over activations it prepared itself, or GEMM.
 void level_rows(const WeightKernels& k, const WeightMatrix& m, const float* x, int64_t n, float* y, int64_t ldy,
-                int64_t r0, int64_t r1) {
+                int64_t r0, int64_t r1, bool use_gemm) {
   KernelScratch scratch;
-  if (n > k.gemv_max_tokens) {
+  if (use_gemm) {
     k.gemm(m, x, n, y, ldy, r0, r1, scratch);
     return;
   }
@@ -131,19 +132,22 @@ TEST_P(GgmlKernels, GemvAndGemmEqualDoubleReferenceAndBoundedByActivationRoundin
   for (int64_t blocks : {int64_t{1}, int64_t{3}, block == 32 ? int64_t{17} : int64_t{6}}) {
     const int64_t cols = blocks * block;
     for (Fill fill : {Fill::Random, Fill::Zeros, Fill::Ones}) {
-      for (int64_t n : {int64_t{1}, int64_t{3}, k.gemv_max_tokens + 3}) {
-        const uint64_t seed = 7919 * blocks + 31 * n + static_cast<int>(fill);
+      // 7 tokens: the GEMM, and the GEMV too where the table serves prefill with it.
+      const std::pair<int64_t, bool> token_cases[] = {{1, false}, {3, false}, {7, true}, {7, false}};
+      for (auto [n, use_gemm] : token_cases) {
+        if (!use_gemm && n > k.gemv_max_tokens) continue;
+        const uint64_t seed = 7919 * blocks + 31 * n + static_cast<int>(fill) + use_gemm;
         std::vector<std::byte> data = random_blocks(type, rows, cols, seed, fill);
         const WeightMatrix m{type, rows, cols, data.data()};
         std::vector<float> x = random_values(seed + 1, n * cols, 1.0f);
         if (fill == Fill::Ones) {  // activations that quantize to ±127 everywhere
           for (int64_t i = 0; i < n * cols; ++i) x[i] = i % 3 ? 1.0f : -1.0f;
         }
-        const bool gemv = n <= k.gemv_max_tokens;
+        const bool gemv = !use_gemm;
         std::vector<float> bound;
         const std::vector<float> xq = gemv ? quantized_activations(type, x, n, cols, &bound) : x;
         std::vector<float> y(n * ldy, -1.0f), wr(cols);
-        level_rows(k, m, x.data(), n, y.data(), ldy, r0, r1);
+        level_rows(k, m, x.data(), n, y.data(), ldy, r0, r1, use_gemm);
         for (int64_t t = 0; t < n; ++t) {
           ASSERT_EQ(y[t * ldy], -1.0f) << "wrote outside its rows";
           for (int64_t r = r0; r < r1; ++r) {
@@ -183,8 +187,24 @@ TEST_P(GgmlKernels, MatmulDriverUsesTheTypesTable) {
   for (int64_t n : {int64_t{2}, int64_t{9}}) {
     std::vector<float> x = random_values(11 + n, n * cols, 1.0f), y(n * rows), direct(n * rows);
     matmul(workspace, m, x.data(), n, y.data());
-    level_rows(weight_kernels(type), m, x.data(), n, direct.data(), rows, 0, rows);
+    const WeightKernels& k = weight_kernels(type);
+    level_rows(k, m, x.data(), n, direct.data(), rows, 0, rows, n > k.gemv_max_tokens);
     EXPECT_EQ(y, direct) << dtype_name(type) << " n " << n;
+  }
+}
+
+// Selection on an AVX-512 CPU: these types have no AVX-512 kernels, so that level's table holds
+// the AVX2 GEMV and activation preparation (run only where AVX-512, hence AVX2, is present) and
+// its own float GEMM, used from 5 tokens on.
+TEST(GgmlKernels, Avx512LevelUsesTheAvx2GemvAndItsOwnGemm) {
+  for (DType type : kGgmlTypes) {
+    const WeightKernels avx512 = weight_kernels_for("avx512", type), avx2 = weight_kernels_for("avx2", type);
+    ASSERT_TRUE(avx512.available()) << dtype_name(type);
+    EXPECT_STREQ(avx512.level, "avx512");
+    EXPECT_EQ(avx512.gemv, avx2.gemv) << dtype_name(type);
+    EXPECT_EQ(avx512.prepare, avx2.prepare) << dtype_name(type);
+    EXPECT_EQ(avx512.gemm, weight_kernels_for("avx512", DType::Q8_0).gemm) << dtype_name(type);
+    EXPECT_EQ(avx512.gemv_max_tokens, WeightKernels{}.gemv_max_tokens) << dtype_name(type);
   }
 }
 
