@@ -152,9 +152,16 @@ DSCHAT_AVX2 float dot_q3_k_q8_k_avx2(const BlockQ3_K* w, const BlockQ8_K* x, int
   __m256 acc = _mm256_setzero_ps();
   const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4), zero = _mm256_setzero_si256();
   for (int64_t b = 0; b < blocks; ++b) {
-    alignas(16) int8_t scale_values[16];
-    for (int j = 0; j < 16; ++j) scale_values[j] = static_cast<int8_t>(q3_k_scale(w[b].scales, j) - 32);
-    const __m128i scales = _mm_load_si128(reinterpret_cast<const __m128i*>(scale_values));
+    // The sixteen 6-bit scales four at a time (ggml_blocks.h q3_k_scale), minus 32.
+    uint32_t a[3];
+    std::memcpy(a, w[b].scales, 12);
+    const uint32_t low4 = 0x0f0f0f0f, two = 0x03030303;
+    const __m128i scales = _mm_sub_epi8(
+        _mm_set_epi32(static_cast<int>(((a[1] >> 4) & low4) | ((a[2] >> 6) & two) << 4),
+                      static_cast<int>(((a[0] >> 4) & low4) | ((a[2] >> 4) & two) << 4),
+                      static_cast<int>((a[1] & low4) | ((a[2] >> 2) & two) << 4),
+                      static_cast<int>((a[0] & low4) | (a[2] & two) << 4)),
+        _mm_set1_epi8(32));
     const __m256i hmask = load(w[b].hmask);
     __m256i sum = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {

@@ -67,14 +67,18 @@ float dot_q2_k_q8_k_scalar(const BlockQ2_K* w, const BlockQ8_K* x, int64_t block
   float sum = 0;
   for (int64_t b = 0; b < blocks; ++b) {
     int32_t acc = 0, mins = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t part = 0;
-      for (int i = 0; i < 16; ++i) {
-        const int v = 16 * j + i, half = v / 128, u = v % 128;
-        part += ((w[b].qs[32 * half + u % 32] >> (2 * (u / 32))) & 3) * x[b].qs[v];
+    for (int half = 0; half < 2; ++half) {
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l: bits 2i of byte 32·half + l
+        const uint8_t* q = w[b].qs + 32 * half;
+        const int8_t* xv = x[b].qs + 128 * half + 32 * i;
+        for (int g = 0; g < 2; ++g) {  // sub-block j of 16
+          const int j = 8 * half + 2 * i + g;
+          int32_t part = 0;
+          for (int l = 16 * g; l < 16 * g + 16; ++l) part += ((q[l] >> (2 * i)) & 3) * xv[l];
+          acc += (w[b].scales[j] & 0x0f) * part;
+          mins += (w[b].scales[j] >> 4) * x[b].bsums[j];
+        }
       }
-      acc += (w[b].scales[j] & 0x0f) * part;
-      mins += (w[b].scales[j] >> 4) * x[b].bsums[j];
     }
     sum += x[b].d * (h(w[b].d) * static_cast<float>(acc) - h(w[b].dmin) * static_cast<float>(mins));
   }
@@ -85,15 +89,20 @@ float dot_q3_k_q8_k_scalar(const BlockQ3_K* w, const BlockQ8_K* x, int64_t block
   float sum = 0;
   for (int64_t b = 0; b < blocks; ++b) {
     int32_t acc = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t part = 0;
-      for (int i = 0; i < 16; ++i) {
-        const int v = 16 * j + i, half = v / 128, u = v % 128;
-        const int low = (w[b].qs[32 * half + u % 32] >> (2 * (u / 32))) & 3;
-        const int high_clear = ((w[b].hmask[v % 32] >> (v / 32)) & 1) ^ 1;
-        part += (low - 4 * high_clear) * x[b].qs[v];
+    for (int half = 0; half < 2; ++half) {
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l; high bit: bit 4·half + i of hmask[l]
+        const uint8_t* q = w[b].qs + 32 * half;
+        const int8_t* xv = x[b].qs + 128 * half + 32 * i;
+        const int bit = 4 * half + i;
+        for (int g = 0; g < 2; ++g) {
+          int32_t part = 0;
+          for (int l = 16 * g; l < 16 * g + 16; ++l) {
+            const int high_clear = ((w[b].hmask[l] >> bit) & 1) ^ 1;
+            part += (((q[l] >> (2 * i)) & 3) - 4 * high_clear) * xv[l];
+          }
+          acc += (q3_k_scale(w[b].scales, 8 * half + 2 * i + g) - 32) * part;
+        }
       }
-      acc += (q3_k_scale(w[b].scales, j) - 32) * part;
     }
     sum += x[b].d * h(w[b].d) * static_cast<float>(acc);
   }
@@ -141,16 +150,21 @@ float dot_q6_k_q8_k_scalar(const BlockQ6_K* w, const BlockQ8_K* x, int64_t block
   float sum = 0;
   for (int64_t b = 0; b < blocks; ++b) {
     int32_t acc = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t part = 0;
-      for (int i = 0; i < 16; ++i) {
-        const int v = 16 * j + i, half = v / 128, u = v % 128;
-        const uint8_t* ql = w[b].ql + 64 * half;
-        const int low = u < 64 ? ql[u] & 0x0f : ql[u - 64] >> 4;
-        const int high = (w[b].qh[32 * half + u % 32] >> (2 * (u / 32))) & 3;
-        part += ((low | high << 4) - 32) * x[b].qs[v];
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = w[b].ql + 64 * half;
+      const uint8_t* qh = w[b].qh + 32 * half;
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l
+        const uint8_t* low = ql + 32 * (i % 2);
+        const int8_t* xv = x[b].qs + 128 * half + 32 * i;
+        for (int g = 0; g < 2; ++g) {
+          int32_t part = 0;
+          for (int l = 16 * g; l < 16 * g + 16; ++l) {
+            const int q = ((low[l] >> (4 * (i / 2))) & 0x0f) | ((qh[l] >> (2 * i)) & 3) << 4;
+            part += (q - 32) * xv[l];
+          }
+          acc += w[b].scales[8 * half + 2 * i + g] * part;
+        }
       }
-      acc += w[b].scales[j] * part;
     }
     sum += x[b].d * h(w[b].d) * static_cast<float>(acc);
   }

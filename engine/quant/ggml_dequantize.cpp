@@ -53,12 +53,16 @@ void dequantize_row_q2_k(const BlockQ2_K* in, float* out, int64_t n) {
   for (int64_t b = 0; b < n / kSuperBlock; ++b) {
     const BlockQ2_K& k = in[b];
     const float d = f16_to_f32(k.d), dmin = f16_to_f32(k.dmin);
-    float* o = out + b * kSuperBlock;
-    for (int v = 0; v < 256; ++v) {
-      const int j = v / 16, half = v / 128, w = v % 128;
-      const float dl = d * f(k.scales[j] & 0x0f), ml = dmin * f(k.scales[j] >> 4);
-      const int q = (k.qs[32 * half + w % 32] >> (2 * (w / 32))) & 3;
-      o[v] = dl * f(q) - ml;
+    for (int half = 0; half < 2; ++half) {
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l: bits 2i of byte 32·half + l
+        const uint8_t* q = k.qs + 32 * half;
+        float* o = out + b * kSuperBlock + 128 * half + 32 * i;
+        for (int g = 0; g < 2; ++g) {
+          const uint8_t sc = k.scales[8 * half + 2 * i + g];
+          const float dl = d * f(sc & 0x0f), ml = dmin * f(sc >> 4);
+          for (int l = 16 * g; l < 16 * g + 16; ++l) o[l] = dl * f((q[l] >> (2 * i)) & 3) - ml;
+        }
+      }
     }
   }
 }
@@ -67,13 +71,19 @@ void dequantize_row_q3_k(const BlockQ3_K* in, float* out, int64_t n) {
   for (int64_t b = 0; b < n / kSuperBlock; ++b) {
     const BlockQ3_K& k = in[b];
     const float d = f16_to_f32(k.d);
-    float* o = out + b * kSuperBlock;
-    for (int v = 0; v < 256; ++v) {
-      const int half = v / 128, w = v % 128;
-      const float dl = d * f(q3_k_scale(k.scales, v / 16) - 32);
-      const int low = (k.qs[32 * half + w % 32] >> (2 * (w / 32))) & 3;
-      const int high_clear = ((k.hmask[v % 32] >> (v / 32)) & 1) ^ 1;
-      o[v] = dl * f(low - 4 * high_clear);
+    for (int half = 0; half < 2; ++half) {
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l; high bit: bit 4·half + i of hmask[l]
+        const uint8_t* q = k.qs + 32 * half;
+        float* o = out + b * kSuperBlock + 128 * half + 32 * i;
+        const int bit = 4 * half + i;
+        for (int g = 0; g < 2; ++g) {
+          const float dl = d * f(q3_k_scale(k.scales, 8 * half + 2 * i + g) - 32);
+          for (int l = 16 * g; l < 16 * g + 16; ++l) {
+            const int high_clear = ((k.hmask[l] >> bit) & 1) ^ 1;
+            o[l] = dl * f(((q[l] >> (2 * i)) & 3) - 4 * high_clear);
+          }
+        }
+      }
     }
   }
 }
@@ -117,13 +127,20 @@ void dequantize_row_q6_k(const BlockQ6_K* in, float* out, int64_t n) {
   for (int64_t b = 0; b < n / kSuperBlock; ++b) {
     const BlockQ6_K& k = in[b];
     const float d = f16_to_f32(k.d);
-    float* o = out + b * kSuperBlock;
-    for (int v = 0; v < 256; ++v) {
-      const int half = v / 128, w = v % 128;
+    for (int half = 0; half < 2; ++half) {
       const uint8_t* ql = k.ql + 64 * half;
-      const int low = w < 64 ? ql[w] & 0x0f : ql[w - 64] >> 4;
-      const int high = (k.qh[32 * half + w % 32] >> (2 * (w / 32))) & 3;
-      o[v] = (d * f(k.scales[v / 16])) * f((low | high << 4) - 32);
+      const uint8_t* qh = k.qh + 32 * half;
+      for (int i = 0; i < 4; ++i) {  // values 128·half + 32·i + l
+        const uint8_t* low = ql + 32 * (i % 2);
+        float* o = out + b * kSuperBlock + 128 * half + 32 * i;
+        for (int g = 0; g < 2; ++g) {
+          const float ds = d * f(k.scales[8 * half + 2 * i + g]);
+          for (int l = 16 * g; l < 16 * g + 16; ++l) {
+            const int q = ((low[l] >> (4 * (i / 2))) & 0x0f) | ((qh[l] >> (2 * i)) & 3) << 4;
+            o[l] = ds * f(q - 32);
+          }
+        }
+      }
     }
   }
 }

@@ -24,7 +24,8 @@ namespace dschat {
 namespace {
 
 TEST(GgmlGemvBench, DISABLED_WeightBytesPerSecond) {
-  for (DType type : {DType::Q4_K, DType::Q6_K, DType::Q5_K, DType::Q4_0, DType::Q8_0}) {
+  for (DType type : {DType::Q4_K, DType::Q6_K, DType::Q5_K, DType::Q2_K, DType::Q3_K, DType::IQ4_XS, DType::Q4_1,
+                     DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q4_0, DType::Q8_0}) {
     for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2048, 1408}, {102400, 2048}}) {
       if (cols % dtype_block_geometry(type).weights != 0) {
         // 1408 is not a multiple of 256: the K-quant shape of a 1408-wide input is its transpose
