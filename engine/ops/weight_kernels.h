@@ -61,8 +61,8 @@ struct WeightKernels {
 // has no kernels for the type.
 WeightKernels weight_kernels_for(const char* level, DType type);
 // The table of `type` for the best level this CPU runs (DSCHAT_SIMD lowers it), chosen once.
-// Only for types the binder accepts (F32, F16, BF16 and the block types; not Q8_K, which is
-// an activation form: its table is unavailable).
+// Only for types with kernels (F32, F16, BF16 and the block types; Q8_K, an activation form,
+// has an unavailable table).
 const WeightKernels& weight_kernels(DType type);
 
 // Each level's tables (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512.cpp).
