@@ -246,15 +246,14 @@ DSCHAT_AVX2 float dot_q5_k_q8_k_avx2(const BlockQ5_K* w, const BlockQ8_K* x, int
     __m256i scales;
     __m128i mins;
     k_scales_mins(w[b].scales, scales, mins);
-    const __m256i qh = load(w[b].qh);
+    __m256i qh = load(w[b].qh);  // shifted right by 2 per 64 values: bits 2c, 2c+1 at bits 0, 1
     __m256i sum = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load(w[b].qs + 32 * c);
-      const __m256i bit_lo = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
-      const __m256i bit_hi = _mm256_set1_epi8(static_cast<char>(2 << (2 * c)));
-      const __m256i h_lo = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit_lo), bit_lo), sixteen);
-      const __m256i h_hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit_hi), bit_hi), sixteen);
+      const __m256i h_lo = _mm256_and_si256(_mm256_slli_epi16(qh, 4), sixteen);
+      const __m256i h_hi = _mm256_and_si256(_mm256_slli_epi16(qh, 3), sixteen);
+      qh = _mm256_srli_epi16(qh, 2);
       sum = add_k_pair(sum, _mm256_or_si256(_mm256_and_si256(q, low4), h_lo),
                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), h_hi), x[b].qs + 64 * c,
                        scales, c);
