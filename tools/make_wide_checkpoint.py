@@ -9,7 +9,7 @@ each tensor generated and written, so the model is never whole in memory (a 6-la
 small F32. Deterministic for a given seed (each tensor has its own generator).
 
 With --gguf FILE it also writes the same weights (read back from the safetensors file through a
-memory map) as a llama.cpp `deepseek2` GGUF in BF16: kv_b split into attn_k_b (transposed) and
+memory map) as a llama.cpp `deepseek2` GGUF in BF16 (1-D tensors in F32): kv_b split into attn_k_b (transposed) and
 attn_v_b, experts stacked, tokenizer metadata copied from llama.cpp's DeepSeek-LLM vocab file
 (102400 tokens, the V2 tokenizer). Then quantize with `llama-quantize --pure F Q4_0`.
 llama.cpp treats a deepseek2 file without q_lora as V2-Lite only at 26 or 27 layers, so keep
@@ -237,9 +237,16 @@ def write_gguf(path: str, c: dict, st_path: str, llama_cpp: str) -> None:
         else:
             w.add_key_value(key, value, field.types[0])
 
-    plan = list(tensors())
+    def as_written(a: np.ndarray) -> np.ndarray:
+        """1-D tensors (norms, the router bias) as F32, as llama.cpp's converter writes them (its
+        CPU ops take no BF16 operand there, and llama-quantize keeps 1-D tensors as they are)."""
+        if a.ndim == 1 and a.dtype == np.uint16:
+            return (a.astype(np.uint32) << 16).view(np.float32)
+        return a
+
+    plan = [(name, lambda make=make: as_written(make())) for name, make in tensors()]
     for name, make in plan:  # shapes only: the views are lazy
-        a = make() if not name.endswith("_exps.weight") else None
+        a = make() if not name.endswith("_exps.weight") else None  # the experts: not stacked here
         if a is None:  # stacked experts: shape without stacking
             one = src[name_to_first_expert(name, c)]
             shape, dt = (E,) + one.shape, one.dtype

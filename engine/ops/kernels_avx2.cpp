@@ -196,6 +196,34 @@ DSCHAT_AVX2 void gemv_four_rows(const WeightMatrix& w, const PreparedActivations
   }
 }
 
+// Q8_0 / Q4_0 rows widened to float (d·q, exactly as row_widening.h: one rounding of the same
+// product), for the GEMM's panels and the transposed products of the absorbed attention
+// (W_UKᵀ q per head of every decoded token, ~9% of a Q4_0 decode with the portable loop).
+template <bool Q4>
+DSCHAT_AVX2 void widen_quantized_row(const std::byte* row, int64_t cols, float* out) {
+  const int64_t blocks = cols / kQuantBlock;
+  for (int64_t b = 0; b < blocks; ++b, out += kQuantBlock) {
+    __m128i lo, hi;  // values 0..15 and 16..31 as int8
+    __m256 d;
+    if constexpr (Q4) {
+      const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
+      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+      lo = _mm_sub_epi8(_mm_and_si128(packed, _mm_set1_epi8(0x0f)), _mm_set1_epi8(8));
+      hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f)), _mm_set1_epi8(8));
+      d = _mm256_set1_ps(_cvtsh_ss(blk.d));
+    } else {
+      const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
+      lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+      hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs + 16));
+      d = _mm256_set1_ps(_cvtsh_ss(blk.d));
+    }
+    _mm256_storeu_ps(out, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+    _mm256_storeu_ps(out + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+    _mm256_storeu_ps(out + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+    _mm256_storeu_ps(out + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+  }
+}
+
 DSCHAT_AVX2 void float_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy, int64_t r0,
                             int64_t r1, KernelScratch& scratch) {
   float_body::rows(w, x, n, y, ldy, r0, r1, scratch);
@@ -221,7 +249,10 @@ DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float
 }  // namespace
 
 WeightKernels avx2_weight_kernels(DType type) {
-  return block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv);
+  WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv);
+  if (type == DType::Q8_0) k.row_to_f32 = widen_quantized_row<false>;
+  if (type == DType::Q4_0) k.row_to_f32 = widen_quantized_row<true>;
+  return k;
 }
 
 VectorKernels avx2_vector_kernels() {

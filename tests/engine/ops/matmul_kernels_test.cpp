@@ -137,6 +137,30 @@ TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
   }
 }
 
+// Each level's row widening of the block types is the reference dequantization, bit for bit
+// (d·q is one rounding whatever the instruction), including the extreme codes (-128, nibble 0/15).
+TEST_P(SimdKernels, RowWideningEqualsReferenceDequantizationExactly) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const int64_t blocks = 5, cols = blocks * kQuantBlock;
+  std::vector<float> w = random_values(77, cols, 0.3f);
+  std::vector<BlockQ8_0> w8(blocks);
+  std::vector<BlockQ4_0> w4(blocks);
+  quantize_row_q8_0(w.data(), w8.data(), cols);
+  quantize_row_q4_0(w.data(), w4.data(), cols);
+  w8[1].qs[3] = -128;
+  w4[2].qs[0] = 0xf0;
+  std::vector<float> ref8(cols), ref4(cols), got8(cols, -1.0f), got4(cols, -1.0f);
+  dequantize_row_q8_0(w8.data(), ref8.data(), cols);
+  dequantize_row_q4_0(w4.data(), ref4.data(), cols);
+  weight_kernels_for(level.c_str(), DType::Q8_0).row_to_f32(reinterpret_cast<const std::byte*>(w8.data()), cols, got8.data());
+  weight_kernels_for(level.c_str(), DType::Q4_0).row_to_f32(reinterpret_cast<const std::byte*>(w4.data()), cols, got4.data());
+  for (int64_t i = 0; i < cols; ++i) {
+    ASSERT_EQ(got8[i], ref8[i]) << level << " Q8_0 i " << i;
+    ASSERT_EQ(got4[i], ref4[i]) << level << " Q4_0 i " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, SimdKernels, ::testing::Values("scalar", "avx2", "avx512"));
 
 TEST(SimdKernels, DispatchPicksASupportedLevel) {
