@@ -191,7 +191,10 @@ DSCHAT_AVX2 void gemv_four_rows(const WeightMatrix& w, const PreparedActivations
           }
         }
       }
-      for (int r = 0; r < count; ++r) y[t * ldy + g + r] = horizontal_sum(acc[r]);
+      float sums[R];  // all four first: indexing acc by the run-time count would keep it in memory
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) sums[r] = horizontal_sum(acc[r]);
+      for (int r = 0; r < count; ++r) y[t * ldy + g + r] = sums[r];
     }
   }
 }
