@@ -40,19 +40,19 @@ def main() -> None:
             d = json.loads(line)
             if d["prog"] == "llama":
                 kind = d["model_type"].split()[-1].lower()
-                runs[(kind, d["round"])]["llama"] = (d["avg_ts"], d["load"])
+                runs[(kind, d["n_threads"], d["round"])]["llama"] = (d["avg_ts"], d["load"])
             else:
-                runs[(d["type"], d["round"])][d["prog"]] = (d["decode_tps"], d["load"])
-    print("| weights | round | MB/token | llama.cpp tg32 (load) | dschat tg32 (load) | ratio | dschat GB/s | "
+                runs[(d["type"], d["threads"], d["round"])][d["prog"]] = (d["decode_tps"], d["load"])
+    print("| weights | threads | round | MB/token | llama.cpp tg32 (load) | dschat tg32 (load) | ratio | dschat GB/s | "
           "dschat before (load) | after/before |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (kind, rnd), r in sorted(runs.items()):
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (kind, threads, rnd), r in sorted(runs.items()):
         mb = (weights * BYTES_PER_WEIGHT[kind] + router * 2) / 1e6
         cell = lambda k: f"{r[k][0]:.1f} ({r[k][1]:.1f})" if k in r else "–"  # noqa: E731
         ratio = f"{r['dschat'][0] / r['llama'][0]:.2f}×" if "dschat" in r and "llama" in r else "–"
         gbs = f"{r['dschat'][0] * mb / 1e3:.1f}" if "dschat" in r else "–"
         ab = f"{r['dschat'][0] / r['dschat_b'][0]:.2f}×" if "dschat" in r and "dschat_b" in r else "–"
-        print(f"| {kind.upper()} | {rnd} | {mb:.0f} | {cell('llama')} | {cell('dschat')} | {ratio} | {gbs} | "
+        print(f"| {kind.upper()} | {threads} | {rnd} | {mb:.0f} | {cell('llama')} | {cell('dschat')} | {ratio} | {gbs} | "
               f"{cell('dschat_b')} | {ab} |")
 
 
