@@ -86,6 +86,81 @@ TEST_P(SimdKernels, EqualScalarReferenceOnOddSizes) {
   }
 }
 
+// The GEMVs take rows in groups (four at a time): every row of a range that starts and ends off
+// a group boundary, for 1..4 tokens, written at y[t*ldy + r] and nowhere else, equals the scalar
+// block dot product of that row; the bound is float rounding of Σ|terms|, not a loose one.
+TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const int64_t rows = 11, blocks = 9, cols = blocks * kQuantBlock;
+  std::vector<float> w = random_values(41, rows * cols, 0.1f);
+  for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
+    const WeightKernels k = weight_kernels_for(level.c_str(), dtype);
+    ASSERT_TRUE(k.available());
+    WeightMatrix m{dtype, rows, cols, nullptr};
+    std::vector<std::byte> storage(m.bytes());
+    m.data = storage.data();
+    for (int64_t r = 0; r < rows; ++r) {
+      auto* dst = const_cast<std::byte*>(m.row(r));
+      if (dtype == DType::Q8_0) quantize_row_q8_0(w.data() + r * cols, reinterpret_cast<BlockQ8_0*>(dst), cols);
+      else quantize_row_q4_0(w.data() + r * cols, reinterpret_cast<BlockQ4_0*>(dst), cols);
+    }
+    for (int64_t n = 1; n <= std::min<int64_t>(4, k.gemv_max_tokens); ++n) {
+      std::vector<float> x = random_values(42 + n, n * cols, 2.0f);
+      const int64_t r0 = 1, r1 = rows - 1, ldy = rows + 3;
+      const float sentinel = -12345.0f;
+      std::vector<float> y(n * ldy, sentinel);
+      level_rows(k, m, x.data(), n, y.data(), ldy, r0, r1);
+      std::vector<BlockQ8_0> xb(blocks);
+      for (int64_t t = 0; t < n; ++t) {
+        quantize_row_q8_0(x.data() + t * cols, xb.data(), cols);
+        std::vector<float> xd(cols), wd(cols);
+        dequantize_row_q8_0(xb.data(), xd.data(), cols);
+        for (int64_t r = 0; r < ldy; ++r) {
+          const float got = y[t * ldy + r];
+          if (r < r0 || r >= r1) {
+            EXPECT_EQ(got, sentinel) << level << " wrote outside its rows: r " << r;
+            continue;
+          }
+          const std::byte* row = m.row(r);
+          const float ref = dtype == DType::Q8_0
+                                ? dot_q8_0_q8_0_scalar(reinterpret_cast<const BlockQ8_0*>(row), xb.data(), blocks)
+                                : dot_q4_0_q8_0_scalar(reinterpret_cast<const BlockQ4_0*>(row), xb.data(), blocks);
+          weight_row_to_f32(m, r, wd.data());
+          double magnitude = 0;
+          for (int64_t i = 0; i < cols; ++i) magnitude += std::fabs(double(wd[i]) * xd[i]);
+          EXPECT_NEAR(got, ref, 2e-6 * magnitude + 1e-7) << level << " " << dtype_name(dtype) << " n " << n << " t "
+                                                         << t << " r " << r;
+        }
+      }
+    }
+  }
+}
+
+// Each level's row widening of the block types is the reference dequantization, bit for bit
+// (d·q is one rounding whatever the instruction), including the extreme codes (-128, nibble 0/15).
+TEST_P(SimdKernels, RowWideningEqualsReferenceDequantizationExactly) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const int64_t blocks = 5, cols = blocks * kQuantBlock;
+  std::vector<float> w = random_values(77, cols, 0.3f);
+  std::vector<BlockQ8_0> w8(blocks);
+  std::vector<BlockQ4_0> w4(blocks);
+  quantize_row_q8_0(w.data(), w8.data(), cols);
+  quantize_row_q4_0(w.data(), w4.data(), cols);
+  w8[1].qs[3] = -128;
+  w4[2].qs[0] = 0xf0;
+  std::vector<float> ref8(cols), ref4(cols), got8(cols, -1.0f), got4(cols, -1.0f);
+  dequantize_row_q8_0(w8.data(), ref8.data(), cols);
+  dequantize_row_q4_0(w4.data(), ref4.data(), cols);
+  weight_kernels_for(level.c_str(), DType::Q8_0).row_to_f32(reinterpret_cast<const std::byte*>(w8.data()), cols, got8.data());
+  weight_kernels_for(level.c_str(), DType::Q4_0).row_to_f32(reinterpret_cast<const std::byte*>(w4.data()), cols, got4.data());
+  for (int64_t i = 0; i < cols; ++i) {
+    ASSERT_EQ(got8[i], ref8[i]) << level << " Q8_0 i " << i;
+    ASSERT_EQ(got4[i], ref4[i]) << level << " Q4_0 i " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, SimdKernels, ::testing::Values("scalar", "avx2", "avx512"));
 
 TEST(SimdKernels, DispatchPicksASupportedLevel) {
