@@ -254,6 +254,7 @@ bool Tokenizer::is_special(int32_t id) const {
 int32_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
 
 const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
+void Tokenizer::set_config(TokenizerConfig config) { impl_->config = std::move(config); }
 
 // ---------------------------------------------------------------------------------------------
 

@@ -66,6 +66,9 @@ class Tokenizer {
   int32_t vocab_size() const;  // highest id + 1, added tokens included
 
   const TokenizerConfig& config() const;
+  // Replaces what tokenizer_config.json said (a tokenizer whose settings come from elsewhere:
+  // GGUF metadata, tokenizer/gguf_vocabulary.h).
+  void set_config(TokenizerConfig config);
 
  private:
   struct Impl;

@@ -1,0 +1,133 @@
+// The tokenizer read from GGUF metadata gives the ids of the tokenizer.json it was converted from:
+//   - a file llama.cpp's converter wrote (tests/data/gguf, tools/make_gguf_goldens.py) against the
+//     tokenizer.json it was made from, over the whole tokenizer test corpus;
+//   - DeepSeek-V3's full vocabulary, put into GGUF form as the converter does (tokens by id,
+//     CONTROL for special added tokens, USER_DEFINED for the others, merges), against the
+//     independent golden ids of tests/data/tokenizer.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "app/backend/chat_template.h"
+#include "app/backend/model_tokenizer.h"
+#include "tests/tokenizer/tokenizer_test_data.h"
+
+namespace dschat {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kDir = fs::path(DSCHAT_TEST_DATA_DIR) / "gguf";
+
+std::vector<testing::CorpusCase> all_texts() {
+  auto texts = testing::corpus();
+  const auto& more = testing::fuzz_corpus();
+  texts.insert(texts.end(), more.begin(), more.end());
+  return texts;
+}
+
+TEST(GgufTokenizer, FileFromLlamaCppEncodesAsItsTokenizerJson) {
+  const Tokenizer gguf = load_model_tokenizer(kDir / "v3_qlora.Q8_0.gguf");
+  const Tokenizer json = Tokenizer::from_directory(kDir / "tokenizer");
+  size_t texts = 0;
+  for (const auto& c : all_texts()) {
+    for (bool special : {false, true}) {
+      EXPECT_EQ(gguf.encode(c.text, special), json.encode(c.text, special)) << c.name << " special " << special;
+    }
+    ++texts;
+  }
+  EXPECT_GT(texts, 400u);
+  const std::string chat = "<｜User｜>Hi there<｜Assistant｜>";
+  EXPECT_EQ(gguf.encode(chat, true), json.encode(chat, true));
+  const auto chat_ids = gguf.encode(chat, true);  // the specials are matched
+  ASSERT_GE(chat_ids.size(), 3u);
+  EXPECT_EQ(chat_ids.front(), gguf.token_to_id("<｜User｜>"));
+  EXPECT_EQ(chat_ids.back(), gguf.token_to_id("<｜Assistant｜>"));
+  ASSERT_EQ(gguf.vocab_size(), json.vocab_size() + 3);  // + the converter's three [PAD] ids
+  for (int32_t id = 0; id < json.vocab_size(); ++id) {
+    EXPECT_EQ(gguf.token_bytes(id), json.token_bytes(id)) << id;
+    EXPECT_EQ(gguf.is_special(id), json.is_special(id)) << id;
+  }
+  EXPECT_EQ(gguf.config().bos_token, json.config().bos_token);
+  EXPECT_EQ(gguf.config().eos_token, json.config().eos_token);
+  EXPECT_EQ(gguf.config().add_bos_token, json.config().add_bos_token);
+  EXPECT_TRUE(gguf.config().add_bos_token);
+  EXPECT_EQ(gguf.config().chat_template, json.config().chat_template);
+  EXPECT_EQ(ChatTemplate::detect(gguf).name(), "deepseek-v3");
+}
+
+// DeepSeek-V3's tokenizer.json as the converter's get_vocab_base writes it into GGUF.
+GgufVocabulary deepseek_v3_as_gguf() {
+  const auto root = nlohmann::json::parse(testing::read_text_file(testing::tokenizer_data_dir() + "/deepseek_v3/tokenizer.json"));
+  GgufVocabulary v;
+  v.model = "gpt2";
+  v.pre = "deepseek-v3";
+  std::map<int32_t, std::string> by_id;
+  for (const auto& [token, id] : root["model"]["vocab"].items()) by_id[id.get<int32_t>()] = token;
+  std::map<int32_t, bool> added;
+  for (const auto& a : root["added_tokens"]) {
+    by_id[a["id"].get<int32_t>()] = a["content"].get<std::string>();
+    added[a["id"].get<int32_t>()] = a["special"].get<bool>();
+  }
+  const int32_t n = by_id.rbegin()->first + 1;
+  for (int32_t id = 0; id < n; ++id) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      v.tokens.push_back("[PAD" + std::to_string(id) + "]");
+      v.token_types.push_back(5);
+      continue;
+    }
+    v.tokens.push_back(it->second);
+    auto a = added.find(id);
+    v.token_types.push_back(a == added.end() ? 1 : a->second ? 3 : 4);
+  }
+  for (const auto& m : root["model"]["merges"]) {
+    v.merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  }
+  return v;
+}
+
+TEST(GgufTokenizer, DeepSeekV3VocabularyGivesTheGoldenIds) {
+  const Tokenizer tokenizer = tokenizer_from_gguf_vocabulary(deepseek_v3_as_gguf(), "deepseek_v3.gguf");
+  for (const char* corpus : {"corpus.jsonl", "fuzz.jsonl"}) {
+    const auto texts = testing::read_corpus(corpus);
+    const auto golden = testing::read_jsonl(testing::tokenizer_data_dir() + "/" +
+                                            (std::string(corpus) == "corpus.jsonl" ? "deepseek_v3.golden.jsonl"
+                                                                                  : "deepseek_v3.fuzz.golden.jsonl"));
+    ASSERT_EQ(texts.size(), golden.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_EQ(tokenizer.encode(texts[i].text), golden[i]["ids"].get<std::vector<int32_t>>()) << texts[i].name;
+    }
+  }
+}
+
+TEST(GgufTokenizer, DeepSeekV3PreTokenizerIsThatOfItsTokenizerJson) {
+  const auto root = nlohmann::json::parse(testing::read_text_file(testing::tokenizer_data_dir() + "/deepseek_v3/tokenizer.json"));
+  GgufVocabulary v = deepseek_v3_as_gguf();
+  const auto made = nlohmann::json::parse(gguf_vocabulary_json(v, "x"));
+  EXPECT_EQ(made["pre_tokenizer"], root["pre_tokenizer"]);
+}
+
+TEST(GgufTokenizer, UnknownPreOrModelIsAnError) {
+  GgufVocabulary v;
+  v.model = "gpt2";
+  v.pre = "qwen2";
+  v.tokens = {"a"};
+  try {
+    tokenizer_from_gguf_vocabulary(v, "m.gguf");
+    ADD_FAILURE();
+  } catch (const TokenizerError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "m.gguf: tokenizer.ggml.pre 'qwen2' is not a pre-tokenizer dschat knows (deepseek-v3, deepseek-llm, "
+              "deepseek-coder, gpt-2): its ids would differ from the model's");
+  }
+  v.model = "llama";
+  try {
+    tokenizer_from_gguf_vocabulary(v, "m.gguf");
+    ADD_FAILURE();
+  } catch (const TokenizerError& e) {
+    EXPECT_EQ(std::string(e.what()), "m.gguf: tokenizer.ggml.model 'llama' is not supported (only 'gpt2', byte-level BPE)");
+  }
+}
+
+}  // namespace
+}  // namespace dschat
