@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/utf8.h"
+
 namespace dschat {
 namespace {
 
@@ -41,6 +43,29 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& split_famil
      }},
   };
   return families;
+}
+
+// `text` (valid UTF-8) as a JSON string literal.
+std::string json_string(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+  return out;
 }
 
 json byte_level(bool use_regex) {
@@ -86,29 +111,51 @@ std::string gguf_vocabulary_json(const GgufVocabulary& v, const std::string& ori
                          " entries for " + std::to_string(v.tokens.size()) + " tokens");
   }
   if (v.tokens.size() > size_t{INT32_MAX}) throw TokenizerError(origin + ": tokenizer.ggml.tokens: too many tokens");
-  json root;
-  root["version"] = "1.0";
-  root["normalizer"] = nullptr;
-  root["pre_tokenizer"] = pre_tokenizer_json(v.pre, origin);
-  root["decoder"] = byte_level(true);
-  json vocab = json::object();
-  json added = json::array();
+  // Written as text (the vocabulary and merges are most of it: a tree of 129k entries would cost
+  // more than the parse that follows).
+  auto quoted = [&](const std::string& text, const char* key, size_t index) {
+    if (utf8::find_invalid(text)) {
+      throw TokenizerError(origin + ": " + key + "[" + std::to_string(index) + "] is not valid UTF-8");
+    }
+    return json_string(text);
+  };
+  std::string out;
+  out.reserve(64 * (v.tokens.size() + v.merges.size()) + 4096);
+  out += "{\"version\":\"1.0\",\"normalizer\":null,\"pre_tokenizer\":";
+  out += pre_tokenizer_json(v.pre, origin).dump();
+  out += ",\"decoder\":" + byte_level(true).dump() + ",\"added_tokens\":[";
+  std::string vocab;
   std::unordered_set<std::string> seen;
+  bool first_added = true;
   for (size_t id = 0; id < v.tokens.size(); ++id) {
     const auto type = static_cast<GgufTokenType>(v.token_types.empty() ? 1 : v.token_types[id]);
     const std::string& token = v.tokens[id];
-    // UNUSED: the converter's "[PAD<id>]" fillers up to the model's vocab_size; kept so the ids
-    // span it (no merge ever makes them).
+    const std::string q = quoted(token, "tokenizer.ggml.tokens", id);
+    // UNUSED: the converter's "[PAD<id>]" fillers up to the model's vocab_size. Holes, as
+    // llama.cpp has them: never matched, decoded to nothing (extend_ids keeps the last in range).
+    if (type == GgufTokenType::Unused) continue;
     if (type == GgufTokenType::Control || type == GgufTokenType::UserDefined) {
-      added.push_back({{"id", id}, {"content", token}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
-                       {"normalized", false}, {"special", type == GgufTokenType::Control}});
+      out += first_added ? "" : ",";
+      first_added = false;
+      out += "{\"id\":" + std::to_string(id) + ",\"content\":" + q +
+             ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":" +
+             (type == GgufTokenType::Control ? "true}" : "false}");
     }
-    if (seen.insert(token).second) vocab[token] = id;
+    if (seen.insert(token).second) {
+      vocab += vocab.empty() ? "" : ",";
+      vocab += q + ":" + std::to_string(id);
+    }
   }
-  root["added_tokens"] = std::move(added);
-  root["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"fuse_unk", false},
-                   {"byte_fallback", false}, {"vocab", std::move(vocab)}, {"merges", v.merges}};
-  return root.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "],\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"fuse_unk\":false,"
+         "\"byte_fallback\":false,\"vocab\":{";
+  out += vocab;
+  out += "},\"merges\":[";
+  for (size_t i = 0; i < v.merges.size(); ++i) {
+    out += i ? "," : "";
+    out += quoted(v.merges[i], "tokenizer.ggml.merges", i);
+  }
+  out += "]}}";
+  return out;
 }
 
 Tokenizer tokenizer_from_gguf_vocabulary(const GgufVocabulary& v, const std::string& origin) {
@@ -127,6 +174,7 @@ Tokenizer tokenizer_from_gguf_vocabulary(const GgufVocabulary& v, const std::str
   config.chat_template = v.chat_template;
   config.add_bos_token = v.add_bos_token;
   tokenizer.set_config(std::move(config));
+  tokenizer.extend_ids(static_cast<int32_t>(v.tokens.size()));
   return tokenizer;
 }
 

@@ -17,9 +17,10 @@ For each case (see CASES):
      (tools/reference) on fixed ids: logits_<type>.npy. These are the logits of exactly the weights
      in the file, so what a test measures against them is the engine's own error (float32
      arithmetic; activations quantized to Q8_0 by the integer kernels), not the quantization's;
+  5. llama.cpp's own greedy continuation of a fixed prompt with each file (llama-completion).
 
 Usage: /usr/bin/python3 tools/make_gguf_goldens.py [--out tests/data/gguf] [--keep-hf DIR]
-Needs /work/llama.cpp (LLAMA_CPP) built (build/bin/llama-quantize).
+Needs /work/llama.cpp (LLAMA_CPP) built (build/bin/llama-quantize, llama-completion).
 Deterministic but for llama.cpp's own file metadata.
 """
 import argparse
@@ -51,6 +52,29 @@ SPECIALS = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<�
 N_PAD = 3  # ids past the tokenizer's: the converter writes them as UNUSED "[PAD<id>]"
 TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0"]
 ROUTING_MIN_MARGIN = 2e-2
+PROMPT = "The quick brown fox"  # llama.cpp's greedy continuation of it (BOS first) is recorded
+N_GREEDY = 12
+
+
+def llama_greedy_bytes(path: str) -> str | None:
+    """The bytes llama.cpp's llama-completion prints for N_GREEDY greedy tokens after PROMPT, in hex
+    (it ends them with a line break of its own)."""
+    exe = os.path.join(LLAMA, "build", "bin", "llama-completion")
+    if not os.path.exists(exe):
+        return None
+    # This build of llama-completion sometimes ends early, silently, with status 0 and nothing on
+    # stdout: runs until two agree on a non-empty output.
+    seen = []
+    for _ in range(12):
+        r = subprocess.run([exe, "-m", path, "-p", PROMPT, "-n", str(N_GREEDY), "--temp", "0", "-no-cnv", "-t", "1",
+                            "-c", "128", "--ignore-eos", "--no-display-prompt"], capture_output=True, timeout=120)
+        if r.returncode != 0:
+            sys.exit(f"llama-completion failed on {path}:\n{r.stderr.decode(errors='replace')[-2000:]}")
+        if r.stdout:
+            if r.stdout in seen:
+                return r.stdout.hex()
+            seen.append(r.stdout)
+    sys.exit(f"llama-completion gave no stable output on {path}: {seen}")
 
 
 def byte_chars() -> list:
@@ -246,6 +270,11 @@ def build_case(name: str, spec: dict, out_dir: str, work: str) -> dict:
                  "rel_diff_vs_hf_f32_reference": (logits - hf_logits).abs().max().item() / scale}
         if t == "F32":
             assert entry["rel_diff_vs_hf_f32_reference"] == 0.0, (name, entry)  # the F32 file is the checkpoint
+        greedy = llama_greedy_bytes(path)
+        if greedy is not None:
+            entry["llama_cpp_greedy"] = {"prompt": PROMPT, "n": N_GREEDY, "stdout_hex": greedy,
+                                         "command": "llama-completion -p PROMPT -n N --temp 0 -no-cnv -t 1 -c 128 "
+                                                    "--ignore-eos --no-display-prompt"}
         report["files"][t] = entry
     for t, path in files.items():
         if t not in spec.get("keep", types):
