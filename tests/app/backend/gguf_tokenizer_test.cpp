@@ -11,6 +11,7 @@
 #include "app/backend/chat_template.h"
 #include "app/backend/model_tokenizer.h"
 #include "tests/tokenizer/tokenizer_test_data.h"
+#include "tokenizer/tokenizer_json_reader.h"
 
 namespace dschat {
 namespace {
@@ -55,40 +56,44 @@ TEST(GgufTokenizer, FileFromLlamaCppEncodesAsItsTokenizerJson) {
   EXPECT_EQ(ChatTemplate::detect(gguf).name(), "deepseek-v3");
 }
 
-// DeepSeek-V3's tokenizer.json as the converter's get_vocab_base writes it into GGUF.
-const nlohmann::json& deepseek_v3_json() {
-  static const auto root =
-      nlohmann::json::parse(testing::read_text_file(testing::tokenizer_data_dir() + "/deepseek_v3/tokenizer.json"));
-  return root;
+// DeepSeek-V3's tokenizer.json, read by the tokenizer library's streaming reader (a DOM of it would take longer than
+// the rest of the test).
+const StreamedTokenizerJson& deepseek_v3_json() {
+  static const StreamedTokenizerJson doc = [] {
+    const std::string text = testing::read_text_file(testing::tokenizer_data_dir() + "/deepseek_v3/tokenizer.json");
+    auto streamed = read_tokenizer_json_streaming(text);
+    if (!streamed) throw std::runtime_error("deepseek_v3/tokenizer.json: not in the streaming reader's shape");
+    return std::move(*streamed);
+  }();
+  return doc;
 }
 
+// DeepSeek-V3's tokenizer as the converter's get_vocab_base writes it into GGUF.
 GgufVocabulary deepseek_v3_as_gguf() {
-  const nlohmann::json& root = deepseek_v3_json();
+  const StreamedTokenizerJson& doc = deepseek_v3_json();
   GgufVocabulary v;
   v.model = "gpt2";
   v.pre = "deepseek-v3";
-  std::vector<const std::string*> by_id;
+  std::vector<std::string> by_id;
   std::vector<int> kind;  // 0 none, 1 vocabulary, 3 special added, 4 other added (GGUF token types)
-  auto put = [&](int32_t id, const std::string& token, int k) {
+  auto put = [&](int64_t id, std::string_view token, int k) {
     if (static_cast<size_t>(id) >= by_id.size()) {
-      by_id.resize(id + 1, nullptr);
+      by_id.resize(id + 1);
       kind.resize(id + 1, 0);
     }
-    by_id[id] = &token;
+    by_id[id] = std::string(token);
     kind[id] = k;
   };
-  for (auto it = root["model"]["vocab"].begin(); it != root["model"]["vocab"].end(); ++it) {
-    put(it.value().get<int32_t>(), it.key(), 1);
-  }
-  for (const auto& a : root["added_tokens"]) {
-    put(a["id"].get<int32_t>(), a["content"].get_ref<const std::string&>(), a["special"].get<bool>() ? 3 : 4);
+  for (size_t i = 0; i < doc.vocab_ids.size(); ++i) put(doc.vocab_ids[i], doc.vocab_tokens[i], 1);
+  for (const auto& a : doc.root["added_tokens"]) {
+    put(a["id"].get<int64_t>(), a["content"].get_ref<const std::string&>(), a["special"].get<bool>() ? 3 : 4);
   }
   for (size_t id = 0; id < by_id.size(); ++id) {
-    v.tokens.push_back(by_id[id] ? *by_id[id] : "[PAD" + std::to_string(id) + "]");
-    v.token_types.push_back(by_id[id] ? kind[id] : 5);
+    v.tokens.push_back(kind[id] ? std::move(by_id[id]) : "[PAD" + std::to_string(id) + "]");
+    v.token_types.push_back(kind[id] ? kind[id] : 5);
   }
-  for (const auto& m : root["model"]["merges"]) {
-    v.merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+  for (size_t i = 0; i < doc.merge_lefts.size(); ++i) {
+    v.merges.push_back(std::string(doc.merge_lefts[i]) + " " + std::string(doc.merge_rights[i]));
   }
   return v;
 }
@@ -113,7 +118,7 @@ TEST(GgufTokenizer, DeepSeekV3PreTokenizerIsThatOfItsTokenizerJson) {
   v.pre = "deepseek-v3";
   v.tokens = {"a"};
   const auto made = nlohmann::json::parse(gguf_vocabulary_json(v, "x"));
-  EXPECT_EQ(made["pre_tokenizer"], deepseek_v3_json()["pre_tokenizer"]);
+  EXPECT_EQ(made["pre_tokenizer"], deepseek_v3_json().root["pre_tokenizer"]);
 }
 
 TEST(GgufTokenizer, UnknownPreOrModelIsAnError) {
