@@ -4,10 +4,13 @@
 // first (tokenizer.ggml.add_bos_token), as llama.cpp does; the tokens' bytes must be llama.cpp's.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "app/backend/loaded_model.h"
 #include "app/backend/model_tokenizer.h"
 #include "engine/model.h"
 
@@ -59,6 +62,28 @@ INSTANTIATE_TEST_SUITE_P(Files, LlamaCppGreedy,
                                            std::pair{"v3_qlora", "BF16"}, std::pair{"v3_qlora", "Q8_0"},
                                            std::pair{"v3_qlora", "Q4_0"}, std::pair{"v2_lite_no_qlora", "Q8_0"}),
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
+
+}  // namespace
+}  // namespace dschat
+
+namespace dschat {
+namespace {
+
+// A GGUF file is the whole model: its tokenizer and eos come from its metadata, and a
+// generation_config.json beside it is not read.
+TEST(GgufLoadedModel, EverythingFromTheFileNothingFromBesideIt) {
+  const fs::path dir = fs::temp_directory_path() / ("dschat-gguf-loaded-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(kDir / "v3_qlora.Q8_0.gguf", dir / "m.gguf");
+  std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": 7, "max_new_tokens": 3, "temperature": 0.1})";
+  auto loaded = LoadedModel::load(dir / "m.gguf");
+  EXPECT_EQ(loaded->eos_ids, (std::vector<int32_t>{357}));  // tokenizer.ggml.eos_token_id only
+  EXPECT_EQ(loaded->default_max_new_tokens, -1);
+  EXPECT_EQ(loaded->tokenizer->config().eos_token, "<｜end▁of▁sentence｜>");
+  EXPECT_EQ(loaded->tokenizer->vocab_size(), loaded->model->config().vocab_size);
+  EXPECT_TRUE(loaded->warnings.empty());
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace dschat
