@@ -134,6 +134,16 @@ CASES = {
         num_experts_per_tok=2, n_group=1, topk_group=1, kv_lora_rank=32, q_lora_rank=32,
         qk_rope_head_dim=16, qk_nope_head_dim=32, v_head_dim=32, first_k_dense_replace=1,
         routed_scaling_factor=2.5, norm_topk_prob=True, scoring_func="sigmoid", topk_method="noaux_tc")),
+    # YaRN as DeepSeek's configs have it (mscale = mscale_all_dim: the file keeps only the latter,
+    # as yarn_log_multiplier = 0.1 * mscale_all_dim); only the Q8_0 file is kept.
+    "v3_yarn": dict(seed=23, types=["F32", "Q8_0"], keep=["Q8_0"], overrides=dict(
+        hidden_size=64, intermediate_size=64, moe_intermediate_size=32, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, n_shared_experts=1, n_routed_experts=4,
+        num_experts_per_tok=2, n_group=1, topk_group=1, kv_lora_rank=32, q_lora_rank=32,
+        qk_rope_head_dim=16, qk_nope_head_dim=32, v_head_dim=32, first_k_dense_replace=1,
+        routed_scaling_factor=2.5, norm_topk_prob=True, scoring_func="sigmoid", topk_method="noaux_tc",
+        rope_theta=500.0, rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                                        "beta_fast": 32, "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707})),
     # DeepSeek-V2-Lite shape: no q_lora (attn_q), softmax greedy gate, no bias, 2 shared experts, tied
     # embeddings. 27 layers because llama.cpp reads a file without attention.q_lora_rank only for
     # its "lite" layer counts (src/models/deepseek2.cpp); 26 of them dense and narrow to stay small.

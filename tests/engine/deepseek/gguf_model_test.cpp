@@ -82,6 +82,7 @@ INSTANTIATE_TEST_SUITE_P(LlamaCppFiles, GgufGolden,
                                            GgufCase{"v3_qlora", "BF16", 1e-4, 1e-4},
                                            GgufCase{"v3_qlora", "Q8_0", 1e-4, 3e-2},
                                            GgufCase{"v3_qlora", "Q4_0", 1e-2, 3e-2},
+                                           GgufCase{"v3_yarn", "Q8_0", 1e-4, 3e-2},
                                            GgufCase{"v2_lite_no_qlora", "Q8_0", 1e-4, 8e-2}),
                          [](const auto& info) { return info.param.name + "_" + info.param.type; });
 
@@ -116,6 +117,17 @@ TEST(GgufModel, ConfigFromTheMetadataAndTheTensorsPresent) {
   EXPECT_NE(info.find("tokenizer: gpt2, pre-tokenizer deepseek-v3, 363 tokens, 100 merges, chat template"),
             std::string::npos)
       << info;
+
+  auto yarn = Model::load(kDir / "v3_yarn.Q8_0.gguf", options);
+  ASSERT_TRUE(yarn->config().rope_scaling.has_value());
+  const RopeScaling& y = *yarn->config().rope_scaling;
+  EXPECT_DOUBLE_EQ(y.factor, 4.0);
+  EXPECT_EQ(y.original_max_position_embeddings, 64);
+  EXPECT_NEAR(y.mscale_all_dim, 0.707, 1e-6);  // yarn_log_multiplier 0.0707 (f32) / 0.1
+  EXPECT_EQ(y.mscale, y.mscale_all_dim);
+  EXPECT_DOUBLE_EQ(y.beta_fast, 32.0);
+  EXPECT_DOUBLE_EQ(y.beta_slow, 1.0);
+  EXPECT_DOUBLE_EQ(yarn->config().rope_theta, 500.0);
 
   auto lite = Model::load(kDir / "v2_lite_no_qlora.Q8_0.gguf", options);
   const ModelConfig& b = lite->config();
