@@ -204,5 +204,48 @@ TEST(GgufModel, AnUnsupportedTypeIsAnErrorNamingTheTensorAndTheType) {
   fs::remove_all(dir);
 }
 
+// A copy of `source` with `replace` written over the bytes that follow the first `after`, loaded;
+// the ModelError's text.
+std::string load_error_with(const std::string& source, const std::string& after, const std::string& replace) {
+  std::ifstream in(kDir / source, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.find(after);
+  EXPECT_NE(at, std::string::npos) << after;
+  bytes.replace(at + after.size(), replace.size(), replace);
+  const fs::path dir = fs::temp_directory_path() / ("dschat-gguf-key-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path patched = dir / "m.gguf";
+  std::ofstream(patched, std::ios::binary) << bytes;
+  std::string what = "(loaded)";
+  try {
+    Model::load(patched, LoadOptions{});
+  } catch (const ModelError& e) {
+    what = e.what();
+    EXPECT_EQ(what.rfind(patched.string() + ": ", 0), 0u) << what;
+    what = what.substr(patched.string().size() + 2);
+  }
+  fs::remove_all(dir);
+  return what;
+}
+
+std::string u32_value(uint32_t v) {
+  std::string type_and_value(8, '\0');
+  const uint32_t type = 4;  // u32
+  std::memcpy(type_and_value.data(), &type, 4);
+  std::memcpy(type_and_value.data() + 4, &v, 4);
+  return type_and_value;
+}
+
+TEST(GgufModel, WhatTheEngineCannotHonourIsAnErrorNamingTheKey) {
+  EXPECT_EQ(load_error_with("v3_qlora.Q8_0.gguf", "deepseek2.expert_gating_func", u32_value(3)),
+            "key 'deepseek2.expert_gating_func' is 3: only 1 (softmax) and 2 (sigmoid) are supported");
+  EXPECT_EQ(load_error_with("v3_qlora.Q8_0.gguf", "general.architecture", std::string("\x08\0\0\0\x09\0\0\0\0\0\0\0qwen2moe_", 21)),
+            "key 'general.architecture' is 'qwen2moe_': only llama.cpp's 'deepseek2' (DeepSeek-V2/V3, Moonlight, "
+            "Kimi-K2) is supported");
+  // Checks shared with config.json name the ModelConfig (Hugging Face) key.
+  EXPECT_EQ(load_error_with("v3_qlora.Q8_0.gguf", "deepseek2.expert_used_count", u32_value(9)),
+            "key 'num_experts_per_tok' (9) exceeds n_routed_experts (4)");
+}
+
 }  // namespace
 }  // namespace dschat
