@@ -254,6 +254,14 @@ bool Tokenizer::is_special(int32_t id) const {
 int32_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
 
 const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
+void Tokenizer::set_config(TokenizerConfig config) { impl_->config = std::move(config); }
+
+void Tokenizer::extend_ids(int32_t vocab_size) {
+  for (; impl_->vocab_size < vocab_size; ++impl_->vocab_size) {
+    impl_->bytes_of_id.push_back({});
+    impl_->special_of_id.push_back(0);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -66,6 +66,12 @@ class Tokenizer {
   int32_t vocab_size() const;  // highest id + 1, added tokens included
 
   const TokenizerConfig& config() const;
+  // Replaces what tokenizer_config.json said (a tokenizer whose settings come from elsewhere:
+  // GGUF metadata, tokenizer/gguf_vocabulary.h).
+  void set_config(TokenizerConfig config);
+  // Makes the ids up to vocab_size - 1 valid, decoding to nothing, where the vocabulary ends
+  // before (GGUF's UNUSED padding ids at the end of a model's embedding).
+  void extend_ids(int32_t vocab_size);
 
  private:
   struct Impl;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/backend/model_tokenizer.h"
 #include "common/regular_file.h"
 
 namespace dschat {
@@ -26,8 +27,10 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
 
 // A bare .pt checkpoint of the from-scratch variants has no tokenizer beside it: both projects
 // use GPT-2's (tiktoken "gpt2"), the bundled model's tokenizer, so that one is used.
+// A .gguf file carries its own tokenizer (model_tokenizer.h): the path itself.
 std::filesystem::path tokenizer_directory(const std::filesystem::path& path, const std::filesystem::path& dir) {
   std::error_code ec;
+  if (is_gguf_path(path)) return path;
   if (std::filesystem::is_regular_file(path, ec) && !std::filesystem::exists(dir / "tokenizer.json", ec)) {
     return default_model_dir();
   }
@@ -64,7 +67,7 @@ std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, con
   std::vector<int32_t> ids;
   for (int id : config.eos_token_ids) add_unique(ids, id);
   std::filesystem::path generation_config = model_dir / "generation_config.json";
-  if (const auto text = read_generation_config(generation_config)) {
+  if (const auto text = model_dir.empty() ? std::nullopt : read_generation_config(generation_config)) {
     nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       throw ModelError(generation_config.string() + ": not a valid JSON object");
@@ -110,7 +113,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
   std::atomic<bool> tokenizer_failed{false};
   auto tokenizer = std::async(std::launch::async, [&] {
     try {
-      return std::make_unique<Tokenizer>(Tokenizer::from_directory(tokenizer_directory(path, dir)));
+      return std::make_unique<Tokenizer>(load_model_tokenizer(tokenizer_directory(path, dir)));
     } catch (...) {
       tokenizer_failed = true;
       throw;
@@ -122,15 +125,18 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
     return !options.progress || options.progress(done, total);
   };
   try {
-    loaded->sampling_defaults = load_sampling_defaults(dir);
-    loaded->default_max_new_tokens = read_max_new_tokens(dir);
+    if (!is_gguf_path(path)) {  // a GGUF file is the whole model: what lies beside it is not read
+      loaded->sampling_defaults = load_sampling_defaults(dir);
+      loaded->default_max_new_tokens = read_max_new_tokens(dir);
+    }
     loaded->model = Model::load(path, weight_options);
   } catch (...) {
     tokenizer.get();  // throws the tokenizer's error if it had one
     throw;
   }
   loaded->tokenizer = tokenizer.get();
-  loaded->eos_ids = collect_eos_ids(dir, loaded->model->config(), *loaded->tokenizer);
+  loaded->eos_ids = collect_eos_ids(is_gguf_path(path) ? std::filesystem::path() : dir, loaded->model->config(),
+                                    *loaded->tokenizer);
   // The weights are paged in now: cheap. (Unused MTP layers are not read: they would add to the RSS.)
   loaded->warnings = loaded->model->nonfinite_weight_warnings();
   if (auto mismatch = vocabulary_mismatch_warning(*loaded->tokenizer, loaded->model->config(),

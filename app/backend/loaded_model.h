@@ -55,7 +55,8 @@ std::optional<std::string> vocabulary_mismatch_warning(const Tokenizer& tokenize
                                                        const std::filesystem::path& tokenizer_dir);
 
 // Reads the eos ids a directory declares beyond config.json: generation_config.json
-// eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`.
+// eos_token_id (int or list) and tokenizer_config.json eos_token via `tokenizer`. An empty
+// `model_dir` (a GGUF file) reads no generation_config.json.
 std::vector<int32_t> collect_eos_ids(const std::filesystem::path& model_dir, const ModelConfig& config,
                                      const Tokenizer& tokenizer);
 

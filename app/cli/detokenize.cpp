@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/backend/loaded_model.h"
+#include "app/backend/model_tokenizer.h"
 #include "app/cli/batch_input.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
@@ -66,7 +67,7 @@ int cmd_detokenize(const Args& args) {
     return 0;
   }
   if (!cl.positional().empty()) return report_error("detokenize", "unexpected argument '" + cl.positional()[0] + "'");
-  const Tokenizer tokenizer = Tokenizer::from_directory(cl.get_or("--model", default_model_dir()));
+  const Tokenizer tokenizer = load_model_tokenizer(cl.get_or("--model", default_model_dir()));
   const bool skip_special = cl.has("--skip-special");
 
   if (auto batch = cl.get("--batch")) {

@@ -2,6 +2,7 @@
 #include "engine/deepseek/nonfinite_weights.h"
 #include "engine/deepseek/weight_conversion.h"
 #include "engine/io/mapped_file.h"
+#include "engine/io/gguf_source.h"
 #include "engine/io/safetensors_source.h"
 
 #include <algorithm>
@@ -34,6 +35,33 @@ std::string with_commas(uint64_t n) {
     out += digits[i];
   }
   return out;
+}
+
+// The file's own view: format, architecture, every tensor's type (all of them, not only those
+// bound), and the tokenizer it carries.
+std::string describe_gguf(const GgufFile& f) {
+  std::ostringstream s;
+  auto text = [&](const std::string& key) {
+    const GgufValue* v = f.find(key);
+    return v && v->type == GgufType::String ? v->string_value : std::string("?");
+  };
+  s << "layout: GGUF v" << f.version() << ", architecture " << text("general.architecture") << ", "
+    << f.tensors().size() << " tensors, alignment " << f.alignment() << "\n";
+  std::map<std::string, std::pair<int, uint64_t>> by_type;
+  for (const GgufTensor& t : f.tensors()) {
+    auto& entry = by_type[t.type->name];
+    entry.first += 1;
+    entry.second += t.nbytes;
+  }
+  s << "quant mix:";
+  for (const auto& [name, entry] : by_type) s << " " << name << " (" << entry.first << " tensors, " << human_bytes(entry.second) << ")";
+  s << "\n";
+  const GgufValue* tokens = f.find("tokenizer.ggml.tokens");
+  const GgufValue* merges = f.find("tokenizer.ggml.merges");
+  s << "tokenizer: " << text("tokenizer.ggml.model") << ", pre-tokenizer " << text("tokenizer.ggml.pre") << ", "
+    << (tokens ? tokens->array_size() : 0) << " tokens, " << (merges ? merges->array_size() : 0) << " merges"
+    << (f.find("tokenizer.chat_template") ? ", chat template" : "") << "\n";
+  return s.str();
 }
 
 }  // namespace
@@ -85,16 +113,31 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_directory(const std::filesyst
   std::filesystem::path clean = dir.lexically_normal();
   model->name_ = clean.has_filename() ? clean.filename().string() : clean.parent_path().filename().string();
   model->source_ = SafetensorsSource::open_directory(dir);
-  model->weights_ = bind_model_weights(model->config_, *model->source_);
-  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
-    prefetch_weights(model->weights_->used, options.progress);  // 100% = paged in, ready
-  } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
-    model->converted_bytes_ = convert_model_weights(*model->weights_, options.weight_type, options.output_weight_type,
-                                                    options.progress, options.threads);
-  }
-  model->rope_ = std::make_unique<Rope>(model->config_);
-  model->pool_ = std::make_unique<ThreadPool>(options.threads);
+  model->bind_weights(options);
   return model;
+}
+
+std::unique_ptr<DeepSeekModel> DeepSeekModel::load_gguf(const std::filesystem::path& file, const LoadOptions& options) {
+  auto model = std::unique_ptr<DeepSeekModel>(new DeepSeekModel());
+  auto source = std::make_unique<GgufSource>(file);
+  model->config_ = gguf_model_config(source->gguf());
+  model->path_ = file;
+  model->name_ = file.stem().string();
+  model->source_ = std::move(source);
+  model->bind_weights(options);
+  return model;
+}
+
+void DeepSeekModel::bind_weights(const LoadOptions& options) {
+  weights_ = bind_model_weights(config_, *source_);
+  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
+    prefetch_weights(weights_->used, options.progress);  // 100% = paged in, ready
+  } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
+    converted_bytes_ = convert_model_weights(*weights_, options.weight_type, options.output_weight_type,
+                                             options.progress, options.threads);
+  }
+  rope_ = std::make_unique<Rope>(config_);
+  pool_ = std::make_unique<ThreadPool>(options.threads);
 }
 
 uint64_t DeepSeekModel::weight_bytes() const {
@@ -119,6 +162,8 @@ std::string DeepSeekModel::describe() const {
   s << "model: " << name_ << " (" << path_.string() << ")\n";
   if (!pt_variant_.empty()) {
     s << "layout: PyTorch .pt (" << pt_variant_ << "), " << source_->tensors().size() << " tensors\n";
+  } else if (const auto* gguf = dynamic_cast<const GgufSource*>(source_.get())) {
+    s << describe_gguf(gguf->gguf());
   } else {
     s << "layout: " << (weights_->layout == CheckpointLayout::Mlx ? "MLX (stacked experts)" : "Hugging Face") << ", "
       << source_->files().size() << " file(s)\n";

@@ -35,6 +35,8 @@ class DeepSeekModel final : public Model {
   static std::unique_ptr<DeepSeekModel> load_directory(const std::filesystem::path& dir, const LoadOptions& options);
   // A PyTorch .pt checkpoint of a from-scratch variant (pt_model_loader.cpp).
   static std::unique_ptr<DeepSeekModel> load_pt(const std::filesystem::path& file, const LoadOptions& options);
+  // A GGUF file of llama.cpp's architecture deepseek2 (engine/io/gguf_source.h).
+  static std::unique_ptr<DeepSeekModel> load_gguf(const std::filesystem::path& file, const LoadOptions& options);
 
   const ModelConfig& config() const override { return config_; }
   std::string name() const override { return name_; }
@@ -50,11 +52,14 @@ class DeepSeekModel final : public Model {
 
  private:
   DeepSeekModel() = default;
+  // From a config and a source set: binds the weights, pages them in (or converts them for
+  // --type), makes the rotary tables and the pool.
+  void bind_weights(const LoadOptions& options);
 
   ModelConfig config_;
   std::string name_;
   std::filesystem::path path_;
-  std::unique_ptr<TensorSource> source_;  // the mapped tensors: a safetensors directory or a .pt file
+  std::unique_ptr<TensorSource> source_;  // the mapped tensors: a safetensors directory, a .pt or a GGUF file
   std::string pt_variant_;                // which from-scratch project a .pt comes from ("" for safetensors)
   std::unique_ptr<ModelWeights> weights_;
   std::unique_ptr<Rope> rope_;

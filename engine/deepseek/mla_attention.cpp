@@ -20,14 +20,28 @@ WeightMatrix cached_latents(const LatentCache& cache, int layer, int64_t rows) {
   return {DType::F32, rows, cache.kv_lora_rank(), reinterpret_cast<const std::byte*>(cache.c_kv(layer, 0))};
 }
 
+// W_UK and W_UV of one head: rows of kv_b_proj, or GGUF's split (W_UKᵀ as stored, and W_UV).
+struct HeadProjections {
+  WeightMatrix w_uk;    // [nope, kv_lora]; empty when w_uk_t is given
+  WeightMatrix w_uk_t;  // [kv_lora, nope]
+  WeightMatrix w_uv;    // [v, kv_lora]
+};
+
+HeadProjections head_projections(const Dims& d, const AttentionWeights& w, int64_t h) {
+  if (w.kv_b_proj.empty()) {
+    return {{}, w.k_b_proj.row_slice(h * d.kv_lora, d.kv_lora), w.v_b_proj.row_slice(h * d.v, d.v)};
+  }
+  const int64_t kv_width = d.nope + d.v;
+  return {w.kv_b_proj.row_slice(h * kv_width, d.nope), {}, w.kv_b_proj.row_slice(h * kv_width + d.nope, d.v)};
+}
+
 // Full form for head h, as GEMMs over all T cached positions:
 //   K = [W_UK c_kv ; k_pe]  [T, nope+rope]      S = Q Kᵀ  [n, T], causally masked softmax
 //   Vᵀ = W_UV c_kvᵀ         [v, T]              O = S V   [n, v]
-void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache& cache, int layer, int64_t h,
+void attend_full_head(const Dims& d, const HeadProjections& p, const LatentCache& cache, int layer, int64_t h,
                       const float* q, int64_t n, int64_t position, float scale, float* heads_out, HeadScratch& s,
                       KernelScratch& kernel) {
   const int64_t T = position + n;
-  const int64_t kv_width = d.nope + d.v;
   std::vector<float>&keys = s.keys, &values_t = s.values_t, &queries = s.queries, &scores = s.scores, &w_uv = s.w_uv;
   keys.resize(T * d.qk);
   values_t.resize(d.v * T);
@@ -35,12 +49,24 @@ void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache
   scores.resize(n * T);
   w_uv.resize(d.v * d.kv_lora);
   const WeightMatrix latents = cached_latents(cache, layer, T);
-  matmul_rows(kv_b.row_slice(h * kv_width, d.nope), cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope, kernel);
+  if (p.w_uk_t.empty()) {
+    matmul_rows(p.w_uk, cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope, kernel);
+  } else {  // W_UK = (W_UKᵀ)ᵀ, widened and transposed once per call
+    std::vector<float>& w_uk = s.w_uk;
+    w_uk.resize(d.nope * d.kv_lora);
+    s.row.resize(d.nope);
+    for (int64_t r = 0; r < d.kv_lora; ++r) {
+      weight_row_to_f32(p.w_uk_t, r, s.row.data());
+      for (int64_t c = 0; c < d.nope; ++c) w_uk[c * d.kv_lora + r] = s.row[c];
+    }
+    const WeightMatrix widened{DType::F32, d.nope, d.kv_lora, reinterpret_cast<const std::byte*>(w_uk.data())};
+    matmul_rows(widened, cache.c_kv(layer, 0), T, keys.data(), d.qk, 0, d.nope, kernel);
+  }
   for (int64_t t = 0; t < T; ++t) {
     std::memcpy(keys.data() + t * d.qk + d.nope, cache.k_pe(layer, t) + h * d.k_pe_step, d.rope * sizeof(float));
   }
   // Vᵀ: the latents act as the matrix, the rows of W_UV (widened) as the tokens.
-  for (int64_t j = 0; j < d.v; ++j) weight_row_to_f32(kv_b, h * kv_width + d.nope + j, w_uv.data() + j * d.kv_lora);
+  for (int64_t j = 0; j < d.v; ++j) weight_row_to_f32(p.w_uv, j, w_uv.data() + j * d.kv_lora);
   matmul_rows(latents, w_uv.data(), d.v, values_t.data(), T, 0, T, kernel);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
@@ -59,12 +85,10 @@ void attend_full_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache
 }
 
 // Absorbed form for head h: attention over the latent cache directly.
-void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentCache& cache, int layer, int64_t h,
+void attend_absorbed_head(const Dims& d, const HeadProjections& p, const LatentCache& cache, int layer, int64_t h,
                           const float* q, int64_t n, int64_t position, float scale, float* heads_out, HeadScratch& s,
                           KernelScratch& kernel) {
-  const int64_t kv_width = d.nope + d.v;
-  const WeightMatrix w_uk = kv_b.row_slice(h * kv_width, d.nope);        // [nope, kv_lora]
-  const WeightMatrix w_uv = kv_b.row_slice(h * kv_width + d.nope, d.v);  // [v, kv_lora]
+  const WeightMatrix& w_uv = p.w_uv;
   std::vector<float>&q_latent = s.q_latent, &latent_out = s.latent_out, &scores = s.scores, &rope_scores = s.rope_scores;
   q_latent.resize(d.kv_lora);
   latent_out.resize(d.kv_lora);
@@ -72,7 +96,11 @@ void attend_absorbed_head(const Dims& d, const WeightMatrix& kv_b, const LatentC
   if (static_cast<int64_t>(rope_scores.size()) < position + n) rope_scores.resize(position + n);
   for (int64_t i = 0; i < n; ++i) {
     const float* qh = q + i * d.heads * d.qk + h * d.qk;
-    matmul_transposed_vector(w_uk, qh, q_latent.data(), kernel);  // W_UKᵀ q_nope
+    if (p.w_uk_t.empty()) {
+      matmul_transposed_vector(p.w_uk, qh, q_latent.data(), kernel);  // W_UKᵀ q_nope
+    } else {
+      matmul_rows(p.w_uk_t, qh, 1, q_latent.data(), d.kv_lora, 0, d.kv_lora, kernel);
+    }
     const int64_t visible = position + i + 1;
     const WeightMatrix latents = cached_latents(cache, layer, visible);
     matmul_rows(latents, q_latent.data(), 1, scores.data(), visible, 0, visible, kernel);  // (W_UKᵀ q_nope)·c_t
@@ -146,11 +174,11 @@ void mla_attention(Workspace& ws, const ModelConfig& c, const Rope& rope, const 
     HeadScratch& head = s.heads[static_cast<size_t>(thread)];
     KernelScratch& kernel = ws.thread(thread);
     for (int64_t h = h0; h < h1; ++h) {
+      const HeadProjections p = head_projections(d, w, h);
       if (form == AttentionForm::Full) {
-        attend_full_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head, kernel);
+        attend_full_head(d, p, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head, kernel);
       } else {
-        attend_absorbed_head(d, w.kv_b_proj, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head,
-                             kernel);
+        attend_absorbed_head(d, p, cache, layer, h, s.q.data(), n, position, scale, s.heads_out.data(), head, kernel);
       }
     }
   });

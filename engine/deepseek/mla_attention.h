@@ -35,6 +35,7 @@ enum class AttentionForm { Full, Absorbed };
 // scores.
 struct HeadScratch {
   std::vector<float> keys, values_t, queries, scores, w_uv;
+  std::vector<float> w_uk, row;  // W_UK widened from GGUF's W_UKᵀ (attn_k_b), and one row of it
   std::vector<float> q_latent, latent_out, rope_scores;
 };
 

@@ -12,6 +12,8 @@
 
 namespace dschat {
 
+class GgufFile;
+
 enum class ScoringFunc { Softmax, Sigmoid };
 enum class TopkMethod { NoAuxTc /* V3: groups ranked by sum of top-2 */, GroupLimitedGreedy /* V2: by max */, Greedy };
 
@@ -116,6 +118,11 @@ ModelConfig load_model_config(const std::filesystem::path& config_json);
 
 // The same from JSON text; `source` names it in error messages.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source);
+
+// The same from the metadata of a GGUF file of llama.cpp's architecture `deepseek2`
+// (gguf_model_config.cpp; q_lora and the top-k method are read from the tensors present). Throws
+// ModelError naming the file and the key for anything the engine cannot honour.
+ModelConfig gguf_model_config(const GgufFile& file);
 
 // Throws ModelError ("<source>: <key> ...") if the config is inconsistent or unsupported.
 void validate_model_config(const ModelConfig& config, const std::string& source);

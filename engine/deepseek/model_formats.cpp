@@ -16,12 +16,17 @@ bool is_pt_checkpoint(const std::filesystem::path& path) {
   return !is_model_directory(path) && (ext == ".pt" || ext == ".pth" || ext == ".ckpt");
 }
 
+bool is_gguf_file(const std::filesystem::path& path) {
+  return !is_model_directory(path) && path.extension() == ".gguf";
+}
+
 }  // namespace
 
 const std::vector<ModelFormat>& model_formats() {
   static const std::vector<ModelFormat> formats = {
       {"a model directory (config.json + safetensors)", is_model_directory, DeepSeekModel::load_directory},
       {"a PyTorch .pt checkpoint", is_pt_checkpoint, DeepSeekModel::load_pt},
+      {"a GGUF file (.gguf)", is_gguf_file, DeepSeekModel::load_gguf},
   };
   return formats;
 }

@@ -1,6 +1,6 @@
 // The model file formats the engine loads, in the order Model::load tries them: a Hugging Face /
-// MLX directory (config.json + safetensors) and a PyTorch .pt checkpoint. A new format (GGUF) is
-// one loader and one entry here.
+// MLX directory (config.json + safetensors), a PyTorch .pt checkpoint and a GGUF file. A new
+// format is one loader and one entry here.
 #pragma once
 
 #include <filesystem>

@@ -91,7 +91,15 @@ std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const Ten
     }
     a.kv_a_proj_with_mqa = b.matrix(ap + "kv_a_proj_with_mqa.weight", c.kv_lora_rank + c.qk_rope_head_dim, hidden);
     a.kv_a_layernorm = b.vector(ap + "kv_a_layernorm.weight", c.kv_lora_rank);
-    a.kv_b_proj = b.matrix(ap + "kv_b_proj.weight", heads * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
+    if (!b.find(ap + "kv_b_proj.weight") && b.find(ap + "k_b_proj.weight")) {  // GGUF's split (gguf_source.h)
+      const int64_t kv_lora = c.kv_lora_rank, nope = c.qk_nope_head_dim, v = c.v_head_dim;
+      const WeightMatrix k_b = b.stacked(ap + "k_b_proj.weight", heads, kv_lora, nope)[0];
+      const WeightMatrix v_b = b.stacked(ap + "v_b_proj.weight", heads, v, kv_lora)[0];
+      a.k_b_proj = {k_b.dtype, heads * kv_lora, nope, k_b.data};
+      a.v_b_proj = {v_b.dtype, heads * v, kv_lora, v_b.data};
+    } else {
+      a.kv_b_proj = b.matrix(ap + "kv_b_proj.weight", heads * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
+    }
     a.o_proj = b.matrix(ap + "o_proj.weight", hidden, heads * c.v_head_dim);
 
     L.is_moe = c.is_moe_layer(l);

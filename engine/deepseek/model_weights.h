@@ -33,6 +33,9 @@ struct AttentionWeights {
   WeightMatrix kv_a_proj_with_mqa;    // [kv_lora_rank + rope, hidden]: c_kv rows then k_pe rows
   std::vector<float> kv_a_layernorm;  // [kv_lora_rank]
   WeightMatrix kv_b_proj;             // [heads·(nope+v), kv_lora_rank]: per head k_nope rows then v rows
+  // Or the same split as llama.cpp's converter writes it (GGUF attn_k_b / attn_v_b), used in place:
+  WeightMatrix k_b_proj;              // [heads·kv_lora_rank, nope]: W_UKᵀ per head (kv_b_proj empty)
+  WeightMatrix v_b_proj;              // [heads·v, kv_lora_rank]: W_UV per head
   WeightMatrix o_proj;                // [hidden, heads·v]
   std::vector<float> o_proj_bias;     // [hidden] when config.o_proj_bias
   WeightMatrix k_rope_from_latent;    // [heads·rope, kv_lora_rank] (RotaryKeySource::PerHeadFromLatent)

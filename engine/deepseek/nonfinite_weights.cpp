@@ -6,6 +6,7 @@
 
 #include "engine/deepseek/model_weights.h"
 #include "engine/io/pt_checkpoint.h"
+#include "engine/io/gguf_source.h"
 #include "engine/io/safetensors_source.h"
 
 namespace dschat {
@@ -125,6 +126,14 @@ NonFiniteReport scan_model_for_nonfinite(const std::filesystem::path& path, int 
       tensors.push_back({t->name, t->file, t->dtype, t->data, t->nbytes});
     }
     return scan_for_nonfinite(tensors);  // `collection` (the mapping) lives until here
+  }
+  if (path.extension() == ".gguf") {  // float tensors only: block types are not counted
+    GgufSource gguf(path);
+    for (const TensorInfo* t : gguf.tensors()) {
+      if (num_hidden_layers >= 0 && is_mtp_or_cache(t->name, num_hidden_layers)) continue;
+      tensors.push_back({t->name, t->file, t->dtype, t->data, t->nbytes});
+    }
+    return scan_for_nonfinite(tensors);
   }
   PtCheckpoint checkpoint(path);
   std::set<std::string> seen;  // tensors that share a storage: scan it once

@@ -3,8 +3,28 @@
 #include <cstring>
 
 #include "engine/io/model_error.h"
+#include "engine/ops/weight_kernels.h"
+#include "engine/quant/ggml_types.h"
 
 namespace dschat {
+namespace {
+
+// The weight types this build has kernels for, in ggml's order: "F32, F16, Q4_0, Q8_0, BF16".
+std::string weight_type_names() {
+  std::string names;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const GgmlType* t = ggml_type(id);
+    if (t && t->dtype && weight_kernels(*t->dtype).available()) names += (names.empty() ? "" : ", ") + std::string(t->name);
+  }
+  return names;
+}
+
+// The alignment the kernels read an element type at: its size for plain types, that of the fp16
+// scale that opens every block for block types (ggml's blocks are packed: a Q8_0 row of a GGUF file
+// starts at any even address).
+size_t required_alignment(DType dtype) { return dtype_is_block(dtype) ? 2 : dtype_size(dtype); }
+
+}  // namespace
 
 void WeightBinder::fail(const std::string& what) const { throw ModelError(source_.label() + ": " + what); }
 
@@ -14,8 +34,9 @@ const TensorInfo& WeightBinder::require(const std::string& name, const std::vect
   const std::string what = t->file + ": tensor '" + name + "'";
   if (t->shape != shape)
     throw ModelError(what + " has shape " + t->shape_string() + ", expected " + shape_string(shape));
-  if (!dtype_is_weight(t->dtype)) {
-    throw ModelError(what + " has dtype " + dtype_name(t->dtype) + "; weights must be F32, F16 or BF16");
+  if (!weight_kernels(t->dtype).available()) {
+    throw ModelError(what + " has dtype " + dtype_name(t->dtype) + ", which no kernel computes with (weights: " +
+                     weight_type_names() + ")");
   }
   if (!t->stride.empty()) throw ModelError(what + " is not contiguous (strides " + shape_string(t->stride) + ")");
   if (bound_.insert(name).second) out_.used.push_back(t);
@@ -113,7 +134,7 @@ void WeightBinder::finish(const std::function<bool(const std::string& name)>& ex
 }
 
 const std::byte* WeightBinder::aligned_data(const TensorInfo& t) {
-  if (reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype) == 0) return t.data;
+  if (reinterpret_cast<uintptr_t>(t.data) % required_alignment(t.dtype) == 0) return t.data;
   out_.owned.emplace_back(t.nbytes);
   std::memcpy(out_.owned.back().data(), t.data, t.nbytes);
   return out_.owned.back().data();

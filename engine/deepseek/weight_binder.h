@@ -28,7 +28,8 @@ class WeightBinder {
   // Throws ModelError "<source label>: <what>".
   [[noreturn]] void fail(const std::string& what) const;
 
-  // The tensor, checked: present, of `shape`, a weight dtype (F32, F16, BF16), contiguous.
+  // The tensor, checked: present, of `shape`, of a dtype the kernels compute with
+  // (weight_kernels(dtype).available(): F32, F16, BF16, Q8_0, Q4_0), contiguous.
   const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape);
   // Shape of a tensor that must exist and have `rank` dimensions (for inferring sizes).
   const std::vector<int64_t>& shape(const std::string& name, size_t rank) const;

@@ -135,8 +135,8 @@ uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightTyp
   c.convert(weights.position_embeddings, WeightType::Native);
   for (LayerWeights& layer : weights.layers) {
     AttentionWeights& a = layer.attention;
-    for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.o_proj,
-                            &a.k_rope_from_latent}) {
+    for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.k_b_proj, &a.v_b_proj,
+                            &a.o_proj, &a.k_rope_from_latent}) {
       c.convert(*m, body);
     }
     if (layer.is_moe) {

@@ -214,7 +214,58 @@ def chat_command_seeds():
         put(t, "line%02d" % i, line)
 
 
+def gguf(kvs, tensors, version=3, alignment=32, data=None):
+    """kvs: list of (key, type id, packed value bytes); tensors: list of (name, ne, ggml type, offset).
+    Returns GGUF file bytes (header, padding, then `data` or zeros covering the tensors)."""
+    def string(x):
+        b = x.encode("utf-8")
+        return struct.pack("<Q", len(b)) + b
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
+    for key, vtype, value in kvs:
+        out += string(key) + struct.pack("<I", vtype) + value
+    for name, ne, ttype, offset in tensors:
+        out += string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
+        out += struct.pack("<IQ", ttype, offset)
+    out += bytes((-len(out)) % alignment)
+    return out + (data if data is not None else bytes(256))
+
+
+def gguf_seeds():
+    t = "gguf_file"
+    def s(x):
+        b = x.encode("utf-8")
+        return struct.pack("<Q", len(b)) + b
+    def arr(elem, items):
+        return struct.pack("<IQ", elem, len(items)) + b"".join(items)
+    kvs = [("general.architecture", 8, s("deepseek2")), ("general.alignment", 4, struct.pack("<I", 32)),
+           ("u8", 0, b"\x07"), ("i8", 1, b"\xff"), ("u16", 2, struct.pack("<H", 9)), ("i16", 3, struct.pack("<h", -9)),
+           ("i32", 5, struct.pack("<i", -3)), ("f32", 6, struct.pack("<f", 0.5)), ("bool", 7, b"\x01"),
+           ("u64", 10, struct.pack("<Q", 1 << 40)), ("i64", 11, struct.pack("<q", -5)), ("f64", 12, struct.pack("<d", 2.5)),
+           ("tokenizer.ggml.tokens", 9, arr(8, [s("a"), s("b"), s("ab")])),
+           ("tokenizer.ggml.token_type", 9, arr(5, [struct.pack("<i", 1)] * 3)),
+           ("nested", 9, arr(9, [arr(4, [struct.pack("<I", 1), struct.pack("<I", 2)]), arr(8, [s("x")])]))]
+    tensors = [("token_embd.weight", [32, 2], 0, 0), ("blk.0.attn_q.weight", [32, 2], 8, 256),
+               ("blk.0.ffn_down.weight", [32, 1], 2, 352)]
+    valid = gguf(kvs, tensors, data=bytes(512))
+    put(t, "valid_v3", valid)
+    put(t, "valid_v2", gguf(kvs[:3], tensors[:1], version=2))
+    put(t, "truncated_header", valid[:200])
+    put(t, "truncated_data", valid[:-300])
+    put(t, "huge_tensor_count", b"GGUF" + struct.pack("<IQQ", 3, 1 << 62, 0))
+    put(t, "huge_kv_count", b"GGUF" + struct.pack("<IQQ", 3, 0, 1 << 62))
+    put(t, "huge_string", gguf([("k", 8, struct.pack("<Q", 1 << 60))], []))
+    put(t, "huge_array", gguf([("k", 9, struct.pack("<IQ", 4, 1 << 61))], []))
+    put(t, "bad_offset", gguf(kvs[:1], [("w", [32, 2], 0, 1 << 40)]))
+    put(t, "misaligned_offset", gguf(kvs[:1], [("w", [32, 2], 0, 4)]))
+    put(t, "unknown_type", gguf(kvs[:1], [("w", [32, 2], 99, 0)]))
+    put(t, "huge_dims", gguf(kvs[:1], [("w", [1 << 40, 1 << 40], 0, 0)]))
+    put(t, "overlap", gguf(kvs[:1], [("a", [32], 0, 0), ("b", [32], 0, 64)]))
+    put(t, "bad_alignment", gguf([("general.alignment", 4, struct.pack("<I", 3))], []))
+    put(t, "version1", b"GGUF" + struct.pack("<IQQ", 1, 0, 0))
+
+
 if __name__ == "__main__":
+    gguf_seeds()
     safetensors_seeds()
     config_seeds()
     tokenizer_seeds()
