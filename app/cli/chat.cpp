@@ -8,7 +8,6 @@
 #include <clocale>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <string>
 
 #include "app/cli/terminal_safe_text.h"
@@ -22,6 +21,7 @@
 #include "app/chat/session_backend.h"
 #include "app/tui/app.h"
 #include "app/tui/input.h"
+#include "common/bounded_read.h"
 
 namespace dschat {
 namespace {
@@ -130,7 +130,18 @@ int run_line_mode(const ChatArguments& args) {
   };
   MultilineInput multiline;
   std::string line;
-  while (!line_terminate_signal && std::getline(std::cin, line)) {
+  bool too_long = false;
+  uint64_t line_number = 0;
+  while (!line_terminate_signal && read_line_bounded(stdin, line, kInputLineLimit, too_long)) {
+    ++line_number;
+    // A line (or a """ block) past the limit is dropped with the reason, never held whole: a 1 GB
+    // line without a newline took 14 GB before this bound.
+    if (too_long || multiline.buffered_bytes() + line.size() > kInputLineLimit.max_bytes) {
+      std::fprintf(stderr, "error: %s; it was not sent\n",
+                   line_too_long_message("stdin", line_number, kInputLineLimit).c_str());
+      multiline.reset();
+      continue;
+    }
     std::optional<std::string> message = multiline.submit(line);
     if (!message || message->find_first_not_of(" \t\n") == std::string::npos) continue;
     ChatCommand command = parse_chat_command(*message);

@@ -10,8 +10,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include "app/cli/terminal_safe_text.h"
@@ -20,6 +18,7 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "common/bounded_read.h"
 
 namespace dschat {
 
@@ -60,7 +59,7 @@ void on_sigint(int) {
 }
 
 std::string read_stdin() {
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string text = read_all_bounded(stdin, kStdinLimit, "stdin");  // InputTooLarge: the command's error
   // `echo text | dschat run --prompt -`: the final newline is not part of the prompt.
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
