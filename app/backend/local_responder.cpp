@@ -1,4 +1,5 @@
 #include "app/backend/local_responder.h"
+#include "common/out_of_memory.h"
 
 #include <algorithm>
 #include <map>
@@ -160,7 +161,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
     prompt = build_prompt(request.conversation, /*add_generation_prompt=*/true, request.max_reply_tokens,
                           result.first_in_context, result.notices, error);
   } catch (const std::exception& e) {
-    error = e.what();
+    error = error_message(e);
   }
   if (!error.empty()) {
     result.error = error;
@@ -208,7 +209,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
     context_->truncate(0);  // unknown state: start the cache afresh next reply
     cache_changed();
     const std::string changed = model_files_changed_error(*model_->model);
-    result.error = changed.empty() ? e.what() : changed;
+    result.error = changed.empty() ? error_message(e) : changed;
     return result;
   }
   cache_changed();

@@ -22,6 +22,7 @@
 #include "app/tui/app.h"
 #include "app/tui/input.h"
 #include "common/bounded_read.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {
@@ -182,7 +183,7 @@ int run_line_mode(const ChatArguments& args) {
         case K::Invalid: std::fprintf(stderr, "%s\n", terminal_safe_text(command.error).c_str()); break;
       }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", terminal_safe_text(e.what()).c_str());
+      std::fprintf(stderr, "error: %s\n", terminal_safe_text(error_message(e)).c_str());
     }
     for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", notice.c_str());
   }

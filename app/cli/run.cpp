@@ -19,6 +19,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "common/bounded_read.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -119,7 +120,7 @@ int cmd_run(const Args& args) {
     report_error("run", std::string(e.what()) + " (see dschat run --help)");
     return 2;
   } catch (const std::invalid_argument& e) {
-    report_error("run", e.what());
+    report_error("run", error_message(e));
     return 2;
   }
 
@@ -135,7 +136,7 @@ int cmd_run(const Args& args) {
   } catch (const LoadCancelled&) {
     return 130;
   } catch (const std::exception& e) {
-    return report_error("run", e.what());
+    return report_error("run", error_message(e));
   }
   if (g_interrupted) return 130;
   for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
@@ -151,7 +152,7 @@ int cmd_run(const Args& args) {
     for (const auto& [option, parameter] : names)
       if (auto value = cl->get(option)) set_sampling_parameter(sampling, parameter, *value);
   } catch (const std::invalid_argument& e) {
-    report_error("run", e.what());
+    report_error("run", error_message(e));
     return 2;
   }
   options.sampling = sampling;
@@ -160,7 +161,7 @@ int cmd_run(const Args& args) {
   try {
     session = std::make_unique<ChatSession>(model, options);
   } catch (const std::exception& e) {
-    return report_error("run", e.what());
+    return report_error("run", error_message(e));
   }
   if (cl->get("--n-predict") == "-1") session->set_parameter("num_predict", "-1");  // explicitly no limit
   g_session.store(session.get());
