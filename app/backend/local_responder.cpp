@@ -1,10 +1,12 @@
 #include "app/backend/local_responder.h"
-#include "common/out_of_memory.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -66,7 +68,17 @@ std::string LocalResponder::model_info() const {
   if (!out.str().empty() && out.str().back() != '\n') out << '\n';
   out << "path: " << model_->path.string() << '\n'
       << "chat template: " << template_.name() << '\n'
-      << "context: " << context_capacity_.load() << " tokens\n";
+      << "context: " << context_capacity_.load() << " tokens";
+  // The latent cache is reserved for the whole context but takes memory only as it fills
+  // (engine/deepseek/latent_cache.h): say what a token costs, so a large default context is not
+  // read as that much memory in use.
+  const ModelConfig& c = model_->model->config();
+  const double per_token = static_cast<double>(c.num_hidden_layers) *
+                           (c.kv_lora_rank + static_cast<double>(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
+  char cache[160];
+  std::snprintf(cache, sizeof cache, " (the cache takes %.1f KiB a token as the conversation grows, %.1f MiB when full)\n",
+                per_token / 1024.0, per_token * context_capacity_.load() / (1024.0 * 1024.0));
+  out << cache;
   return out.str();
 }
 

@@ -1,5 +1,4 @@
 #include "app/chat/inference_worker.h"
-#include "common/out_of_memory.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -12,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {

@@ -339,6 +339,8 @@ TEST_F(ChatSessionTest, ParametersSystemPromptClearAndInfo) {
   EXPECT_EQ(session->template_name(), "deepseek-v3");
   EXPECT_NE(session->template_text().find("<｜Assistant｜>"), std::string::npos);
   EXPECT_NE(session->model_info().find("scripted test model"), std::string::npos);
+  EXPECT_NE(session->model_info().find("context: 512 tokens (the cache takes "), std::string::npos) << session->model_info();
+  EXPECT_NE(session->model_info().find(" a token as the conversation grows"), std::string::npos);
   EXPECT_EQ(session->context_max(), 512);
   EXPECT_FALSE(session->submit("   ").ok);
 }
