@@ -23,5 +23,10 @@ inline constexpr FileLimit kConversationLimit{256 * kMiB, "a conversation file"}
 inline constexpr FileLimit kHistoryLimit{64 * kMiB, "the input history"};
 // The --batch file of `dschat tokenize` and `dschat detokenize`.
 inline constexpr FileLimit kBatchFileLimit{1024 * kMiB, "a batch file"};
+// What is read from a stream (common/bounded_read.h): standard input read whole (`dschat tokenize`,
+// `detokenize`, `run --prompt -`), and one line of a --batch file or of line-mode chat input (a
+// chat message, or a ``` block of them, is held to the same limit; far more than any context).
+inline constexpr FileLimit kStdinLimit{256 * kMiB, "standard input"};
+inline constexpr FileLimit kInputLineLimit{16 * kMiB, "one line of input"};
 
 }  // namespace dschat

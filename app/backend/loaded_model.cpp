@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/backend/model_tokenizer.h"
+#include "common/out_of_memory.h"
 #include "common/regular_file.h"
 
 namespace dschat {
@@ -129,7 +130,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
       loaded->sampling_defaults = load_sampling_defaults(dir);
       loaded->default_max_new_tokens = read_max_new_tokens(dir);
     }
-    loaded->model = Model::load(path, weight_options);
+    loaded->model = while_allocating("the model " + path.string(), [&] { return Model::load(path, weight_options); });
   } catch (...) {
     tokenizer.get();  // throws the tokenizer's error if it had one
     throw;

@@ -1,9 +1,12 @@
 #include "app/backend/local_responder.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -47,6 +50,10 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
                                               : ChatTemplate::by_name(options.template_name)),
       context_(model_->create_context(context_capacity(*model_, options.context_tokens))) {
   context_capacity_.store(context_->capacity());
+  const Tokenizer& tokenizer = *model_->tokenizer;
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    longest_token_bytes_ = std::max(longest_token_bytes_, tokenizer.token_bytes(id).size());
+  }
 }
 
 LocalResponder::~LocalResponder() = default;
@@ -61,7 +68,17 @@ std::string LocalResponder::model_info() const {
   if (!out.str().empty() && out.str().back() != '\n') out << '\n';
   out << "path: " << model_->path.string() << '\n'
       << "chat template: " << template_.name() << '\n'
-      << "context: " << context_capacity_.load() << " tokens\n";
+      << "context: " << context_capacity_.load() << " tokens";
+  // The latent cache is reserved for the whole context but takes memory only as it fills
+  // (engine/deepseek/latent_cache.h): say what a token costs, so a large default context is not
+  // read as that much memory in use.
+  const ModelConfig& c = model_->model->config();
+  const double per_token = static_cast<double>(c.num_hidden_layers) *
+                           (c.kv_lora_rank + static_cast<double>(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
+  char cache[160];
+  std::snprintf(cache, sizeof cache, " (the cache takes %.1f KiB a token as the conversation grows, %.1f MiB when full)\n",
+                per_token / 1024.0, per_token * context_capacity_.load() / (1024.0 * 1024.0));
+  out << cache;
   return out.str();
 }
 
@@ -103,7 +120,19 @@ std::vector<int32_t> LocalResponder::build_prompt(const ChatMessages& conversati
     }
     return it->second;
   };
-  auto fits = [&](int k) { return static_cast<int>(tokens_from(k).size()) + reserve <= capacity; };
+  // Bytes of the message contents from first + 2k on (suffix sums). Every token covers at most
+  // longest_token_bytes_ bytes of the rendered prompt, which holds these contents, so a suffix of
+  // more than capacity x that many bytes cannot fit and is not encoded: resuming a 110 MB
+  // conversation encoded all of it first (28 s; a 1 GB message in line mode took 14 GB).
+  // (A normalizer that deletes text could make this leave out a turn that would have fit; no
+  // DeepSeek or GPT-2 tokenizer has one.)
+  std::vector<uint64_t> suffix_bytes(messages.size() + 1, 0);
+  for (size_t i = messages.size(); i-- > static_cast<size_t>(first);) suffix_bytes[i] = suffix_bytes[i + 1] + messages[i].content.size();
+  auto fits = [&](int k) {
+    const uint64_t bytes = suffix_bytes[static_cast<size_t>(first + 2 * k)];
+    if (bytes / longest_token_bytes_ + static_cast<uint64_t>(reserve) > static_cast<uint64_t>(capacity)) return false;
+    return static_cast<int>(tokens_from(k).size()) + reserve <= capacity;
+  };
   // The fewest turns to leave out. Galloping back from the newest turns, then bisection: a
   // conversation of n messages costs O(log n) renders, not one per turn left out (a resumed
   // file of 10,000 messages took minutes).
@@ -126,6 +155,13 @@ std::vector<int32_t> LocalResponder::build_prompt(const ChatMessages& conversati
       }
       k = good;
     }
+  }
+  if (const uint64_t at_least = suffix_bytes[static_cast<size_t>(first + 2 * k)] / longest_token_bytes_;
+      at_least >= static_cast<uint64_t>(capacity)) {
+    error = "the message does not fit in the context: the prompt needs at least " + std::to_string(at_least) +
+            " tokens but the context holds " + std::to_string(capacity) +
+            " (shorten the message or the system prompt, or use a larger --ctx)";
+    return {};
   }
   std::vector<int32_t> ids = tokens_from(k);
   const int n = static_cast<int>(ids.size());
@@ -160,7 +196,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
     prompt = build_prompt(request.conversation, /*add_generation_prompt=*/true, request.max_reply_tokens,
                           result.first_in_context, result.notices, error);
   } catch (const std::exception& e) {
-    error = e.what();
+    error = error_message(e);
   }
   if (!error.empty()) {
     result.error = error;
@@ -208,7 +244,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
     context_->truncate(0);  // unknown state: start the cache afresh next reply
     cache_changed();
     const std::string changed = model_files_changed_error(*model_->model);
-    result.error = changed.empty() ? e.what() : changed;
+    result.error = changed.empty() ? error_message(e) : changed;
     return result;
   }
   cache_changed();

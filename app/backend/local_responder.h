@@ -62,6 +62,9 @@ class LocalResponder final : public Responder {
   ChatTemplate template_;
   std::unique_ptr<InferenceContext> context_;
   std::optional<Sampler> sampler_;  // made by the first request
+  // The longest token in bytes (added tokens included): a text of b bytes is at least
+  // b / longest_token_bytes_ tokens, which tells build_prompt what cannot fit without encoding it.
+  std::size_t longest_token_bytes_ = 1;
   std::atomic<int> context_used_{0};
   std::atomic<int> context_capacity_{0};
 };

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "app/backend/local_responder.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -100,7 +101,7 @@ void ChatSession::autosave(TurnResult& result) {
   try {
     save();
   } catch (const std::exception& e) {
-    result.save_error = e.what();
+    result.save_error = error_message(e);
   }
 }
 

@@ -33,7 +33,16 @@ const json& field(const json& object, const char* key, json::value_t type, const
   bool ok = it->type() == type ||
             (type == json::value_t::number_float && it->is_number()) ||
             (type == json::value_t::number_integer && it->is_number_integer());
-  if (!ok) fail(origin, where + "\"" + key + "\" has the wrong type");
+  if (!ok) {
+    const char* expected = type == json::value_t::string          ? "a string"
+                           : type == json::value_t::array         ? "an array"
+                           : type == json::value_t::number_integer ? "an integer"
+                                                                   : "a number";
+    const std::string name = it->is_number() ? "number" : it->type_name();  // null, boolean, object, ...
+    const std::string found = (name == "array" || name == "object" ? "an " : "a ") + name;
+    fail(origin, "\"" + std::string(key) + "\" of " + where + " is " + found +
+                     ", not " + expected);
+  }
   return *it;
 }
 
@@ -158,8 +167,8 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
   const json& messages = field(j, "messages", json::value_t::array, origin, "the file");
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& jm = messages[i];
-    std::string where = "message " + std::to_string(i) + " ";
-    if (!jm.is_object()) fail(origin, where + "is not an object");
+    std::string where = "message " + std::to_string(i);
+    if (!jm.is_object()) fail(origin, where + " is not an object");
     std::string role = field(jm, "role", json::value_t::string, origin, where).get<std::string>();
     std::string content = field(jm, "content", json::value_t::string, origin, where).get<std::string>();
     if (role == "system") {  // OpenAI style: a system message in the list
@@ -169,10 +178,10 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
     Message m;
     if (role == "user") m.role = Role::User;
     else if (role == "assistant") m.role = Role::Assistant;
-    else fail(origin, where + "has unknown role \"" + role + "\"");
+    else fail(origin, where + " has unknown role \"" + role + "\"");
     Role expected = c.messages.size() % 2 == 0 ? Role::User : Role::Assistant;
     if (m.role != expected)
-      fail(origin, where + "breaks the user/assistant alternation");
+      fail(origin, where + " breaks the user/assistant alternation");
     m.content = std::move(content);
     m.time = optional_string(jm, "time");
     if (auto it = jm.find("stats"); it != jm.end() && it->is_object()) m.stats = stats_from_json(*it);

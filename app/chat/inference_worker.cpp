@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/out_of_memory.h"
+
 namespace dschat {
 namespace {
 
@@ -26,7 +28,7 @@ TurnResult guarded_turn(F&& turn) {
   } catch (const std::exception& error) {
     TurnResult failed;
     failed.ok = false;
-    failed.error = error.what();
+    failed.error = error_message(error);
     return failed;
   }
 }
@@ -188,7 +190,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
           post(LoadFailedEvent{"loading cancelled", /*cancelled=*/true});
           return;
         } catch (const std::exception& error) {
-          post(LoadFailedEvent{error.what(), /*cancelled=*/false});
+          post(LoadFailedEvent{error_message(error), /*cancelled=*/false});
           return;
         }
         post(LoadedEvent{backend_->model_name(), total_bytes, seconds_since(start), backend_->context_max()});
@@ -198,7 +200,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
             backend_->load_conversation(command.text);
             notice("resumed " + command.text);
           } catch (const std::exception& error) {
-            error_event(std::string("cannot resume: ") + error.what());
+            error_event("cannot resume: " + error_message(error));
           }
         }
         post_conversation();
@@ -255,7 +257,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
         return;
     }
   } catch (const std::exception& error) {
-    error_event(error.what());
+    error_event(error_message(error));
   }
 }
 

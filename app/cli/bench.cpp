@@ -5,7 +5,9 @@
 // (absorbed-MLA path, each into an empty cache). Reports mean ± sd tokens/s of each, the load time
 // and the peak resident set size. Token ids come from a fixed-seed generator: no tokenizer needed.
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
 #include "engine/model.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {
@@ -56,6 +59,31 @@ Stats stats_of(const std::vector<double>& v) {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Prefill batches of at most this many tokens, as llama-bench's default -b 2048.
+constexpr int kPrefillBatch = 2048;
+
+// A lower bound on what a bench of `context` tokens allocates besides the weights: the latent
+// cache (each layer keeps kv_lora_rank + the rotary key per token, engine/deepseek/latent_cache.h)
+// and, per thread, the attention scores of one head over the batch (`chunk` x `context` floats,
+// engine/deepseek/mla_attention.cpp). Checked before anything is allocated, so `-p 1048576` is
+// refused at once instead of running out of memory after minutes (it needed over 6 GB).
+uint64_t bench_memory_estimate(const ModelConfig& c, int context, int chunk, int threads) {
+  const uint64_t per_token = uint64_t(c.num_hidden_layers) *
+                             (uint64_t(c.kv_lora_rank) + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
+  return per_token * uint64_t(context) + uint64_t(threads) * uint64_t(chunk) * uint64_t(context) * sizeof(float);
+}
+
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+}
+
+std::string gib(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / double(1ull << 30));
+  return text;
 }
 
 uint64_t peak_rss_bytes() {
@@ -106,17 +134,26 @@ int cmd_bench(const Args& args) {
     options.weight_type = type.type;
     options.output_weight_type = output_type.type;
     const auto load_start = std::chrono::steady_clock::now();
-    auto model = Model::load(cl.get_or("--model", default_model_dir()), options);
+    const std::string model_dir = cl.get_or("--model", default_model_dir());
+    auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const double load_s = seconds_since(load_start);
     const ModelConfig& config = model->config();
 
     const int context = std::max(std::max(prompt_tokens, gen_tokens), 1);
-    if (config.hard_context_limit && context > config.max_position_embeddings) {
+    if (context > config.max_position_embeddings) {
       throw CommandLineError("-p/-n: " + std::to_string(context) + " tokens exceed the model's context of " +
                              std::to_string(config.max_position_embeddings));
     }
+    const int chunk = std::clamp(prompt_tokens, 1, kPrefillBatch);
+    const int threads_used = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+    const uint64_t needed = bench_memory_estimate(config, context, chunk, std::max(threads_used, 1));
+    if (const uint64_t ram = physical_memory_bytes(); ram > 0 && needed > ram) {
+      throw CommandLineError("-p/-n: " + std::to_string(context) + " tokens need about " + gib(needed) +
+                             " (the latent cache and the attention scores of a " + std::to_string(chunk) +
+                             "-token batch), more than this machine's " + gib(ram) + " of memory");
+    }
     auto ctx = InferenceContext::create(*model, context);
-    ctx->set_prefill_chunk(std::max(prompt_tokens, 1));  // one batch, as llama-bench's default -b 2048
+    ctx->set_prefill_chunk(chunk);
 
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(config.vocab_size - 1));
@@ -168,7 +205,7 @@ int cmd_bench(const Args& args) {
     }
     return 0;
   } catch (const std::exception& e) {
-    return report_error("bench", e.what());
+    return report_error("bench", error_message(e));
   }
 }
 

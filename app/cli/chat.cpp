@@ -8,7 +8,6 @@
 #include <clocale>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <string>
 
 #include "app/cli/terminal_safe_text.h"
@@ -22,6 +21,8 @@
 #include "app/chat/session_backend.h"
 #include "app/tui/app.h"
 #include "app/tui/input.h"
+#include "common/bounded_read.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {
@@ -130,7 +131,18 @@ int run_line_mode(const ChatArguments& args) {
   };
   MultilineInput multiline;
   std::string line;
-  while (!line_terminate_signal && std::getline(std::cin, line)) {
+  bool too_long = false;
+  uint64_t line_number = 0;
+  while (!line_terminate_signal && read_line_bounded(stdin, line, kInputLineLimit, too_long)) {
+    ++line_number;
+    // A line (or a """ block) past the limit is dropped with the reason, never held whole: a 1 GB
+    // line without a newline took 14 GB before this bound.
+    if (too_long || multiline.buffered_bytes() + line.size() > kInputLineLimit.max_bytes) {
+      std::fprintf(stderr, "error: %s; it was not sent\n",
+                   line_too_long_message("stdin", line_number, kInputLineLimit).c_str());
+      multiline.reset();
+      continue;
+    }
     std::optional<std::string> message = multiline.submit(line);
     if (!message || message->find_first_not_of(" \t\n") == std::string::npos) continue;
     ChatCommand command = parse_chat_command(*message);
@@ -171,7 +183,7 @@ int run_line_mode(const ChatArguments& args) {
         case K::Invalid: std::fprintf(stderr, "%s\n", terminal_safe_text(command.error).c_str()); break;
       }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", terminal_safe_text(e.what()).c_str());
+      std::fprintf(stderr, "error: %s\n", terminal_safe_text(error_message(e)).c_str());
     }
     for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", notice.c_str());
   }

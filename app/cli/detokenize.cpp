@@ -3,8 +3,6 @@
 //   dschat detokenize [--model DIR] [--skip-special] --batch F.jsonl one JSON array a line -> one JSON string a line
 // Bytes that do not form valid UTF-8 are shown as U+FFFD, as in Tokenizer::decode.
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,6 +12,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
+#include "common/bounded_read.h"
 #include "common/json_limits.h"
 
 namespace dschat {
@@ -72,19 +71,21 @@ int cmd_detokenize(const Args& args) {
 
   if (auto batch = cl.get("--batch")) {
     BatchInput input(*batch);
-    std::istream& in = input.stream();
-    const std::string& name = input.name();
     std::string line;
-    for (std::size_t number = 1; std::getline(in, line); ++number) {
-      const std::string where = name + ":" + std::to_string(number);
+    while (input.next_line(line)) {
+      const std::string where = input.name() + ":" + std::to_string(input.line_number());
       std::string text = decode_at(tokenizer, parse_ids(line, where), skip_special, where);
       std::string json = nlohmann::json(text).dump() + "\n";
       std::fwrite(json.data(), 1, json.size(), stdout);
     }
-    if (in.bad()) throw TokenizerError(name + ": read error");
   } else {
-    std::cin >> std::noskipws;
-    std::string input(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
+    std::string input;
+    try {
+      input = read_all_bounded(stdin, kStdinLimit, "stdin");
+    } catch (const InputTooLarge& e) {
+      throw TokenizerError(e.what());
+    }
+    if (std::ferror(stdin)) throw TokenizerError("stdin: read error");
     std::string text = decode_at(tokenizer, parse_ids(input, "stdin"), skip_special, "stdin");
     std::fwrite(text.data(), 1, text.size(), stdout);
   }

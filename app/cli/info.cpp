@@ -6,6 +6,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "engine/model.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -22,11 +23,12 @@ int cmd_info(const Args& args) {
     if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 1, 0, 1024));
-    auto model = Model::load(cl.get_or("--model", default_model_dir()), options);
+    const std::string model_dir = cl.get_or("--model", default_model_dir());
+    auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     std::fputs(terminal_safe_text(model->describe()).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
-    return report_error("info", e.what());
+    return report_error("info", error_message(e));
   }
 }
 

@@ -17,6 +17,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
 #include "engine/model.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {
@@ -104,7 +105,7 @@ int cmd_logits(const Args& args) {
     const int chunk = static_cast<int>(cl.get_int("--chunk", 64, 1, 1 << 20));
     const std::string model_dir = cl.get_or("--model", default_model_dir());
 
-    auto model = Model::load(model_dir, options);
+    auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const int64_t vocab = model->config().vocab_size;
     const int64_t n = static_cast<int64_t>(ids.size());
     auto context = InferenceContext::create(*model, static_cast<int>(n));
@@ -120,7 +121,7 @@ int cmd_logits(const Args& args) {
     write_npy(*cl.get("--out"), logits, n, vocab);
     return 0;
   } catch (const std::exception& e) {
-    return report_error("logits", e.what());
+    return report_error("logits", error_message(e));
   }
 }
 

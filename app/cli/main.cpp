@@ -12,6 +12,7 @@
 #include "app/cli/terminal_safe_text.h"
 #include "app/cli/commands.h"
 #include "engine/model.h"
+#include "common/out_of_memory.h"
 
 namespace {
 
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   } catch (const std::exception& e) {
-    status = dschat::report_error(command.empty() ? "chat" : command, e.what());
+    status = dschat::report_error(command.empty() || command[0] == '-' ? "chat" : command, dschat::error_message(e));
     if (command.empty() || command[0] == '-') return status;
   }
   // A model file cut short or written in place while mapped (Model::files_changed): what the

@@ -10,8 +10,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include "app/cli/terminal_safe_text.h"
@@ -20,6 +18,8 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "common/bounded_read.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 
@@ -60,7 +60,7 @@ void on_sigint(int) {
 }
 
 std::string read_stdin() {
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string text = read_all_bounded(stdin, kStdinLimit, "stdin");  // InputTooLarge: the command's error
   // `echo text | dschat run --prompt -`: the final newline is not part of the prompt.
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
@@ -120,7 +120,7 @@ int cmd_run(const Args& args) {
     report_error("run", std::string(e.what()) + " (see dschat run --help)");
     return 2;
   } catch (const std::invalid_argument& e) {
-    report_error("run", e.what());
+    report_error("run", error_message(e));
     return 2;
   }
 
@@ -136,7 +136,7 @@ int cmd_run(const Args& args) {
   } catch (const LoadCancelled&) {
     return 130;
   } catch (const std::exception& e) {
-    return report_error("run", e.what());
+    return report_error("run", error_message(e));
   }
   if (g_interrupted) return 130;
   for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
@@ -152,7 +152,7 @@ int cmd_run(const Args& args) {
     for (const auto& [option, parameter] : names)
       if (auto value = cl->get(option)) set_sampling_parameter(sampling, parameter, *value);
   } catch (const std::invalid_argument& e) {
-    report_error("run", e.what());
+    report_error("run", error_message(e));
     return 2;
   }
   options.sampling = sampling;
@@ -161,7 +161,7 @@ int cmd_run(const Args& args) {
   try {
     session = std::make_unique<ChatSession>(model, options);
   } catch (const std::exception& e) {
-    return report_error("run", e.what());
+    return report_error("run", error_message(e));
   }
   if (cl->get("--n-predict") == "-1") session->set_parameter("num_predict", "-1");  // explicitly no limit
   g_session.store(session.get());

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -16,6 +15,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "tokenizer/tokenizer.h"
+#include "common/bounded_read.h"
 #include "common/json_limits.h"
 
 namespace dschat {
@@ -57,23 +57,22 @@ std::string batch_line_text(const std::string& line, const std::string& where) {
 template <typename Handler>
 void for_each_batch_text(const std::string& path, Handler handle) {
   BatchInput input(path);
-  std::istream& in = input.stream();
-  const std::string& name = input.name();
   std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
+  while (input.next_line(line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string where = name + ":" + std::to_string(number);
+    const std::string where = input.name() + ":" + std::to_string(input.line_number());
     if (line.find_first_not_of(" \t") == std::string::npos) throw TokenizerError(where + ": empty line (expected a JSON string)");
     handle(batch_line_text(line, where), where);
   }
-  if (in.bad()) throw TokenizerError(name + ": read error");
 }
 
 std::string read_stdin() {
   std::string text;
-  char buffer[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) text.append(buffer, n);
+  try {
+    text = read_all_bounded(stdin, kStdinLimit, "stdin");
+  } catch (const InputTooLarge& e) {
+    throw TokenizerError(e.what());
+  }
   if (std::ferror(stdin)) throw TokenizerError("stdin: read error");
   return text;
 }

@@ -73,6 +73,7 @@ class MultilineInput {
   // Returns the complete message once `line` completes one; nullopt while inside a block.
   std::optional<std::string> submit(const std::string& line);
   bool in_block() const { return in_block_; }
+  size_t buffered_bytes() const { return buffer_.size(); }  // of the block being typed
   void reset();
 
  private:

@@ -15,6 +15,7 @@
 #include "engine/deepseek/mla_attention.h"
 #include "engine/deepseek/moe.h"
 #include "engine/ops/rms_norm.h"
+#include "common/out_of_memory.h"
 
 namespace dschat {
 namespace {
@@ -81,8 +82,11 @@ class DeepSeekContext final : public InferenceContext {
       float* rows_out = all_logits.empty() ? nullptr : all_logits.data() + start * vocab;
       float* last_out = last_chunk && !last_logits.empty() ? last_logits.data() : nullptr;
       const std::span<const int32_t> chunk = tokens.subspan(start, m);
-      const bool done = trace_ ? forward<true>(chunk, form, cancel, rows_out, last_out)
-                               : forward<false>(chunk, form, cancel, rows_out, last_out);
+      const bool done = while_allocating(
+          "the activations of " + std::to_string(m) + " tokens at position " + std::to_string(size()) + " of " +
+              std::to_string(capacity()),
+          [&] { return trace_ ? forward<true>(chunk, form, cancel, rows_out, last_out)
+                              : forward<false>(chunk, form, cancel, rows_out, last_out); });
       if (!done) return false;
       final_hidden_rows_ = m;
     }
@@ -201,7 +205,8 @@ std::unique_ptr<InferenceContext> InferenceContext::create(const Model& model, i
   const auto* deepseek = dynamic_cast<const DeepSeekModel*>(&model);
   if (!deepseek) throw ModelError("InferenceContext::create: not a model loaded by this engine");
   if (max_tokens < 1) throw ModelError("context size must be >= 1 token, got " + std::to_string(max_tokens));
-  return std::make_unique<DeepSeekContext>(*deepseek, max_tokens);
+  return while_allocating("the inference context of " + std::to_string(max_tokens) + " tokens",
+                          [&] { return std::make_unique<DeepSeekContext>(*deepseek, max_tokens); });
 }
 
 }  // namespace dschat

@@ -168,7 +168,24 @@ void mla_attention(Workspace& ws, const ModelConfig& c, const Rope& rope, const 
     for (int64_t kh = 0; kh < key_heads; ++kh) rope.apply(k_pe + kh * d.rope, s.cos.data(), s.sin.data());
     for (int64_t h = 0; h < d.heads; ++h) rope.apply(s.q.data() + i * d.heads * d.qk + h * d.qk + d.nope, s.cos.data(), s.sin.data());
   }
-  // Attention per head, heads split across threads.
+  // Attention per head, heads split across threads. Each thread's scratch is sized here, on the
+  // calling thread: sized inside the pool, a failed allocation (a long prefill: [n, T] scores per
+  // thread) was an exception on a pool thread, i.e. std::terminate instead of an error.
+  const int64_t T = position + n;
+  for (HeadScratch& head : s.heads) {  // any pool thread may take a head
+    if (form == AttentionForm::Full) {
+      head.keys.resize(T * d.qk);
+      head.values_t.resize(d.v * T);
+      head.queries.resize(n * d.qk);
+      head.scores.resize(n * T);
+      head.w_uv.resize(d.v * d.kv_lora);
+    } else {
+      head.q_latent.resize(d.kv_lora);
+      head.latent_out.resize(d.kv_lora);
+      if (static_cast<int64_t>(head.scores.size()) < T) head.scores.resize(T);
+      if (static_cast<int64_t>(head.rope_scores.size()) < T) head.rope_scores.resize(T);
+    }
+  }
   const float scale = static_cast<float>(rope.softmax_scale());
   ws.pool().parallel_for(d.heads, 1, [&](int64_t h0, int64_t h1, int thread) {
     HeadScratch& head = s.heads[static_cast<size_t>(thread)];

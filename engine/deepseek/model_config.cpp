@@ -2,6 +2,7 @@
 // configuration_deepseek.py for the keys HF ignores: scoring_func, topk_method, moe_layer_freq).
 #include "engine/deepseek/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -298,7 +299,10 @@ void validate_model_config(const ModelConfig& c, const std::string& source) {
   if (c.attention_bias) fail("attention_bias", "= true is not supported (DeepSeek-V3 has no attention biases)");
 
   bool any_dense = false, any_moe = false;
-  for (int l = 0; l < c.num_hidden_layers; ++l) (c.is_moe_layer(l) ? any_moe : any_dense) = true;
+  // The layer kinds repeat with period moe_layer_freq after the first dense ones: those layers show
+  // every kind (a loop over all of a num_hidden_layers of 2^31-1 took seconds).
+  const int64_t kinds_seen = std::min<int64_t>(c.num_hidden_layers, int64_t{std::max(c.first_k_dense_replace, 0)} + c.moe_layer_freq);
+  for (int l = 0; l < kinds_seen; ++l) (c.is_moe_layer(l) ? any_moe : any_dense) = true;
   if (any_dense) positive("intermediate_size", c.intermediate_size);
   if (any_moe) {
     positive("moe_intermediate_size", c.moe_intermediate_size);

@@ -73,11 +73,12 @@ std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const Ten
   const int64_t qk = c.qk_head_dim();
 
   w->embed_tokens = b.matrix("model.embed_tokens.weight", c.vocab_size, hidden);
-  w->layers.resize(c.num_hidden_layers);
+  // Grown as the layers are found, never sized from config.json first: a num_hidden_layers of 3e6
+  // allocated 2.3 GB of empty layers before the missing tensor of layer 5 was reported.
   bool any_mlx = false;
   for (int l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    LayerWeights& L = w->layers[l];
+    LayerWeights& L = w->layers.emplace_back();
     L.input_layernorm = b.vector(p + "input_layernorm.weight", hidden);
     L.post_attention_layernorm = b.vector(p + "post_attention_layernorm.weight", hidden);
     AttentionWeights& a = L.attention;
@@ -89,7 +90,7 @@ std::unique_ptr<ModelWeights> bind_model_weights(const ModelConfig& c, const Ten
     } else {
       a.q_proj = b.matrix(ap + "q_proj.weight", heads * qk, hidden);
     }
-    a.kv_a_proj_with_mqa = b.matrix(ap + "kv_a_proj_with_mqa.weight", c.kv_lora_rank + c.qk_rope_head_dim, hidden);
+    a.kv_a_proj_with_mqa = b.matrix(ap + "kv_a_proj_with_mqa.weight", int64_t{c.kv_lora_rank} + c.qk_rope_head_dim, hidden);
     a.kv_a_layernorm = b.vector(ap + "kv_a_layernorm.weight", c.kv_lora_rank);
     if (!b.find(ap + "kv_b_proj.weight") && b.find(ap + "k_b_proj.weight")) {  // GGUF's split (gguf_source.h)
       const int64_t kv_lora = c.kv_lora_rank, nope = c.qk_nope_head_dim, v = c.v_head_dim;

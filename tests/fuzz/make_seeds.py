@@ -264,6 +264,48 @@ def gguf_seeds():
     put(t, "version1", b"GGUF" + struct.pack("<IQQ", 1, 0, 0))
 
 
+def depth_and_size_seeds():
+    """Inputs at the bounds of common/json_limits.h (256 levels of JSON nesting) and of
+    tokenizer/sequence_depth.h (64 nested Sequence steps), one level inside and one past each, and
+    one large flat value per JSON target, so the fuzzers start next to the limits (run.sh gives
+    each target a -max_len that fits them) instead of at libFuzzer's 4 KB default."""
+    def nested(levels):
+        return "[" * levels + "]" * levels
+
+    def sequence(levels):
+        node = {"type": "Lowercase"}
+        for _ in range(levels):
+            node = {"type": "Sequence", "normalizers": [node]}
+        return node
+
+    def header(text):
+        data = text.encode("utf-8")
+        return struct.pack("<Q", len(data)) + data
+
+    big = "x" * 32768
+    for levels in (255, 257):
+        put("model_config", "depth_%d" % levels, '{"hidden_size": 64, "rope_scaling": %s}' % nested(levels))
+        put("safetensors_index", "depth_%d" % levels, '{"metadata": %s, "weight_map": {}}' % nested(levels))
+        put("safetensors_header", "depth_%d" % levels,
+            header('{"a": {"dtype": "F32", "shape": %s, "data_offsets": [0, 0]}}' % nested(levels)))
+        put("conversation", "depth_%d" % levels,
+            '{"format": "dschat-conversation", "version": 1, "messages": [{"role": "user", "content": %s}]}'
+            % nested(levels - 3))
+        put("tokenizer_json", "depth_%d" % levels,
+            '{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": %s}' % nested(levels))
+    for levels in (63, 64, 65):
+        put("tokenizer_json", "sequence_%d" % levels,
+            json.dumps({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "normalizer": sequence(levels)}))
+    put("model_config", "large_value", json.dumps({"hidden_size": 64, "model_type": big}))
+    put("safetensors_index", "large_value", json.dumps({"metadata": {"k": big}, "weight_map": {}}))
+    put("safetensors_header", "large_value", header(json.dumps({"__metadata__": {"k": big}})))
+    put("conversation", "large_value", json.dumps(
+        {"format": "dschat-conversation", "version": 1, "messages": [{"role": "user", "content": big}]}))
+    put("tokenizer_json", "large_value", json.dumps(
+        {"model": {"type": "BPE", "vocab": {big: 0}, "merges": []}}))
+    put("tokenizer_encode", "long_run", "a" * 32768 + "b")
+
+
 if __name__ == "__main__":
     gguf_seeds()
     safetensors_seeds()
@@ -272,3 +314,4 @@ if __name__ == "__main__":
     conversation_seeds()
     pt_seeds()
     chat_command_seeds()
+    depth_and_size_seeds()

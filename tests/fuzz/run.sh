@@ -24,5 +24,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 regressions="$root/tests/fuzz/regressions/$target"
 [ -d "$regressions" ] || regressions=""
-exec "$build/tests/fuzz/${target}_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+# -max_len: large enough for the depth and size seeds of make_seeds.py (JSON nested past the
+# 256-level bound, 32 KB values, the regressions' 400 KB and 0.9 MB nestings), not libFuzzer's
+# 4 KB default, which cannot reach them.
+case $target in
+  tokenizer_json) max_len=1048576 ;;
+  safetensors_header|safetensors_index|model_config|conversation) max_len=524288 ;;
+  pt_zip|pickle|pt_checkpoint|tokenizer_encode) max_len=65536 ;;
+  *) max_len=8192 ;;
+esac
+exec "$build/tests/fuzz/${target}_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
   -artifact_prefix="$findings/" -print_final_stats=1 "$@" "$work" "$root/tests/fuzz/corpus/$target" $regressions

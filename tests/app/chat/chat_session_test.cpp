@@ -231,6 +231,21 @@ TEST_F(ChatSessionTest, MessageLongerThanTheContextIsAClearErrorAndChangesNothin
   EXPECT_TRUE(session->submit("Ok").ok);
 }
 
+// A message whose bytes alone cannot fit (each token covers at most the longest token's bytes) is
+// refused before it is encoded: a 1 GB line in line mode was encoded whole first (14 GB).
+TEST_F(ChatSessionTest, AMessageTooLongToFitIsRefusedWithoutEncodingIt) {
+  ChatSessionOptions options;
+  options.context_tokens = 64;
+  auto session = make_session(options);
+  ASSERT_TRUE(session->submit("Hi").ok);
+  TurnResult r = session->submit(std::string(1 << 16, 'y'));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("does not fit in the context: the prompt needs at least "), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("but the context holds 64"), std::string::npos) << r.error;
+  EXPECT_EQ(session->conversation().messages.size(), 2u);
+  EXPECT_TRUE(session->submit("Ok").ok);
+}
+
 TEST_F(ChatSessionTest, FailingAutosaveKeepsTheConversationAndThePreviousFile) {
   auto session = make_session();
   ASSERT_TRUE(session->submit("Hi").ok);
@@ -324,6 +339,8 @@ TEST_F(ChatSessionTest, ParametersSystemPromptClearAndInfo) {
   EXPECT_EQ(session->template_name(), "deepseek-v3");
   EXPECT_NE(session->template_text().find("<｜Assistant｜>"), std::string::npos);
   EXPECT_NE(session->model_info().find("scripted test model"), std::string::npos);
+  EXPECT_NE(session->model_info().find("context: 512 tokens (the cache takes "), std::string::npos) << session->model_info();
+  EXPECT_NE(session->model_info().find(" a token as the conversation grows"), std::string::npos);
   EXPECT_EQ(session->context_max(), 512);
   EXPECT_FALSE(session->submit("   ").ok);
 }

@@ -125,6 +125,16 @@ TEST(ConversationJson, BadFilesAreClearErrors) {
                "robot");
   expect_error(R"({"format": "dschat-conversation", "version": 1, "messages": [{"role": "user", "content": "a"},
                {"role": "user", "content": "b"}]})", "alternation");
+  // Whole sentences naming the field, what it holds and what it should hold (one read
+  // `the file"version" has the wrong type`).
+  expect_error(R"({"format": "dschat-conversation", "version": "1", "messages": []})",
+               "conv.json: \"version\" of the file is a string, not an integer");
+  expect_error(R"({"format": "dschat-conversation", "version": 1, "messages": {}})",
+               "conv.json: \"messages\" of the file is an object, not an array");
+  expect_error(R"({"format": "dschat-conversation", "version": 1, "messages": [{"role": "user", "content": 7}]})",
+               "conv.json: \"content\" of message 0 is a number, not a string");
+  expect_error(R"({"format": "dschat-conversation", "version": 1, "messages": [{"content": ""}]})",
+               "conv.json: message 0 has no \"role\"");
 }
 
 TEST(ConversationJson, OpenAiSystemMessageBecomesTheSystemPrompt) {

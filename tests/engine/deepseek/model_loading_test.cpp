@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "engine/deepseek/deepseek_model.h"
 #include "engine/model.h"
 #include "tests/engine/checkpoint_writer.h"
@@ -81,6 +83,28 @@ TEST(ModelLoading, WrongShapeNamesFileAndTensor) {
   });
   expect_model_error([&] { Model::load(dir.path()); },
                      {"model.safetensors", "'model.layers.0.self_attn.kv_b_proj.weight'", "[16, 66]", "expected [66, 16]"});
+}
+
+// Sizes in config.json are checked against the tensors before anything is allocated from them.
+// A layer count of 2^31-1 used to size the layer table first (std::bad_alloc; 3e6 layers took
+// 2.3 GB and 12 s before the missing tensor was named); a kv_lora_rank of 2^31-1 overflowed an
+// int and showed a negative expected shape.
+TEST(ModelLoading, HugeSizesInTheConfigAreCheckedAgainstTheTensorsFirst) {
+  TempDir dir;
+  json config = test::small_config();
+  test::write_random_model(dir.path(), config);
+  const int layers = config["num_hidden_layers"].get<int>();
+  config["num_hidden_layers"] = std::numeric_limits<int32_t>::max();
+  std::ofstream(dir.path() / "config.json", std::ios::trunc) << config.dump();
+  expect_model_error([&] { Model::load(dir.path()); },
+                     {"model.safetensors", "'model.layers." + std::to_string(layers) + ".", "is missing"});
+
+  config = test::small_config();
+  config["kv_lora_rank"] = std::numeric_limits<int32_t>::max();
+  std::ofstream(dir.path() / "config.json", std::ios::trunc) << config.dump();
+  const int64_t expected_rows = int64_t{std::numeric_limits<int32_t>::max()} + config["qk_rope_head_dim"].get<int64_t>();
+  expect_model_error([&] { Model::load(dir.path()); },
+                     {"'model.layers.0.self_attn.kv_a_proj_with_mqa.weight'", "expected [" + std::to_string(expected_rows) + ", "});
 }
 
 TEST(ModelLoading, NonFloatWeightIsAnError) {
