@@ -144,6 +144,15 @@ CASES = {
         routed_scaling_factor=2.5, norm_topk_prob=True, scoring_func="sigmoid", topk_method="noaux_tc",
         rope_theta=500.0, rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
                                         "beta_fast": 32, "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707})),
+    # K-quant mixes as people download them (llama-quantize Q4_K_M, Q6_K): rows of 256 values
+    # (hidden, q_lora, kv_lora, moe_intermediate) so the K-quant types apply; narrower rows
+    # (attn_k_b's nope, attn_output's heads x v) get llama-quantize's own fallback types.
+    "v3_kquant": dict(seed=24, types=["F32", "Q4_K_M", "Q6_K"], keep=["Q4_K_M", "Q6_K"], overrides=dict(
+        hidden_size=256, intermediate_size=256, moe_intermediate_size=256, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, n_shared_experts=1, n_routed_experts=4,
+        num_experts_per_tok=2, n_group=1, topk_group=1, kv_lora_rank=256, q_lora_rank=256,
+        qk_rope_head_dim=16, qk_nope_head_dim=32, v_head_dim=32, first_k_dense_replace=1,
+        routed_scaling_factor=2.5, norm_topk_prob=True, scoring_func="sigmoid", topk_method="noaux_tc")),
     # DeepSeek-V2-Lite shape: no q_lora (attn_q), softmax greedy gate, no bias, 2 shared experts, tied
     # embeddings. 27 layers because llama.cpp reads a file without attention.q_lora_rank only for
     # its "lite" layer counts (src/models/deepseek2.cpp); 26 of them dense and narrow to stay small.
@@ -243,7 +252,7 @@ def build_case(name: str, spec: dict, out_dir: str, work: str) -> dict:
         path = os.path.join(out_dir, f"{name}.{t}.gguf")
         run([sys.executable, os.path.join(here, "gguf_convert.py"), hf_dir, "--outtype", t.lower(), "--outfile", path])
         files[t] = path
-    for t in ("Q8_0", "Q4_0"):
+    for t in ("Q8_0", "Q4_0", "Q4_K_M", "Q6_K"):
         if t not in types:
             continue
         path = os.path.join(out_dir, f"{name}.{t}.gguf")
@@ -301,12 +310,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "data", "gguf"))
     ap.add_argument("--keep-hf", help="directory to keep the Hugging Face directories in")
+    ap.add_argument("--case", action="append", choices=sorted(CASES), help="only these cases (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     work = args.keep_hf or tempfile.mkdtemp(prefix="gguf-goldens-")
     os.makedirs(work, exist_ok=True)
     for name, spec in CASES.items():
+        if args.case and name not in args.case:
+            continue
         r = build_case(name, spec, args.out, work)
         print(json.dumps({"case": name, "files": r["files"]}))
     if not args.keep_hf:

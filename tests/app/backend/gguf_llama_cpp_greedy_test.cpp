@@ -61,7 +61,8 @@ INSTANTIATE_TEST_SUITE_P(Files, LlamaCppGreedy,
                          ::testing::Values(std::pair{"v3_qlora", "F32"}, std::pair{"v3_qlora", "F16"},
                                            std::pair{"v3_qlora", "BF16"}, std::pair{"v3_qlora", "Q8_0"},
                                            std::pair{"v3_qlora", "Q4_0"}, std::pair{"v3_yarn", "Q8_0"},
-                                           std::pair{"v2_lite_no_qlora", "Q8_0"}),
+                                           std::pair{"v2_lite_no_qlora", "Q8_0"}, std::pair{"v3_kquant", "Q4_K_M"},
+                                           std::pair{"v3_kquant", "Q6_K"}),
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
 
 }  // namespace

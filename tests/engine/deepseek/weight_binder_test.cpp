@@ -80,7 +80,8 @@ TEST(WeightBinder, PtMissingTensorWrongShapeDtypeAndLayout) {
   EXPECT_EQ(error_of([&] { b.require("nope", {6, 5}); }), file + ": tensor 'nope' is missing (expected shape [6, 5])");
   EXPECT_EQ(error_of([&] { b.matrix("base", 5, 6); }), file + ": tensor 'base' has shape [6, 5], expected [5, 6]");
   EXPECT_EQ(error_of([&] { b.matrix("double", 2, 2); }),
-            file + ": tensor 'double' has dtype F64, which no kernel computes with (weights: F32, F16, Q4_0, Q8_0, BF16)");
+            file + ": tensor 'double' has dtype F64, which no kernel computes with (weights: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, "
+                       "Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16)");
   EXPECT_EQ(error_of([&] { b.matrix("transposed", 5, 6); }),
             file + ": tensor 'transposed' is not contiguous (strides [1, 5])");
   EXPECT_EQ(error_of([&] { b.shape("nope", 2); }), file + ": tensor 'nope' is missing");
