@@ -5,19 +5,9 @@
 #include <cstring>
 
 #include "engine/quant/half_float.h"
+#include "engine/quant/nearest_int.h"
 
 namespace dschat {
-namespace {
-
-// Round to nearest (ties to even) for |v| < 2^22 (the trick of quantize.cpp).
-inline int nearest_int(float v) {
-  const float shifted = v + 12582912.0f;
-  int32_t bits;
-  std::memcpy(&bits, &shifted, sizeof bits);
-  return (bits & 0x007fffff) - 0x00400000;
-}
-
-}  // namespace
 
 void quantize_row_q8_k(const float* x, BlockQ8_K* out, int64_t n) {
   for (int64_t b = 0; b < n / kSuperBlock; ++b) {
