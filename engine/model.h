@@ -67,6 +67,9 @@ struct ContextOptions {
   // BPE ids are in merge order, so the low ids are the frequent tokens, and the head is most of a
   // draft step's cost. A token outside them is never drafted (only acceptance suffers).
   int draft_vocab = 8192;
+  // Draft from a Q8_0 copy of those rows when the head is stored as floats (faster; the drafts
+  // only need an argmax). false: the head's own rows (tests compare the module's logits).
+  bool quantized_draft_head = true;
 };
 
 // One sequence's state: the latent KV cache (normalised c_kv and roped k_pe per layer and

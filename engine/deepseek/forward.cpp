@@ -17,6 +17,8 @@
 #include "engine/ops/matmul.h"
 #include "engine/deepseek/mla_attention.h"
 #include "engine/deepseek/moe.h"
+#include "engine/quant/quantize.h"
+#include "engine/quant/weight_buffer.h"
 #include "engine/ops/rms_norm.h"
 
 namespace dschat {
@@ -35,7 +37,8 @@ class DeepSeekContext final : public InferenceContext {
       mtp_cache_ = std::make_unique<LatentCache>(1, max_tokens, config_.kv_lora_rank,
                                                  config_.qk_rope_head_dim * config_.rotary_key_heads());
       const int64_t rows = options.draft_vocab <= 0 ? mtp_->head.rows : std::min<int64_t>(options.draft_vocab, mtp_->head.rows);
-      draft_head_ = mtp_->head.row_slice(0, rows);  // a view: the head's first rows, no copy
+      draft_head_ = options.quantized_draft_head ? draft_head(mtp_->head.row_slice(0, rows))
+                                                 : mtp_->head.row_slice(0, rows);
       draft_logits_.resize(static_cast<size_t>(rows));
       draft_hidden_.resize(static_cast<size_t>(config_.hidden_size));
     }
@@ -195,6 +198,25 @@ class DeepSeekContext final : public InferenceContext {
     decoder_layer<false>(mtp_->layer, config_.num_hidden_layers, *mtp_cache_, 0, mtp_x_.data(), n, position, form);
   }
 
+  // The draft head: the head's first rows as they are when quantized, else a Q8_0 copy of them
+  // owned by the context (2.2 MB for 8192 rows of 256): a draft needs only an argmax, and the
+  // Q8_0 GEMV of one token is ~2.5x faster than the BF16 one on the bundled model (the draft
+  // head is most of a draft step). The main model's head is never touched.
+  WeightMatrix draft_head(const WeightMatrix& rows) {
+    const bool floats = rows.dtype == DType::F32 || rows.dtype == DType::F16 || rows.dtype == DType::BF16;
+    if (!floats || rows.cols % kQuantBlock != 0) return rows;
+    WeightMatrix q{DType::Q8_0, rows.rows, rows.cols, nullptr};
+    draft_head_storage_ = std::make_unique<WeightBuffer>(q.bytes());
+    q.data = draft_head_storage_->data();
+    std::vector<float> row(static_cast<size_t>(rows.cols));
+    for (int64_t r = 0; r < rows.rows; ++r) {
+      weight_row_to_f32(rows, r, row.data());
+      quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(draft_head_storage_->data() + static_cast<size_t>(r) * q.row_bytes()),
+                        rows.cols);
+    }
+    return q;
+  }
+
   float* pending_hidden() { return hidden_rows_.data(); }
   float* chunk_hidden(int64_t row) { return hidden_rows_.data() + (row + 1) * config_.hidden_size; }
 
@@ -311,7 +333,8 @@ class DeepSeekContext final : public InferenceContext {
   // Multi-token prediction (null / empty unless ContextOptions::mtp and the model has a module).
   const MtpWeights* mtp_ = nullptr;
   std::unique_ptr<LatentCache> mtp_cache_;  // the module's own latent rows, one layer
-  WeightMatrix draft_head_;                  // the head's first draft_vocab rows (a view)
+  WeightMatrix draft_head_;                  // the head's first draft_vocab rows (draft_head())
+  std::unique_ptr<WeightBuffer> draft_head_storage_;
   // Row 0: the final-normed h of position size()-1 (pending_valid_ when known); rows 1..chunk_rows_:
   // those of the last chunk, positions chunk_position_.. (for truncate()).
   std::vector<float> hidden_rows_;

@@ -46,10 +46,12 @@ const Model& model_of(WeightType type) {
   return *m;
 }
 
-std::unique_ptr<InferenceContext> mtp_context(const Model& model, int capacity, int draft_vocab = 8192) {
+std::unique_ptr<InferenceContext> mtp_context(const Model& model, int capacity, int draft_vocab = 8192,
+                                              bool quantized_draft_head = true) {
   ContextOptions options;
   options.mtp = true;
   options.draft_vocab = draft_vocab;
+  options.quantized_draft_head = quantized_draft_head;
   return InferenceContext::create(model, capacity, options);
 }
 
@@ -87,7 +89,7 @@ constexpr double kTolerance = 1e-4;  // as the main model's bundled goldens (flo
 // the reference's forward_mtp row i, over its latent rows of positions 0..i-1 made by appends.
 TEST_F(MtpReference, DraftLogitsMatchForwardMtpTokenByToken) {
   const Model& model = model_of(WeightType::Native);
-  auto context = mtp_context(model, static_cast<int>(ids_.size()), /*draft_vocab=*/0);
+  auto context = mtp_context(model, static_cast<int>(ids_.size()), /*draft_vocab=*/0, /*quantized_draft_head=*/false);
   ASSERT_TRUE(context->can_draft());
   ASSERT_TRUE(context->append(std::span<const int32_t>(ids_.data(), 1), {}));
   for (size_t i = 0; i + 1 < ids_.size(); ++i) {
@@ -104,7 +106,7 @@ TEST_F(MtpReference, DraftLogitsMatchForwardMtpTokenByToken) {
 // pending hidden state of position n-1 restored from the last chunk's rows.
 TEST_F(MtpReference, DraftLogitsMatchAfterPrefillChunksAndTruncate) {
   const Model& model = model_of(WeightType::Native);
-  auto context = mtp_context(model, static_cast<int>(ids_.size()), 0);
+  auto context = mtp_context(model, static_cast<int>(ids_.size()), 0, false);
   context->set_prefill_chunk(5);
   const size_t n = ids_.size() - 1;
   ASSERT_TRUE(context->append(std::span<const int32_t>(ids_.data(), n), {}));
