@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <stdexcept>
 
 namespace dschat {
@@ -121,6 +122,16 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
     if (on_piece) on_piece(text);
   };
   Clock::time_point first_token_time{};
+  // Speculative decoding (greedy only: each verified row's choice is then the token the plain
+  // loop would sample). `ready`: the tokens the last verify pass settled, in order; all but the
+  // last are already in the cache (accepted drafts). `committed`: the cache size of the plain loop,
+  // to which the cache is cut back at the end (accepted drafts never reached, an eos).
+  const bool speculate = options.draft_tokens > 0 && sampler.params().temperature <= 0 && context.can_draft();
+  std::deque<int32_t> ready;
+  std::vector<int32_t> drafts, verified;
+  std::vector<float> rows;
+  const size_t vocab = logits.size();
+  int committed = context.size();
   for (;;) {
     if (cancelled(options.cancel)) {
       stats.stop = StopReason::User;
@@ -130,11 +141,17 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
       stats.stop = StopReason::Length;
       break;
     }
-    if (context.size() >= capacity && !crop) {
+    if (committed >= capacity && !crop) {
       stats.stop = StopReason::Context;
       break;
     }
-    int32_t id = sampler.sample(logits, context.tokens());
+    int32_t id;
+    if (!ready.empty()) {
+      id = ready.front();
+      ready.pop_front();
+    } else {
+      id = sampler.sample(logits, context.tokens());
+    }
     if (++stats.generated_tokens == 1) {
       first_token_time = Clock::now();
       stats.time_to_first_token = seconds_since(start);
@@ -149,6 +166,45 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
       stats.stop = StopReason::StopString;
       break;
     }
+    if (!ready.empty()) {  // id is an accepted draft: already in the cache
+      ++committed;
+      continue;
+    }
+    if (speculate) {
+      int k = std::min(options.draft_tokens, context.max_verify_tokens() - 1);
+      k = std::min(k, capacity - context.size() - 1);
+      if (options.max_tokens >= 0) k = std::min(k, options.max_tokens - stats.generated_tokens);
+      drafts.resize(static_cast<size_t>(std::max(k, 0)));
+      const int n = k > 0 ? context.draft(id, k, drafts) : 0;
+      if (n > 0) {
+        const int base = context.size();
+        verified.assign(1, id);
+        verified.insert(verified.end(), drafts.begin(), drafts.begin() + n);
+        rows.resize(verified.size() * vocab);
+        if (!context.verify(verified, rows, options.cancel)) {
+          stats.stop = StopReason::User;
+          break;
+        }
+        // Row j holds the logits after id, drafts[0..j): the plain loop's choice there is
+        // sample(row j, history so far). Drafts are accepted while they equal it; the first
+        // choice that differs (or the one after the last draft) is the next token.
+        const std::vector<int32_t>& history = context.tokens();
+        int accepted = 0;
+        for (int j = 0; j <= n; ++j) {
+          const int32_t choice = sampler.sample(std::span<float>(rows).subspan(j * vocab, vocab),
+                                                std::span<const int32_t>(history).first(base + 1 + j));
+          ready.push_back(choice);
+          if (j == n || choice != drafts[j]) break;
+          ++accepted;
+        }
+        context.truncate(base + 1 + accepted);
+        committed = base + 1;
+        stats.drafted_tokens += n;
+        stats.accepted_tokens += accepted;
+        ++stats.verify_steps;
+        continue;
+      }
+    }
     int32_t token[1] = {id};
     std::vector<int32_t> window;  // a full context that crops: its last capacity - 1 tokens and id
     if (context.size() >= capacity) {
@@ -161,7 +217,9 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
       stats.stop = StopReason::User;
       break;
     }
+    committed = context.size();
   }
+  if (context.size() > committed) context.truncate(committed);
   if (stats.stop != StopReason::StopString) {
     emit(filter.push(decoder.finish()));
     if (filter.stopped())

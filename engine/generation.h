@@ -37,6 +37,13 @@ struct GenerationStats {
   double decode_seconds = 0;
   double decode_tokens_per_second = 0;  // tokens after the first / time after the first
   double time_to_first_token = 0;       // from the call until the first token was sampled
+  // Speculative decoding (GenerationOptions::draft_tokens): tokens the MTP module proposed, how
+  // many of them the model's own choice confirmed, and the verify passes that checked them.
+  int drafted_tokens = 0;
+  int accepted_tokens = 0;
+  int verify_steps = 0;
+  double acceptance_rate() const { return drafted_tokens > 0 ? double(accepted_tokens) / drafted_tokens : 0; }
+  double mean_accepted() const { return verify_steps > 0 ? double(accepted_tokens) / verify_steps : 0; }
   StopReason stop = StopReason::None;
 };
 
@@ -54,6 +61,11 @@ struct GenerationOptions {
   std::vector<int32_t> eos_ids;           // stop when any of these is sampled (not emitted)
   std::vector<std::string> stop_strings;  // stop when the text contains one (never emitted)
   const std::atomic<bool>* cancel = nullptr;  // checked between layers, chunks and tokens
+  // Speculative decoding: up to this many tokens drafted per step by the context's MTP module
+  // (InferenceContext::draft) and checked in one verify() pass; 0 = off. Used only with greedy
+  // sampling (temperature 0) and a context that can_draft(); the output is token for token the
+  // same as without it.
+  int draft_tokens = 0;
 };
 
 using PieceCallback = std::function<void(std::string_view piece)>;

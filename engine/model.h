@@ -58,12 +58,27 @@ class Model {
 // for a final check after a command's model is gone.
 std::string model_files_changed_since_start();
 
+// How a context runs beyond the main model.
+struct ContextOptions {
+  // Run the model's multi-token-prediction module alongside the main model so draft() can
+  // propose tokens (speculative decoding). Ignored when the model has no MTP module.
+  bool mtp = false;
+  // Drafts come from the first `draft_vocab` rows of the head only (0 = the whole vocabulary):
+  // BPE ids are in merge order, so the low ids are the frequent tokens, and the head is most of a
+  // draft step's cost. A token outside them is never drafted (only acceptance suffers).
+  int draft_vocab = 8192;
+  // Draft from a Q8_0 copy of those rows when the head is stored as floats (faster; the drafts
+  // only need an argmax). false: the head's own rows (tests compare the module's logits).
+  bool quantized_draft_head = true;
+};
+
 // One sequence's state: the latent KV cache (normalised c_kv and roped k_pe per layer and
 // position) and scratch buffers. Not thread-safe; one per conversation.
 class InferenceContext {
  public:
   // `max_tokens` bounds the cache (<= config().max_position_embeddings unless overridden).
-  static std::unique_ptr<InferenceContext> create(const Model& model, int max_tokens);
+  static std::unique_ptr<InferenceContext> create(const Model& model, int max_tokens,
+                                                  const ContextOptions& options = {});
   virtual ~InferenceContext() = default;
 
   virtual int size() const = 0;      // tokens in the cache
@@ -88,6 +103,27 @@ class InferenceContext {
   // for contexts that do not run a model (tests' scripted ones). Valid until the next append().
   // Multi-token prediction drafts from the last row.
   virtual std::span<const float> final_hidden() const { return {}; }
+
+  // Speculative decoding (docs/engine.md "MTP speculative decoding").
+  // Whether draft() can propose tokens: the context was created with ContextOptions::mtp and the
+  // model has an MTP module.
+  virtual bool can_draft() const { return false; }
+  // Proposes up to min(k, out.size()) tokens to follow `next_token` (sampled from the last
+  // logits, not yet appended), greedily from the MTP module; returns how many (0 when it cannot:
+  // no module, nothing appended yet, the position after a truncate that left no hidden state, or
+  // a full cache). Changes nothing the main model computes: only the MTP module's own cache rows.
+  virtual int draft(int32_t next_token, int k, std::span<int32_t> out) {
+    (void)next_token, (void)k, (void)out;
+    return 0;
+  }
+  // The draft head's logits of draft()'s last step (the first draft_vocab ids), for tests.
+  virtual std::span<const float> draft_logits() const { return {}; }
+  // Appends `tokens` (at most max_verify_tokens()) in one batched pass whose every row computes
+  // bit for bit what append() of that token alone would, and writes the logits of every token to
+  // `all_logits` (n * vocab). Cancel and errors as append(). The default runs append() per token.
+  virtual bool verify(std::span<const int32_t> tokens, std::span<float> all_logits,
+                      const std::atomic<bool>* cancel = nullptr);
+  virtual int max_verify_tokens() const { return 4; }
 
   // Tokens per chunk of the full-sequence path (default 64; >= 1). Results do not depend on it
   // beyond float rounding; tests use it to check exactly that.

@@ -36,8 +36,8 @@ struct LoadedModel {
   // Tests put a scripted context here.
   std::function<std::unique_ptr<InferenceContext>(int max_tokens)> context_factory;
 
-  std::unique_ptr<InferenceContext> create_context(int max_tokens) const {
-    return context_factory ? context_factory(max_tokens) : InferenceContext::create(*model, max_tokens);
+  std::unique_ptr<InferenceContext> create_context(int max_tokens, const ContextOptions& options = {}) const {
+    return context_factory ? context_factory(max_tokens) : InferenceContext::create(*model, max_tokens, options);
   }
 
   // Loads everything (Model::load with `options`, so options.progress reports 0-100% and can

@@ -48,7 +48,9 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
     : model_(std::move(model)),
       template_(options.template_name.empty() ? ChatTemplate::detect(*model_->tokenizer)
                                               : ChatTemplate::by_name(options.template_name)),
-      context_(model_->create_context(context_capacity(*model_, options.context_tokens))) {
+      draft_tokens_(options.draft_tokens),
+      context_options_{options.draft_tokens > 0, options.draft_vocab},
+      context_(model_->create_context(context_capacity(*model_, options.context_tokens), context_options_)) {
   context_capacity_.store(context_->capacity());
   const Tokenizer& tokenizer = *model_->tokenizer;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
@@ -88,7 +90,7 @@ void LocalResponder::set_context_size(int tokens) {
   int max_positions = model_->model->config().max_position_embeddings;
   if (tokens < 16 || tokens > max_positions)
     throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
-  context_ = model_->create_context(tokens);
+  context_ = model_->create_context(tokens, context_options_);
   context_capacity_.store(context_->capacity());
   context_used_.store(0);
 }
@@ -213,6 +215,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
   options.eos_ids = model_->eos_ids;
   options.stop_strings = template_.stop_strings();
   options.cancel = &cancel;
+  options.draft_tokens = draft_tokens_;
 
   // deepseek-v2 and plain: the reply after "Assistant:" starts with a space that is not content.
   bool strip = template_.reply_strips_leading_space();

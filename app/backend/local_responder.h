@@ -27,6 +27,8 @@ namespace dschat {
 struct LocalResponderOptions {
   std::string template_name;  // "" = detect from tokenizer_config.json
   int context_tokens = 0;     // 0 = max_position_embeddings (--ctx)
+  int draft_tokens = 0;       // MTP speculative decoding, tokens drafted per step (--draft; 0 = off)
+  int draft_vocab = 8192;     // the draft head's rows (--draft-vocab; 0 = all)
 };
 
 class LocalResponder final : public Responder {
@@ -60,6 +62,8 @@ class LocalResponder final : public Responder {
 
   std::shared_ptr<const LoadedModel> model_;
   ChatTemplate template_;
+  int draft_tokens_ = 0;
+  ContextOptions context_options_;  // the MTP module on when draft_tokens_ > 0
   std::unique_ptr<InferenceContext> context_;
   std::optional<Sampler> sampler_;  // made by the first request
   // The longest token in bytes (added tokens included): a text of b bytes is at least

@@ -1,9 +1,12 @@
 // dschat bench --model DIR [-p 512] [-n 128] [-t THREADS] [--type f32|bf16|q8_0|q4_0]
-//              [--type-output TYPE] [-r REPS] [--json]
+//              [--type-output TYPE] [-r REPS] [--json] [--mtp [--draft N] [--draft-vocab N]]
 // Throughput like llama-bench: after one warm-up run, `reps` times a prefill of p random tokens
 // (one batched append into an empty cache) and, separately, a decode of n tokens one at a time
 // (absorbed-MLA path, each into an empty cache). Reports mean ± sd tokens/s of each, the load time
 // and the peak resident set size. Token ids come from a fixed-seed generator: no tokenizer needed.
+// --mtp: decode becomes greedy generation of n tokens after a 16-token prompt, alternately without
+// and with MTP speculative decoding, reporting both speeds and the acceptance of the drafts (on
+// the model's own greedy continuation of random ids: a real prompt is `dschat run --draft N -v`).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
+#include "engine/generation.h"
 #include "engine/model.h"
 #include "common/out_of_memory.h"
 
@@ -37,7 +41,11 @@ const char* kBenchHelp =
     "  --type           weight type at run time (default: the checkpoint's own)\n"
     "  --type-output    weight type of lm_head and embeddings (default: as --type)\n"
     "  -r, --repetitions  measured repetitions (default 5)\n"
-    "  --json           print one JSON object instead of the table\n";
+    "  --json           print one JSON object instead of the table\n"
+    "  --mtp            decode as greedy generation, alternately without and with MTP speculative\n"
+    "                   decoding (the model's multi-token-prediction module drafts, one pass verifies)\n"
+    "  --draft N        with --mtp: tokens drafted per step (1-3, default 3)\n"
+    "  --draft-vocab N  with --mtp: draft from the first N token ids only (default 8192; 0 = all)\n";
 
 struct Stats {
   double mean = 0, sd = 0;
@@ -108,12 +116,85 @@ double time_decode(InferenceContext& ctx, const std::vector<int32_t>& ids, std::
   return static_cast<double>(ids.size()) / seconds_since(start);
 }
 
+class NoText : public TokenTextDecoder {
+ public:
+  std::string push(int32_t) override { return {}; }
+  std::string finish() override { return {}; }
+  void reset() override {}
+};
+
+// Greedy generation of n tokens after `prompt`, without (draft 0) or with speculation.
+GenerationResult time_generation(const Model& model, InferenceContext& ctx, const std::vector<int32_t>& prompt, int n,
+                                 int draft) {
+  ctx.truncate(0);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  Sampler sampler(greedy);
+  NoText text;
+  GenerationOptions options;
+  options.max_tokens = n;
+  options.draft_tokens = draft;
+  return generate(model, ctx, prompt, sampler, text, options, nullptr);
+}
+
+// --mtp: alternating runs; prints speeds, acceptance and whether the tokens agree.
+int bench_mtp(const Model& model, int gen_tokens, int reps, int draft, int draft_vocab, int threads, bool json,
+              const std::string& type_name) {
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model.config().vocab_size - 1));
+  std::vector<int32_t> prompt(16);
+  for (auto& id : prompt) id = pick(rng);
+  const int capacity = static_cast<int>(prompt.size()) + gen_tokens + 1;
+  auto plain = InferenceContext::create(model, capacity);
+  ContextOptions mtp;
+  mtp.mtp = true;
+  mtp.draft_vocab = draft_vocab;
+  auto speculative = InferenceContext::create(model, capacity, mtp);
+  if (!speculative->can_draft()) throw ModelError(model.name() + ": the model has no multi-token-prediction module");
+  time_generation(model, *plain, prompt, std::min(gen_tokens, 8), 0);  // warm-up
+  time_generation(model, *speculative, prompt, std::min(gen_tokens, 8), draft);
+  std::vector<double> plain_tps, mtp_tps;
+  int drafted = 0, accepted = 0, steps = 0;
+  bool same = true;
+  for (int r = 0; r < reps; ++r) {
+    const GenerationResult a = time_generation(model, *plain, prompt, gen_tokens, 0);
+    const GenerationResult b = time_generation(model, *speculative, prompt, gen_tokens, draft);
+    plain_tps.push_back(a.stats.decode_tokens_per_second);
+    mtp_tps.push_back(b.stats.decode_tokens_per_second);
+    drafted += b.stats.drafted_tokens;
+    accepted += b.stats.accepted_tokens;
+    steps += b.stats.verify_steps;
+    same = same && a.tokens == b.tokens;
+  }
+  const Stats p = stats_of(plain_tps), m = stats_of(mtp_tps);
+  const double rate = drafted ? double(accepted) / drafted : 0, per_step = steps ? double(accepted) / steps : 0;
+  if (json) {
+    std::printf("{\"type\": \"%s\", \"threads\": %d, \"decode_tokens\": %d, \"draft\": %d, \"draft_vocab\": %d, "
+                "\"decode_tps\": %.3f, \"decode_tps_sd\": %.3f, \"mtp_decode_tps\": %.3f, \"mtp_decode_tps_sd\": %.3f, "
+                "\"acceptance\": %.4f, \"accepted_per_step\": %.4f, \"same_tokens\": %s}\n",
+                type_name.c_str(), threads, gen_tokens, draft, draft_vocab, p.mean, p.sd, m.mean, m.sd, rate, per_step,
+                same ? "true" : "false");
+    return same ? 0 : 1;
+  }
+  std::printf("model: %s, %s, threads %d, greedy tg%d, repetitions %d, draft %d, draft vocab %d\n",
+              model.name().c_str(), type_name.c_str(), threads, gen_tokens, reps, draft, draft_vocab);
+  std::printf("| %-12s | %20s |\n", "decode", "t/s");
+  std::printf("|--------------|----------------------|\n");
+  std::printf("| %-12s | %10.2f ± %7.2f |\n", "plain", p.mean, p.sd);
+  std::printf("| %-12s | %10.2f ± %7.2f |\n", ("mtp draft " + std::to_string(draft)).c_str(), m.mean, m.sd);
+  std::printf("speed-up %.2fx; drafts accepted %d of %d (%.1f%%), %.2f per step; tokens %s\n",
+              p.mean > 0 ? m.mean / p.mean : 0, accepted, drafted, 100 * rate, per_step,
+              same ? "identical" : "DIFFER (bug)");
+  return same ? 0 : 1;
+}
+
 }  // namespace
 
 int cmd_bench(const Args& args) {
   try {
-    CommandLine cl(args, {"--model", "--n-prompt", "--n-gen", "--threads", "--type", "--type-output", "--repetitions"},
-                   {"--json", "--help"},
+    CommandLine cl(args, {"--model", "--n-prompt", "--n-gen", "--threads", "--type", "--type-output", "--repetitions", "--draft",
+                    "--draft-vocab"},
+                   {"--json", "--help", "--mtp"},
                    {{"-p", "--n-prompt"}, {"-n", "--n-gen"}, {"-t", "--threads"}, {"-r", "--repetitions"},
                     {"-h", "--help"}});
     if (cl.has("--help")) {
@@ -138,6 +219,12 @@ int cmd_bench(const Args& args) {
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const double load_s = seconds_since(load_start);
     const ModelConfig& config = model->config();
+    if (cl.has("--mtp")) {
+      const std::string type_name = type.name == output_type.name ? type.name : type.name + "/" + output_type.name;
+      const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+      return bench_mtp(*model, std::max(gen_tokens, 2), reps, static_cast<int>(cl.get_int("--draft", 3, 1, 3)),
+                       static_cast<int>(cl.get_int("--draft-vocab", 8192, 0, 100'000'000)), threads, json, type_name);
+    }
 
     const int context = std::max(std::max(prompt_tokens, gen_tokens), 1);
     if (context > config.max_position_embeddings) {

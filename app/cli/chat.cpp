@@ -28,12 +28,16 @@ namespace dschat {
 namespace {
 
 const char* kChatUsage =
-    "usage: dschat [--model DIR] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N] [-t THREADS]\n"
+    "usage: dschat [--model DIR] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N] [--draft N]\n"
+    "              [--draft-vocab N] [-t THREADS]\n"
     "  --model DIR      model directory (default: the bundled model, or $DSCHAT_MODEL_DIR)\n"
     "  --resume [FILE]  reopen the last conversation, or FILE\n"
     "  --template NAME  chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT    system prompt\n"
     "  --ctx N          context size in tokens (default: the model's maximum)\n"
+    "  --draft N        MTP speculative decoding, N drafted tokens per step (1-3; 0 = off, the default);\n"
+    "                   greedy (temperature 0) only, same reply token for token\n"
+    "  --draft-vocab N  draft from the first N token ids only (default 8192; 0 = all)\n"
     "  -t THREADS       threads (default: all)\n"
     "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
     "stdin and replies are written to stdout. Type /? in the chat for commands.\n";
@@ -61,7 +65,7 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads"}, {"--help"}, {{"-t", "--threads"}});
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"}, {"--help"}, {{"-t", "--threads"}});
   if (cl.has("--help")) {
     std::fputs(kChatUsage, stdout);
     std::exit(0);
@@ -71,6 +75,8 @@ ChatArguments parse_arguments(const Args& raw) {
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
   parsed.session.context_tokens = static_cast<int>(cl.get_int("--ctx", 0, 0, 1 << 24));
+  parsed.session.draft_tokens = static_cast<int>(cl.get_int("--draft", 0, 0, 3));
+  parsed.session.draft_vocab = static_cast<int>(cl.get_int("--draft-vocab", 8192, 0, 100'000'000));
   parsed.load.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 4096));
   return parsed;
 }

@@ -1,7 +1,7 @@
 // dschat run: one prompt, the reply streamed to stdout as it is generated.
 //   dschat run [--model DIR] --prompt TEXT|- [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //              [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--template NAME]
-//              [--system TEXT] [--ctx N] [-t THREADS] [-v]
+//              [--system TEXT] [--ctx N] [--draft N] [--draft-vocab N] [-t THREADS] [-v]
 // The prompt goes through the model's chat template (--template concat gives the raw text).
 // Statistics go to stderr with -v only. Exit status: 0 done, 130 interrupted by SIGINT (the
 // partial reply stays printed), 1 on errors, 2 on a bad command line.
@@ -42,6 +42,10 @@ const char* kRunUsage =
     "  --template NAME       chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT         system prompt\n"
     "  --ctx N               context size in tokens (default: the model's maximum)\n"
+    "  --draft N             speculative decoding: N tokens drafted per step by the model's MTP\n"
+    "                        module (1-3; 0 = off, the default). Greedy (--temp 0) only; the\n"
+    "                        reply is the same token for token, only faster\n"
+    "  --draft-vocab N       draft from the first N token ids only (default 8192; 0 = all)\n"
     "  -t, --threads N       threads (default: all)\n"
     "  -v, --verbose         statistics on stderr\n";
 
@@ -75,6 +79,10 @@ void print_stats(const TurnResult& r) {
                "stop: %s\n",
                s.prompt_tokens, s.reused_tokens, s.prefill_tokens_per_second, s.generated_tokens,
                s.decode_tokens_per_second, s.time_to_first_token, stop_reason_name(s.stop));
+  if (s.verify_steps > 0) {
+    std::fprintf(stderr, "draft: %d drafted, %d accepted (%.1f%%), %.2f accepted per step of %d\n", s.drafted_tokens,
+                 s.accepted_tokens, 100.0 * s.acceptance_rate(), s.mean_accepted(), s.verify_steps);
+  }
 }
 
 }  // namespace
@@ -85,7 +93,7 @@ int cmd_run(const Args& args) {
     cl.emplace(args,
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads"},
+                                     "--ctx", "--threads", "--draft", "--draft-vocab"},
                std::set<std::string>{"--verbose", "--help"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
@@ -111,6 +119,8 @@ int cmd_run(const Args& args) {
     model_dir = cl->get_or("--model", default_model_dir());
     options.max_reply_tokens = static_cast<int>(cl->get_int("--n-predict", -1, -1, 100'000'000));
     options.context_tokens = static_cast<int>(cl->get_int("--ctx", 0, 0, 100'000'000));
+    options.draft_tokens = static_cast<int>(cl->get_int("--draft", 0, 0, 3));
+    options.draft_vocab = static_cast<int>(cl->get_int("--draft-vocab", 8192, 0, 100'000'000));
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");

@@ -215,6 +215,17 @@ std::string DeepSeekModel::describe() const {
   s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
     << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)
     << " for the full context of " << c.max_position_embeddings << ")\n";
+  if (!weights_->mtp.empty()) {
+    // Parameters of the modules' own tensors (model.layers.L..), the shared embedding and head excluded.
+    uint64_t own = 0;
+    for (const TensorInfo* t : weights_->used) {
+      if (is_mtp_or_cache(t->name, c.num_hidden_layers)) own += static_cast<uint64_t>(t->element_count());
+    }
+    const bool shared_head = weights_->mtp[0].head.data == weights_->lm_head.data;
+    s << "multi-token prediction: " << weights_->mtp.size() << " module(s) (layers " << c.num_hidden_layers << ".."
+      << c.num_hidden_layers + weights_->mtp.size() - 1 << "), " << with_commas(own) << " parameters of their own, head "
+      << (shared_head ? "shared with lm_head" : "own") << "; drafts for speculative decoding (--draft N)\n";
+  }
   if (!weights_->ignored.empty()) {
     s << "ignored: " << weights_->ignored.size() << " tensors of multi-token-prediction layers or rotary caches\n";
   }

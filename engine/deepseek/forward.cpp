@@ -3,8 +3,11 @@
 //   per layer: h += MLA(RMSNorm(h));  h += FFN(RMSNorm(h))   (FFN: dense SwiGLU or DeepSeekMoE)
 //   logits = lm_head(RMSNorm(h))
 // n > 1 tokens run as a batched full-sequence pass in chunks; n == 1 runs the absorbed-MLA decode.
+// With ContextOptions::mtp, the multi-token-prediction module (model_weights.h MtpWeights) runs
+// beside it, one position behind, and drafts tokens for speculative decoding (docs/engine.md).
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -14,6 +17,8 @@
 #include "engine/ops/matmul.h"
 #include "engine/deepseek/mla_attention.h"
 #include "engine/deepseek/moe.h"
+#include "engine/quant/quantize.h"
+#include "engine/quant/weight_buffer.h"
 #include "engine/ops/rms_norm.h"
 #include "common/out_of_memory.h"
 
@@ -22,12 +27,22 @@ namespace {
 
 class DeepSeekContext final : public InferenceContext {
  public:
-  DeepSeekContext(const DeepSeekModel& model, int max_tokens)
+  DeepSeekContext(const DeepSeekModel& model, int max_tokens, const ContextOptions& options)
       : model_(model),
         config_(model.config()),
         cache_(config_.num_hidden_layers, max_tokens, config_.kv_lora_rank,
                config_.qk_rope_head_dim * config_.rotary_key_heads()),
         workspace_(model.pool()) {
+    if (options.mtp && !model.weights().mtp.empty()) {
+      mtp_ = &model.weights().mtp[0];
+      mtp_cache_ = std::make_unique<LatentCache>(1, max_tokens, config_.kv_lora_rank,
+                                                 config_.qk_rope_head_dim * config_.rotary_key_heads());
+      const int64_t rows = options.draft_vocab <= 0 ? mtp_->head.rows : std::min<int64_t>(options.draft_vocab, mtp_->head.rows);
+      draft_head_ = options.quantized_draft_head ? draft_head(mtp_->head.row_slice(0, rows))
+                                                 : mtp_->head.row_slice(0, rows);
+      draft_logits_.resize(static_cast<size_t>(rows));
+      draft_hidden_.resize(static_cast<size_t>(config_.hidden_size));
+    }
     reserve(chunk_);
   }
 
@@ -39,6 +54,48 @@ class DeepSeekContext final : public InferenceContext {
     if (n < 0 || n > size()) throw ModelError("truncate(" + std::to_string(n) + "): the cache holds " + std::to_string(size()) + " tokens");
     tokens_.resize(n);
     final_hidden_rows_ = 0;
+    if (mtp_) {  // the MTP input of position n-1: kept when the last chunk computed it
+      const int64_t row = n - 1 - chunk_position_;
+      if (n > 0 && row >= 0 && row < chunk_rows_) {
+        std::memcpy(pending_hidden(), chunk_hidden(row), config_.hidden_size * sizeof(float));
+        pending_valid_ = true;
+      } else {
+        pending_valid_ = false;  // the next append skips that MTP row (only drafts suffer)
+      }
+    }
+  }
+
+  bool can_draft() const override { return mtp_ != nullptr; }
+  int max_verify_tokens() const override { return kVerifyTokens; }
+
+  int draft(int32_t next_token, int k, std::span<int32_t> out) override {
+    if (!mtp_ || !pending_valid_ || size() == 0 || next_token < 0 || next_token >= config_.vocab_size) return 0;
+    const int64_t H = config_.hidden_size;
+    const float eps = static_cast<float>(config_.rms_norm_eps);
+    const int64_t position = size() - 1;  // the MTP row of (h_{n-1}, next_token)
+    const int64_t steps = std::min<int64_t>({k, static_cast<int64_t>(out.size()), capacity() - position});
+    const float* hidden = pending_hidden();
+    int32_t token = next_token;
+    for (int64_t j = 0; j < steps; ++j) {
+      mtp_layer(hidden, &token, 1, position + j, AttentionForm::Absorbed);
+      // The module's normed output: the draft head's input and, chained, the next step's h_i.
+      rms_norm(mtp_x_.data(), mtp_->head_norm.data(), H, eps, draft_hidden_.data(), config_.rms_norm_form);
+      matmul(workspace_, draft_head_, draft_hidden_.data(), 1, draft_logits_.data());
+      token = static_cast<int32_t>(std::max_element(draft_logits_.begin(), draft_logits_.end()) - draft_logits_.begin());
+      out[j] = token;
+      hidden = draft_hidden_.data();
+    }
+    return static_cast<int>(steps);
+  }
+
+  std::span<const float> draft_logits() const override { return draft_logits_; }
+
+  bool verify(std::span<const int32_t> tokens, std::span<float> all_logits, const std::atomic<bool>* cancel) override {
+    if (static_cast<int64_t>(tokens.size()) > kVerifyTokens) {
+      throw ModelError("verify: " + std::to_string(tokens.size()) + " tokens, at most " + std::to_string(kVerifyTokens));
+    }
+    if (all_logits.empty()) throw ModelError("verify: all_logits is empty");
+    return run(tokens, {}, cancel, all_logits, AttentionForm::Absorbed);
   }
 
   std::span<const float> final_hidden() const override {
@@ -55,6 +112,18 @@ class DeepSeekContext final : public InferenceContext {
 
   bool append(std::span<const int32_t> tokens, std::span<float> last_logits, const std::atomic<bool>* cancel,
               std::span<float> all_logits) override {
+    return run(tokens, last_logits, cancel, all_logits, tokens.size() == 1 ? AttentionForm::Absorbed : AttentionForm::Full);
+  }
+
+ private:
+  // Up to this many tokens verify() runs through the kernels' GEMV (WeightKernels::gemv_max_tokens),
+  // whose every token's dot products are those of a one-token call: what makes it bit-exact.
+  static constexpr int64_t kVerifyTokens = 4;
+
+  // append() and verify(): the tokens in chunks through the main model in `form`, then the MTP
+  // module over the rows whose next token is now known.
+  bool run(std::span<const int32_t> tokens, std::span<float> last_logits, const std::atomic<bool>* cancel,
+           std::span<float> all_logits, AttentionForm form) {
     const int64_t n = static_cast<int64_t>(tokens.size());
     const int64_t vocab = config_.vocab_size;
     if (n == 0) return true;
@@ -75,7 +144,6 @@ class DeepSeekContext final : public InferenceContext {
     if (!all_logits.empty() && static_cast<int64_t>(all_logits.size()) < n * vocab) throw ModelError("all_logits is smaller than n x vocabulary");
 
     final_hidden_rows_ = 0;
-    const AttentionForm form = n == 1 ? AttentionForm::Absorbed : AttentionForm::Full;
     for (int64_t start = 0; start < n; start += chunk_) {
       const int64_t m = std::min<int64_t>(chunk_, n - start);
       const bool last_chunk = start + m == n;
@@ -89,11 +157,73 @@ class DeepSeekContext final : public InferenceContext {
                               : forward<false>(chunk, form, cancel, rows_out, last_out); });
       if (!done) return false;
       final_hidden_rows_ = m;
+      if (mtp_) mtp_after_chunk(chunk, form);
     }
     return true;
   }
 
- private:
+  // The MTP module lags the main model by one position: row q combines the final-normed h_q with
+  // emb(token q+1), so after a chunk of positions p..p+m-1 the rows p-1 (from the pending h_{p-1},
+  // when valid) .. p+m-2 can run; h_{p+m-1} becomes the pending one (draft()'s input).
+  void mtp_after_chunk(std::span<const int32_t> chunk, AttentionForm form) {
+    const int64_t H = config_.hidden_size;
+    const int64_t m = static_cast<int64_t>(chunk.size());
+    const int64_t position = size() - m;
+    rms_norm_rows(residual_.data(), H, model_.weights().norm.data(), H, static_cast<float>(config_.rms_norm_eps), m,
+                  chunk_hidden(0), H, config_.rms_norm_form);
+    chunk_position_ = position;
+    chunk_rows_ = m;
+    // Rows of hidden_rows_ from `first`: the pending row 0 then the chunk's rows 1..m.
+    const int64_t first = pending_valid_ && position > 0 ? 0 : 1;
+    const int64_t rows = m - first;
+    if (rows > 0) {
+      mtp_layer(hidden_rows_.data() + first * H, chunk.data() + first, rows, position - 1 + first,
+                rows <= kVerifyTokens ? AttentionForm::Absorbed : form);
+    }
+    std::memcpy(pending_hidden(), chunk_hidden(m - 1), H * sizeof(float));
+    pending_valid_ = true;
+  }
+
+  // The MTP module (DeepSeek-V3 §2.2) over n rows: normed main hidden states `hidden` [n, H] of
+  // positions position.. and the tokens that follow them, `next` [n]:
+  //   x = eh_proj [enorm(emb(next)) ; hnorm(hidden)],  then its decoder layer on its own cache.
+  // Leaves the layer's output (before shared_head.norm) in mtp_x_.
+  void mtp_layer(const float* hidden, const int32_t* next, int64_t n, int64_t position, AttentionForm form) {
+    const int64_t H = config_.hidden_size;
+    const float eps = static_cast<float>(config_.rms_norm_eps);
+    const RmsNormForm norm_form = config_.rms_norm_form;
+    float* row = sublayer_out_.data();  // scratch: free outside decoder_layer
+    for (int64_t i = 0; i < n; ++i) {
+      weight_row_to_f32(model_.weights().embed_tokens, next[i], row);
+      rms_norm(row, mtp_->enorm.data(), H, eps, mtp_concat_.data() + i * 2 * H, norm_form);
+      rms_norm(hidden + i * H, mtp_->hnorm.data(), H, eps, mtp_concat_.data() + i * 2 * H + H, norm_form);
+    }
+    matmul(workspace_, mtp_->eh_proj, mtp_concat_.data(), n, mtp_x_.data());
+    decoder_layer<false>(mtp_->layer, config_.num_hidden_layers, *mtp_cache_, 0, mtp_x_.data(), n, position, form);
+  }
+
+  // The draft head: the head's first rows as they are when quantized, else a Q8_0 copy of them
+  // owned by the context (2.2 MB for 8192 rows of 256): a draft needs only an argmax, and the
+  // Q8_0 GEMV of one token is ~2.5x faster than the BF16 one on the bundled model (the draft
+  // head is most of a draft step). The main model's head is never touched.
+  WeightMatrix draft_head(const WeightMatrix& rows) {
+    const bool floats = rows.dtype == DType::F32 || rows.dtype == DType::F16 || rows.dtype == DType::BF16;
+    if (!floats || rows.cols % kQuantBlock != 0) return rows;
+    WeightMatrix q{DType::Q8_0, rows.rows, rows.cols, nullptr};
+    draft_head_storage_ = std::make_unique<WeightBuffer>(q.bytes());
+    q.data = draft_head_storage_->data();
+    std::vector<float> row(static_cast<size_t>(rows.cols));
+    for (int64_t r = 0; r < rows.rows; ++r) {
+      weight_row_to_f32(rows, r, row.data());
+      quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(draft_head_storage_->data() + static_cast<size_t>(r) * q.row_bytes()),
+                        rows.cols);
+    }
+    return q;
+  }
+
+  float* pending_hidden() { return hidden_rows_.data(); }
+  float* chunk_hidden(int64_t row) { return hidden_rows_.data() + (row + 1) * config_.hidden_size; }
+
   void reserve(int64_t n) {
     const int64_t H = config_.hidden_size;
     residual_.resize(n * H);
@@ -103,6 +233,12 @@ class DeepSeekContext final : public InferenceContext {
     mla_.reserve(config_, n, workspace_.threads());
     moe_.reserve(config_, n, workspace_.threads());
     mlp_.reserve(workspace_.threads());
+    if (mtp_) {
+      hidden_rows_.resize((n + 1) * H);
+      mtp_concat_.resize(n * 2 * H);
+      mtp_x_.resize(n * H);
+      chunk_rows_ = 0;  // the rows kept for truncate() are gone
+    }
   }
 
   // One decoder layer (DeepSeek-V3 §2.1, the residual form of every Transformer block), in place
@@ -110,8 +246,10 @@ class DeepSeekContext final : public InferenceContext {
   //   x += MLA(RMSNorm(x));  x += FFN(RMSNorm(x))   (FFN: DeepSeekMoE, or the dense MLP of the
   //   layers below first_k_dense_replace). Writes the layer's latent cache rows. kTraced: the
   //   intermediates go to trace_ (the untraced build of this function has no trace calls).
+  // `cache_layer` of `cache` holds the layer's latent rows; `l` names it (traces, MoE-ness).
   template <bool kTraced>
-  void decoder_layer(int l, float* x, int64_t n, int64_t position, AttentionForm form) {
+  void decoder_layer(const LayerWeights& layer, int l, LatentCache& cache, int cache_layer, float* x, int64_t n,
+                     int64_t position, AttentionForm form) {
     const auto trace = [&](std::string_view name, const float* values) {
       if constexpr (kTraced) {
         trace_(name, l, {values, static_cast<size_t>(n * config_.hidden_size)}, n);
@@ -119,13 +257,12 @@ class DeepSeekContext final : public InferenceContext {
         (void)name, (void)values;
       }
     };
-    const LayerWeights& layer = model_.weights().layers[l];
     const int64_t H = config_.hidden_size;
     const float eps = static_cast<float>(config_.rms_norm_eps);
     const RmsNormForm norm_form = config_.rms_norm_form;
     rms_norm_rows(x, H, layer.input_layernorm.data(), H, eps, n, normed_.data(), H, norm_form);
     trace("attn_norm", normed_.data());
-    mla_attention(workspace_, config_, model_.rope(), layer.attention, l, normed_.data(), n, position, cache_, form, mla_,
+    mla_attention(workspace_, config_, model_.rope(), layer.attention, cache_layer, normed_.data(), n, position, cache, form, mla_,
                   sublayer_out_.data());
     trace("attn_out", sublayer_out_.data());
     for (int64_t i = 0; i < n * H; ++i) x[i] += sublayer_out_[i];
@@ -167,7 +304,7 @@ class DeepSeekContext final : public InferenceContext {
 
     for (int l = 0; l < config_.num_hidden_layers; ++l) {
       if (cancel && cancel->load(std::memory_order_relaxed)) return false;
-      decoder_layer<kTraced>(l, x, n, position, form);
+      decoder_layer<kTraced>(model_.weights().layers[l], l, cache_, l, x, n, position, form);
     }
     if (cancel && cancel->load(std::memory_order_relaxed)) return false;
 
@@ -197,16 +334,38 @@ class DeepSeekContext final : public InferenceContext {
   MoeScratch moe_;
   MlpScratch mlp_;
   LayerTrace trace_;
+  // Multi-token prediction (null / empty unless ContextOptions::mtp and the model has a module).
+  const MtpWeights* mtp_ = nullptr;
+  std::unique_ptr<LatentCache> mtp_cache_;  // the module's own latent rows, one layer
+  WeightMatrix draft_head_;                  // the head's first draft_vocab rows (draft_head())
+  std::unique_ptr<WeightBuffer> draft_head_storage_;
+  // Row 0: the final-normed h of position size()-1 (pending_valid_ when known); rows 1..chunk_rows_:
+  // those of the last chunk, positions chunk_position_.. (for truncate()).
+  std::vector<float> hidden_rows_;
+  bool pending_valid_ = false;
+  int64_t chunk_position_ = 0, chunk_rows_ = 0;
+  std::vector<float> mtp_concat_, mtp_x_;       // [chunk, 2·hidden], [chunk, hidden]
+  std::vector<float> draft_hidden_, draft_logits_;
 };
 
 }  // namespace
 
-std::unique_ptr<InferenceContext> InferenceContext::create(const Model& model, int max_tokens) {
+bool InferenceContext::verify(std::span<const int32_t> tokens, std::span<float> all_logits,
+                              const std::atomic<bool>* cancel) {
+  const size_t vocab = all_logits.size() / std::max<size_t>(tokens.size(), 1);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!append(tokens.subspan(i, 1), all_logits.subspan(i * vocab, vocab), cancel)) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<InferenceContext> InferenceContext::create(const Model& model, int max_tokens,
+                                                           const ContextOptions& options) {
   const auto* deepseek = dynamic_cast<const DeepSeekModel*>(&model);
   if (!deepseek) throw ModelError("InferenceContext::create: not a model loaded by this engine");
   if (max_tokens < 1) throw ModelError("context size must be >= 1 token, got " + std::to_string(max_tokens));
   return while_allocating("the inference context of " + std::to_string(max_tokens) + " tokens",
-                          [&] { return std::make_unique<DeepSeekContext>(*deepseek, max_tokens); });
+                          [&] { return std::make_unique<DeepSeekContext>(*deepseek, max_tokens, options); });
 }
 
 }  // namespace dschat

@@ -61,12 +61,27 @@ struct LayerWeights {
 
 enum class CheckpointLayout { HuggingFace, Mlx };
 
+// One multi-token-prediction module (DeepSeek-V3 §2.2; official layout model.layers.{L + d}):
+//   h' = eh_proj [enorm(emb(t_{i+1})) ; hnorm(h_i)]   (the embedding half first)
+//   h'' = decoder layer(h');  logits = head(head_norm(h''))
+// h_i is the main model's final-normed hidden state (tools/reference/deepseek_v3.py forward_mtp).
+// The embedding and the head are the main model's (views, no copies).
+struct MtpWeights {
+  std::vector<float> enorm;      // [hidden]
+  std::vector<float> hnorm;      // [hidden]
+  WeightMatrix eh_proj;          // [hidden, 2·hidden]
+  LayerWeights layer;            // a full decoder layer, bound like the main ones
+  std::vector<float> head_norm;  // shared_head.norm [hidden]
+  WeightMatrix head;             // shared_head.head [vocab, hidden] when stored, else lm_head
+};
+
 struct ModelWeights {
   WeightMatrix embed_tokens;  // [vocab, hidden]
   std::vector<LayerWeights> layers;
   std::vector<float> norm;    // [hidden]
   WeightMatrix lm_head;       // [vocab, hidden]; the embedding when tied
   WeightMatrix position_embeddings;  // [max_position_embeddings, hidden] when learned (wpe)
+  std::vector<MtpWeights> mtp;       // num_nextn_predict_layers modules when the checkpoint has them
   CheckpointLayout layout = CheckpointLayout::HuggingFace;
   std::vector<std::string> warnings;          // unexpected tensors and the like
   std::vector<const TensorInfo*> used;        // every tensor bound (for progress and info)
@@ -82,7 +97,8 @@ struct ModelWeights {
 void prefetch_weights(const std::vector<const TensorInfo*>& tensors, const LoadProgress& progress);
 
 // Whether a checkpoint tensor is expected but not used by the engine: a rotary cache, or a layer
-// "model.layers.N." with N >= num_hidden_layers (the multi-token-prediction module(s)).
+// "model.layers.N." with N >= num_hidden_layers (multi-token-prediction modules the config does
+// not declare; declared ones are bound into ModelWeights::mtp).
 bool is_mtp_or_cache(const std::string& name, int num_hidden_layers);
 
 // Binds every tensor the config calls for. Throws ModelError naming the file and tensor when a

@@ -122,6 +122,21 @@ void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
   c.convert(m.down_proj, type);
 }
 
+void convert_layer(Converter& c, LayerWeights& layer, WeightType body) {
+  AttentionWeights& a = layer.attention;
+  for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.k_b_proj,
+                          &a.v_b_proj, &a.o_proj, &a.k_rope_from_latent}) {
+    c.convert(*m, body);
+  }
+  if (layer.is_moe) {
+    c.convert(layer.moe.gate, WeightType::Native);
+    for (MlpWeights& e : layer.moe.experts) convert_mlp(c, e, body);
+    if (layer.moe.has_shared) convert_mlp(c, layer.moe.shared, body);
+  } else {
+    convert_mlp(c, layer.dense, body);
+  }
+}
+
 }  // namespace
 
 uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
@@ -133,19 +148,13 @@ uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightTyp
   c.convert(weights.embed_tokens, output);
   c.convert(weights.lm_head, output);
   c.convert(weights.position_embeddings, WeightType::Native);
-  for (LayerWeights& layer : weights.layers) {
-    AttentionWeights& a = layer.attention;
-    for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.k_b_proj, &a.v_b_proj,
-                            &a.o_proj, &a.k_rope_from_latent}) {
-      c.convert(*m, body);
-    }
-    if (layer.is_moe) {
-      c.convert(layer.moe.gate, WeightType::Native);
-      for (MlpWeights& e : layer.moe.experts) convert_mlp(c, e, body);
-      if (layer.moe.has_shared) convert_mlp(c, layer.moe.shared, body);
-    } else {
-      convert_mlp(c, layer.dense, body);
-    }
+  for (LayerWeights& layer : weights.layers) convert_layer(c, layer, body);
+  // The MTP modules convert like the main layers; their head is lm_head's conversion when tied
+  // (the same source bytes: one conversion, see Converter::convert).
+  for (MtpWeights& m : weights.mtp) {
+    c.convert(m.eh_proj, body);
+    convert_layer(c, m.layer, body);
+    c.convert(m.head, output);
   }
   c.advance(total);  // norms and biases were read at binding
   return c.held();
