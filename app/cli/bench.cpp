@@ -31,13 +31,15 @@ const char* kBenchHelp =
     "                    [--type-output TYPE] [-r REPS] [--json]\n"
     "  Measures prefill (p tokens in one batch) and decode (n tokens one at a time) speed in\n"
     "  tokens/s, mean +- sd over REPS repetitions after a warm-up, plus load time and peak RSS.\n"
+    "  --model PATH     model directory, .gguf or .pt file (default: the bundled model)\n"
     "  -p, --n-prompt   prefill tokens (default 512; 0 skips prefill)\n"
     "  -n, --n-gen      decode tokens (default 128; 0 skips decode)\n"
     "  -t, --threads    worker threads (default: all)\n"
     "  --type           weight type at run time (default: the checkpoint's own)\n"
     "  --type-output    weight type of lm_head and embeddings (default: as --type)\n"
     "  -r, --repetitions  measured repetitions (default 5)\n"
-    "  --json           print one JSON object instead of the table\n";
+    "  --json           print one JSON object instead of the table\n"
+    "  -h, --help       this help\n";
 
 struct Stats {
   double mean = 0, sd = 0;
