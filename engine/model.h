@@ -40,7 +40,7 @@ class Model {
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
-  virtual std::string name() const = 0;                 // directory or file name
+  virtual std::string name() const = 0;                 // GGUF general.name, else directory or file name
   virtual uint64_t parameter_count() const = 0;         // main model, MTP layers excluded
   virtual uint64_t weight_bytes() const = 0;            // bytes of weights as held at run time
   virtual std::string describe() const = 0;             // multi-line summary for `dschat info`

@@ -136,6 +136,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const std::filesystem::path& path
     throw;
   }
   loaded->tokenizer = tokenizer.get();
+  loaded->identity = model_identity(path, is_gguf_path(path) ? loaded->model->name() : "");
   loaded->eos_ids = collect_eos_ids(is_gguf_path(path) ? std::filesystem::path() : dir, loaded->model->config(),
                                     *loaded->tokenizer);
   // The weights are paged in now: cheap. (Unused MTP layers are not read: they would add to the RSS.)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/backend/model_identity.h"
 #include "engine/model.h"
 #include "engine/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -20,6 +21,7 @@ std::string default_model_dir();
 
 struct LoadedModel {
   std::filesystem::path path;
+  ModelIdentity identity;  // display name and notice (model_identity.h)
   std::unique_ptr<Model> model;
   std::unique_ptr<Tokenizer> tokenizer;
   SamplingParams sampling_defaults;  // generation_config.json, else 0.7 / 0.9

@@ -62,11 +62,12 @@ LocalResponder::~LocalResponder() = default;
 
 ReplyDefaults LocalResponder::defaults() const { return {model_->sampling_defaults, model_->default_max_new_tokens}; }
 std::string LocalResponder::model_path() const { return model_->path.string(); }
-std::string LocalResponder::model_name() const { return model_->model->name(); }
+std::string LocalResponder::model_name() const { return model_->identity.display_name; }
 
 std::string LocalResponder::model_info() const {
   std::ostringstream out;
-  out << model_->model->describe();
+  if (!model_->identity.notice.empty()) out << model_->identity.notice << '\n';
+  out << "name: " << model_->identity.display_name << '\n' << model_->model->describe();
   if (!out.str().empty() && out.str().back() != '\n') out << '\n';
   out << "path: " << model_->path.string() << '\n'
       << "chat template: " << template_.name() << '\n'

@@ -44,6 +44,13 @@ ChatSession::ChatSession(std::unique_ptr<Responder> responder, ChatSessionOption
   conversation_.model = {responder_->model_path(), responder_->model_name()};
   conversation_.system = options_.system;
   set_sampling(options_.sampling.value_or(defaults.sampling));
+  // --ctx beyond what the model was trained for: the responder made the largest context it has,
+  // and the user is told, not left to find out from the status line.
+  if (const int capacity = responder_->context_max(); capacity > 0 && options_.context_tokens > capacity) {
+    notices_.push_back("--ctx " + std::to_string(options_.context_tokens) + " is more than the model's maximum; the context is " +
+                       std::to_string(capacity) + " tokens");
+    options_.context_tokens = capacity;
+  }
   file_path_ = store_.path_for(conversation_);
   store_.remove_stale_temporary_files();  // left by a save that was killed (SIGKILL, power loss)
 }
@@ -238,6 +245,7 @@ void ChatSession::set_system_prompt(const std::string& system) {
 void ChatSession::set_parameter(const std::string& name, const std::string& value) {
   if (name == "num_predict") {
     long long v = parse_whole_integer(value, "num_predict needs an integer (-1 = no limit)");
+    if (v == 0) throw std::invalid_argument("num_predict 0 would give an empty reply: use -1 for no limit or a number of tokens");
     if (v < -1 || v > 10'000'000) throw std::invalid_argument("num_predict must be -1 (no limit) or a token count");
     std::lock_guard lock(mutex_);
     options_.max_reply_tokens = static_cast<int>(v);

@@ -1,5 +1,6 @@
 #include "app/chat/conversation.h"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -13,6 +14,16 @@ namespace dschat {
 namespace {
 
 using nlohmann::json;
+
+// The double whose shortest decimal form is the float's (0.7f -> 0.7, not 0.699999988079071): what
+// was typed is what the file says, and it reads back as the same float.
+double as_written(float value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  double out = value;
+  std::from_chars(text, end, out);
+  return out;
+}
 
 std::string format_utc(std::time_t t, const char* format) {
   std::tm tm{};
@@ -125,11 +136,11 @@ json conversation_to_json(const Conversation& c) {
               {"model", {{"path", c.model.path}, {"name", c.model.name}}},
               {"system", c.system},
               {"sampling",
-               {{"temperature", s.temperature},
-                {"top_p", s.top_p},
+               {{"temperature", as_written(s.temperature)},
+                {"top_p", as_written(s.top_p)},
                 {"top_k", s.top_k},
-                {"min_p", s.min_p},
-                {"repeat_penalty", s.repeat_penalty},
+                {"min_p", as_written(s.min_p)},
+                {"repeat_penalty", as_written(s.repeat_penalty)},
                 {"repeat_last_n", s.repeat_window},
                 {"seed", s.seed}}},
               {"messages", std::move(messages)}};

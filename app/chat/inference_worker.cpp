@@ -193,7 +193,8 @@ void InferenceWorker::execute(const WorkerCommand& command) {
           post(LoadFailedEvent{error_message(error), /*cancelled=*/false});
           return;
         }
-        post(LoadedEvent{backend_->model_name(), total_bytes, seconds_since(start), backend_->context_max()});
+        post(LoadedEvent{backend_->model_name(), total_bytes, seconds_since(start), backend_->context_max(),
+                         backend_->model_notice()});
         for (const std::string& warning : backend_->load_warnings()) error_event(warning);
         if (!command.text.empty()) {
           try {

@@ -36,6 +36,8 @@ class ChatBackend {
   // Loads the model; `progress` returns false to cancel (then throw LoadCancelled).
   virtual void load(const LoadProgress& progress) = 0;
   virtual std::string model_name() const = 0;
+  // One line to show when the model has loaded ("" = none): what the bundled demo model is.
+  virtual std::string model_notice() const { return ""; }
   // "WARNING: ..." lines about the loaded model (e.g. NaN weights), shown after Loaded.
   virtual std::vector<std::string> load_warnings() const { return {}; }
   virtual TurnResult submit(const std::string& text, const TurnCallbacks& callbacks) = 0;
@@ -89,6 +91,7 @@ struct LoadedEvent {
   uint64_t bytes_total = 0;
   double seconds = 0;
   int context_max = 0;
+  std::string model_notice;  // ChatBackend::model_notice()
 };
 struct LoadFailedEvent {
   std::string reason;      // naming the file

@@ -25,7 +25,9 @@ ChatSession& SessionBackend::session() const {
   return *session_;
 }
 
-std::string SessionBackend::model_name() const { return model_ && model_->model ? model_->model->name() : ""; }
+std::string SessionBackend::model_name() const { return model_ && model_->model ? model_->identity.display_name : ""; }
+
+std::string SessionBackend::model_notice() const { return model_ ? model_->identity.notice : ""; }
 
 std::vector<std::string> SessionBackend::load_warnings() const { return model_ ? model_->warnings : std::vector<std::string>{}; }
 

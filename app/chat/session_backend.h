@@ -17,6 +17,7 @@ class SessionBackend : public ChatBackend {
 
   void load(const LoadProgress& progress) override;
   std::string model_name() const override;
+  std::string model_notice() const override;
   std::vector<std::string> load_warnings() const override;
   TurnResult submit(const std::string& text, const TurnCallbacks& callbacks) override;
   TurnResult regenerate(const TurnCallbacks& callbacks) override;

@@ -35,6 +35,7 @@ const char* kBenchHelp =
     "                    [--type-output TYPE] [-r REPS] [--json]\n"
     "  Measures prefill (p tokens in one batch) and decode (n tokens one at a time) speed in\n"
     "  tokens/s, mean +- sd over REPS repetitions after a warm-up, plus load time and peak RSS.\n"
+    "  --model PATH     model directory, .gguf or .pt file (default: the bundled model)\n"
     "  -p, --n-prompt   prefill tokens (default 512; 0 skips prefill)\n"
     "  -n, --n-gen      decode tokens (default 128; 0 skips decode)\n"
     "  -t, --threads    worker threads (default: all)\n"
@@ -45,7 +46,8 @@ const char* kBenchHelp =
     "  --mtp            decode as greedy generation, alternately without and with MTP speculative\n"
     "                   decoding (the model's multi-token-prediction module drafts, one pass verifies)\n"
     "  --draft N        with --mtp: tokens drafted per step (1-3, default 3)\n"
-    "  --draft-vocab N  with --mtp: draft from the first N token ids only (default 8192; 0 = all)\n";
+    "  --draft-vocab N  with --mtp: draft from the first N token ids only (default 8192; 0 = all)\n"
+    "  -h, --help       this help\n";
 
 struct Stats {
   double mean = 0, sd = 0;

@@ -27,20 +27,29 @@
 namespace dschat {
 namespace {
 
-const char* kChatUsage =
-    "usage: dschat [--model DIR] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N] [--draft N]\n"
-    "              [--draft-vocab N] [-t THREADS]\n"
-    "  --model DIR      model directory (default: the bundled model, or $DSCHAT_MODEL_DIR)\n"
-    "  --resume [FILE]  reopen the last conversation, or FILE\n"
-    "  --template NAME  chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
-    "  --system TEXT    system prompt\n"
-    "  --ctx N          context size in tokens (default: the model's maximum)\n"
-    "  --draft N        MTP speculative decoding, N drafted tokens per step (1-3; 0 = off, the default);\n"
-    "                   greedy (temperature 0) only, same reply token for token\n"
-    "  --draft-vocab N  draft from the first N token ids only (default 8192; 0 = all)\n"
-    "  -t THREADS       threads (default: all)\n"
-    "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
-    "stdin and replies are written to stdout. Type /? in the chat for commands.\n";
+// The chat's options, also printed by `dschat --help` (main.cpp) and listed in docs/dschat.1
+// (tests/e2e/help_man_page_test.sh keeps the three in step).
+const char* kChatOptions =
+    "  --model PATH      model directory, .gguf or .pt file (default: the bundled demo model,\n"
+    "                    or $DSCHAT_MODEL_DIR)\n"
+    "  --resume [FILE]   reopen the last conversation, or FILE\n"
+    "  --template NAME   chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
+    "  --system TEXT     system prompt\n"
+    "  --ctx N           context size in tokens (default and maximum: the model's; more is clamped\n"
+    "                    with a notice)\n"
+    "  --draft N         MTP speculative decoding, N drafted tokens per step (1-3; 0 = off, the\n"
+    "                    default); greedy (temperature 0) only, same reply token for token\n"
+    "  --draft-vocab N   draft from the first N token ids only (default 8192; 0 = all)\n"
+    "  -t, --threads N   threads (default: all)\n"
+    "  -h, --help        this help\n";
+
+std::string chat_usage() {
+  return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
+                     "              [--draft N] [--draft-vocab N] [-t N]\n") +
+         kChatOptions +
+         "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
+         "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
+}
 
 struct ChatArguments {
   std::filesystem::path model_dir;
@@ -65,9 +74,10 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"}, {"--help"}, {{"-t", "--threads"}});
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"}, {"--help"},
+                 {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
-    std::fputs(kChatUsage, stdout);
+    std::fputs(chat_usage().c_str(), stdout);
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
@@ -107,11 +117,13 @@ int run_line_mode(const ChatArguments& args) {
   std::filesystem::path resume = resume_target(args, resume_notice);
   if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(resume_notice).c_str());
   if (!std::filesystem::exists(args.model_dir)) {
-    return report_error("chat", args.model_dir.string() + ": no such model directory (use --model DIR)");
+    return report_error("", args.model_dir.string() + ": no such model directory (use --model DIR)");
   }
   std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
   for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
+  if (!model->identity.notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(model->identity.notice).c_str());
   ChatSession session(model, args.session);
+  for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
   line_session = &session;
   struct sigaction sa {};
@@ -199,7 +211,11 @@ int run_line_mode(const ChatArguments& args) {
 
 int run_terminal_mode(const ChatArguments& args) {
   ChatAppOptions options;
-  options.model_label = args.model_dir.filename().string();
+  try {
+    options.model_label = model_identity(args.model_dir).display_name;  // until the model has loaded
+  } catch (const std::exception&) {
+    options.model_label = args.model_dir.filename().string();  // the load reports what is wrong
+  }
   options.resume = resume_target(args, options.resume_notice);
   if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
     options.history_path = default_history_path();
@@ -212,13 +228,15 @@ int run_terminal_mode(const ChatArguments& args) {
 
 }  // namespace
 
+const char* chat_options_help() { return kChatOptions; }
+
 int cmd_chat(const Args& args) {
   ChatArguments parsed;
   try {
     parsed = parse_arguments(args);
   } catch (const CommandLineError& e) {
-    report_error("chat", e.what());
-    std::fputs(kChatUsage, stderr);
+    report_error("", e.what());
+    std::fputs(chat_usage().c_str(), stderr);
     return 2;
   }
   std::setlocale(LC_ALL, "");

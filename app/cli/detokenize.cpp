@@ -22,9 +22,11 @@ namespace {
 const char* kDetokenizeUsage =
     "usage: dschat detokenize [--model DIR] [--skip-special] [--batch FILE.jsonl]\n"
     "  Reads a JSON array of token ids on stdin and prints the text.\n"
-    "  --model DIR       model or tokenizer directory (tokenizer.json [+ tokenizer_config.json])\n"
+    "  -m, --model DIR   model or tokenizer directory (tokenizer.json [+ tokenizer_config.json]) or .gguf\n"
+    "                    file (default: the bundled model)\n"
     "  --batch FILE      one JSON array a line -> one JSON string a line ('-' = stdin)\n"
-    "  --skip-special    leave special tokens out of the text\n";
+    "  --skip-special    leave special tokens out of the text\n"
+    "  -h, --help        this help\n";
 
 std::vector<int32_t> parse_ids(const std::string& text, const std::string& where) {
   nlohmann::json value;

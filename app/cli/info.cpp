@@ -14,9 +14,12 @@ int cmd_info(const Args& args) {
   try {
     CommandLine cl(args, {"--model", "--threads"}, {"--help"}, {{"-t", "--threads"}, {"-h", "--help"}});
     if (cl.has("--help")) {
-      std::fputs("usage: dschat info --model DIR\n"
+      std::fputs("usage: dschat info [--model PATH] [-t N]\n"
                  "  Prints the model's configuration, parameter counts (total, active per token, per part),\n"
-                 "  memory use, weight dtypes and any warnings from loading.\n",
+                 "  memory use, weight dtypes and any warnings from loading.\n"
+                 "  --model PATH      model directory, .gguf or .pt file (default: the bundled model)\n"
+                 "  -t, --threads N   threads for loading (default: 1)\n"
+                 "  -h, --help        this help\n",
                  stdout);
       return 0;
     }

@@ -27,11 +27,15 @@ const char* kLogitsHelp =
     "                     [--type f32|bf16|q8_0|q4_0]\n"
     "  Runs the token ids through the model and writes the logits of every position as a float32\n"
     "  .npy array [n_ids, vocab].\n"
+    "  --model PATH    model directory, .gguf or .pt file (default: the bundled model)\n"
+    "  --ids LIST      token ids, comma-separated (brackets allowed: [1,2,3])\n"
+    "  --out FILE      the .npy file to write\n"
     "  --incremental   feed one token at a time (absorbed-MLA decode with the latent cache)\n"
     "                  instead of one batched full-sequence pass\n"
     "  -t, --threads   worker threads (default: all)\n"
     "  --chunk N       tokens per chunk of the full-sequence pass (default 64)\n"
-    "  --type T        weight type at run time (default: the checkpoint's own)\n";
+    "  --type T        weight type at run time (default: the checkpoint's own)\n"
+    "  -h, --help      this help\n";
 
 std::vector<int32_t> parse_ids(const std::string& text) {
   std::vector<int32_t> ids;

@@ -16,18 +16,23 @@
 
 namespace {
 
-const char* kUsage =
-    "usage: dschat [--model DIR] [--resume [FILE]]      chat in the terminal (default model: bundled)\n"
-    "       dschat run --model DIR --prompt TEXT [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-    "                  [--min-p P] [--repeat-penalty R] [--seed S] [--template NAME] [--system TEXT]\n"
-    "       dschat tokenize --model DIR [--batch FILE.jsonl]      text on stdin -> JSON ids\n"
-    "       dschat detokenize --model DIR [--batch FILE.jsonl]    JSON ids on stdin -> text\n"
-    "       dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental]\n"
-    "       dschat bench --model DIR [-p 512] [-n 128] [-t THREADS] [--type f32|bf16|q8_0|q4_0] [-r REPS] [--json]\n"
-    "       dschat info --model DIR\n"
-    "       dschat --help | --version\n"
+const char* kCommands =
+    "usage: dschat [options]                 chat in the terminal (options below; dschat --model PATH)\n"
+    "       dschat run [options] TEXT        one reply to TEXT, streamed to stdout\n"
+    "       dschat tokenize [options]        text on stdin -> JSON token ids\n"
+    "       dschat detokenize [options]      JSON token ids on stdin -> text\n"
+    "       dschat logits --ids 1,2,3 --out F.npy [options]   the logits of every position to .npy\n"
+    "       dschat bench [options]           prefill and decode speed\n"
+    "       dschat info [--model PATH]       the model's configuration and parameters\n"
+    "       dschat -h | --help | -V | --version\n"
     "\n"
-    "Run 'dschat <command> --help' for the options of a command.\n";
+    "Options of the chat:\n";
+
+const char* kMore =
+    "\n"
+    "Run 'dschat <command> --help' for the options of a command, 'man dschat' for all of them.\n";
+
+std::string usage() { return std::string(kCommands) + dschat::chat_options_help() + kMore; }
 
 // DSCHAT_SIMD lowers the instruction-set level of the kernels (engine/ops/cpu_features.h); a value
 // that names no level is a mistake to report, not to ignore. Returns the message, "" when fine.
@@ -65,8 +70,7 @@ int finish_output(const std::string& command, int status) {
   if (failed) why = std::string("writing the output failed: ") + (error ? std::strerror(error) : "I/O error");
   else if (stdout_was_closed) why = "standard output is closed: the output was lost";
   if (why.empty()) return status;
-  std::fprintf(stderr, "dschat %s: %s\n", command.empty() || command[0] == '-' ? "chat" : dschat::terminal_safe_text(command).c_str(),
-               dschat::terminal_safe_text(why).c_str());
+  dschat::report_error(command.empty() || command[0] == '-' ? "" : command, why);
   return status == 0 ? 1 : status;
 }
 
@@ -76,7 +80,7 @@ int main(int argc, char** argv) {
   open_closed_standard_fds();
   dschat::Args args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
-    std::fputs(kUsage, stdout);
+    std::fputs(usage().c_str(), stdout);
     return 0;
   }
   if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
@@ -99,11 +103,11 @@ int main(int argc, char** argv) {
     else if (command == "bench") status = dschat::cmd_bench(rest);
     else if (command == "info") status = dschat::cmd_info(rest);
     else {
-      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", dschat::terminal_safe_text(command).c_str(), kUsage);
+      std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", dschat::terminal_safe_text(command).c_str(), usage().c_str());
       return 2;
     }
   } catch (const std::exception& e) {
-    status = dschat::report_error(command.empty() || command[0] == '-' ? "chat" : command, dschat::error_message(e));
+    status = dschat::report_error(command.empty() || command[0] == '-' ? "" : command, dschat::error_message(e));
     if (command.empty() || command[0] == '-') return status;
   }
   // A model file cut short or written in place while mapped (Model::files_changed): what the

@@ -1,5 +1,5 @@
 // dschat run: one prompt, the reply streamed to stdout as it is generated.
-//   dschat run [--model DIR] --prompt TEXT|- [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+//   dschat run [--model DIR] (TEXT | --prompt TEXT|-) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //              [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--template NAME]
 //              [--system TEXT] [--ctx N] [--draft N] [--draft-vocab N] [-t THREADS] [-v]
 // The prompt goes through the model's chat template (--template concat gives the raw text).
@@ -26,10 +26,10 @@ namespace dschat {
 namespace {
 
 const char* kRunUsage =
-    "usage: dschat run [--model DIR] --prompt TEXT [options]\n"
+    "usage: dschat run [--model DIR] [options] (TEXT | --prompt TEXT)\n"
     "  Streams the model's reply to one prompt to stdout.\n"
     "  --model DIR           model directory (default: the bundled model)\n"
-    "  --prompt TEXT         the prompt; '-' reads it from stdin\n"
+    "  TEXT, --prompt TEXT   the prompt (the words of TEXT joined by spaces); '-' reads it from stdin\n"
     "  -n, --n-predict N     at most N tokens (default: generation_config.json max_new_tokens,\n"
     "                        else until end of text or a full context; -1 = no limit)\n"
     "  --temp T              temperature (0 = greedy; default from generation_config.json, else 0.7)\n"
@@ -47,7 +47,8 @@ const char* kRunUsage =
     "                        reply is the same token for token, only faster\n"
     "  --draft-vocab N       draft from the first N token ids only (default 8192; 0 = all)\n"
     "  -t, --threads N       threads (default: all)\n"
-    "  -v, --verbose         statistics on stderr\n";
+    "  -v, --verbose         statistics on stderr\n"
+    "  -h, --help            this help\n";
 
 std::atomic<ChatSession*> g_session{nullptr};
 volatile sig_atomic_t g_interrupted = 0;
@@ -112,12 +113,20 @@ int cmd_run(const Args& args) {
   std::string prompt;
   std::optional<std::string> model_dir;
   try {
-    if (!cl->positional().empty()) throw CommandLineError("unexpected argument '" + cl->positional()[0] + "'");
+    // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
-    if (!prompt_arg) throw CommandLineError("--prompt TEXT is required ('-' reads stdin)");
+    if (prompt_arg && !cl->positional().empty())
+      throw CommandLineError("unexpected argument '" + cl->positional()[0] + "' (the prompt is already given by --prompt)");
+    if (!prompt_arg && !cl->positional().empty()) {
+      prompt_arg = "";
+      for (const std::string& word : cl->positional()) *prompt_arg += (prompt_arg->empty() ? "" : " ") + word;
+    }
+    if (!prompt_arg) throw CommandLineError("a prompt is required: dschat run TEXT, or --prompt TEXT ('-' reads stdin)");
     prompt = *prompt_arg == "-" ? read_stdin() : *prompt_arg;
     model_dir = cl->get_or("--model", default_model_dir());
     options.max_reply_tokens = static_cast<int>(cl->get_int("--n-predict", -1, -1, 100'000'000));
+    if (options.max_reply_tokens == 0)
+      throw CommandLineError("-n 0 would give an empty reply: use -1 for no limit or a number of tokens");
     options.context_tokens = static_cast<int>(cl->get_int("--ctx", 0, 0, 100'000'000));
     options.draft_tokens = static_cast<int>(cl->get_int("--draft", 0, 0, 3));
     options.draft_vocab = static_cast<int>(cl->get_int("--draft-vocab", 8192, 0, 100'000'000));
@@ -173,6 +182,8 @@ int cmd_run(const Args& args) {
   } catch (const std::exception& e) {
     return report_error("run", error_message(e));
   }
+  for (const std::string& notice : session->take_notices())  // --ctx beyond the model's maximum
+    std::fprintf(stderr, "dschat run: %s\n", terminal_safe_text(notice).c_str());
   if (cl->get("--n-predict") == "-1") session->set_parameter("num_predict", "-1");  // explicitly no limit
   g_session.store(session.get());
   if (g_interrupted) session->request_cancel();

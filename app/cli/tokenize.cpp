@@ -2,7 +2,7 @@
 //   dschat tokenize [--model DIR] [--special]                 text on stdin -> one JSON array
 //   dschat tokenize [--model DIR] [--special] --batch F.jsonl one JSON string a line -> one array a line
 // --special parses special tokens written in the text (by default they are plain text).
-// --bench (hidden) times encoding of the input instead and prints throughput as JSON.
+// --bench times encoding of the input instead and prints throughput as JSON.
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -23,11 +23,14 @@ namespace dschat {
 namespace {
 
 const char* kTokenizeUsage =
-    "usage: dschat tokenize [--model DIR] [--special] [--batch FILE.jsonl]\n"
+    "usage: dschat tokenize [--model DIR] [--special] [--batch FILE.jsonl] [--bench]\n"
     "  Reads UTF-8 text on stdin and prints its token ids as a JSON array.\n"
-    "  --model DIR       model or tokenizer directory (tokenizer.json [+ tokenizer_config.json])\n"
+    "  -m, --model DIR   model or tokenizer directory (tokenizer.json [+ tokenizer_config.json]) or .gguf\n"
+    "                    file (default: the bundled model)\n"
     "  --batch FILE      one JSON string (or {\"text\": ...}) a line -> one JSON array a line ('-' = stdin)\n"
-    "  --special         recognise special tokens such as <|endoftext|> in the text\n";
+    "  --special         recognise special tokens such as <|endoftext|> in the text\n"
+    "  --bench           print the encoding time and speed (one JSON object) instead of the ids\n"
+    "  -h, --help        this help\n";
 
 void append_ids(std::string& out, const std::vector<int32_t>& ids) {
   out += '[';

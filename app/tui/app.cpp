@@ -368,6 +368,7 @@ class ChatApp {
     std::snprintf(seconds, sizeof seconds, "%.1f s", e.seconds);
     notice("Loaded " + e.model_name + ": 100% of " + format_bytes(static_cast<double>(e.bytes_total)) + " in " +
            seconds);
+    if (!e.model_notice.empty()) notice(e.model_notice);
   }
   void on(const LoadFailedEvent& e) {
     hint_.reset();

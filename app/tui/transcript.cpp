@@ -187,6 +187,8 @@ void ScrollState::content_changed(int old_total, int new_total) {
 }
 
 std::string format_load_progress(uint64_t done, uint64_t total, double seconds, int width) {
+  // Before the first progress report the size is not known: "0 B/0 B" would read as an empty model.
+  if (total == 0) return std::string(fit_prefix("Loading (starting)", width));
   int percent = total ? static_cast<int>(done * 100 / total) : 0;
   char head[32];
   std::snprintf(head, sizeof head, "Loading %3d%%", percent);

@@ -122,7 +122,10 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_gguf(const std::filesystem::p
   auto source = std::make_unique<GgufSource>(file);
   model->config_ = gguf_model_config(source->gguf());
   model->path_ = file;
-  model->name_ = file.stem().string();
+  const GgufValue* general_name = source->gguf().find("general.name");  // what the file says it is
+  model->name_ = general_name && general_name->type == GgufType::String && !general_name->string_value.empty()
+                     ? general_name->string_value
+                     : file.stem().string();
   model->source_ = std::move(source);
   model->bind_weights(options);
   return model;

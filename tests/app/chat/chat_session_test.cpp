@@ -310,6 +310,31 @@ TEST_F(ChatSessionTest, ResumingAFileThatEndsWithAUserMessageKeepsTurnsAlternati
   EXPECT_FALSE(session->file_path().string().find(dir_.string() + "/conversations") == std::string::npos);
 }
 
+TEST_F(ChatSessionTest, ContextBeyondTheModelsMaximumIsClampedWithANotice) {
+  ChatSessionOptions options;
+  options.context_tokens = 99999;
+  auto session = make_session(options, 512);
+  EXPECT_EQ(session->context_max(), 512);
+  const std::vector<std::string> notices = session->take_notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("--ctx 99999"), std::string::npos) << notices[0];
+  EXPECT_NE(notices[0].find("512 tokens"), std::string::npos) << notices[0];
+  options.context_tokens = 512;  // the maximum itself: nothing to say
+  EXPECT_TRUE(make_session(options, 512)->take_notices().empty());
+}
+
+TEST_F(ChatSessionTest, NumPredictZeroIsRefused) {
+  auto session = make_session();
+  try {
+    session->set_parameter("num_predict", "0");
+    FAIL() << "num_predict 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("-1 for no limit"), std::string::npos) << e.what();
+  }
+  session->set_parameter("num_predict", "-1");
+  EXPECT_NE(session->parameters_text().find("num_predict -1\n"), std::string::npos) << session->parameters_text();
+}
+
 TEST_F(ChatSessionTest, ParametersSystemPromptClearAndInfo) {
   auto session = make_session();
   session->set_parameter("temperature", "0");

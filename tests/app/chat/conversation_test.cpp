@@ -105,6 +105,23 @@ TEST(ConversationJson, RoundTrips) {
   EXPECT_EQ(back.messages[1].stats->stop, StopReason::Eos);
 }
 
+TEST(ConversationJson, SamplingValuesAreWrittenAsTyped) {
+  // 0.7f is 0.699999988079071 as a double: the file says 0.7, and 0.7 reads back as the same float.
+  Conversation c = sample_conversation();
+  c.sampling.temperature = 0.7f;
+  c.sampling.top_p = 0.95f;
+  c.sampling.min_p = 0.05f;
+  c.sampling.repeat_penalty = 1.1f;
+  const std::string text = conversation_to_json(c).dump();
+  const nlohmann::json sampling = nlohmann::json::parse(text)["sampling"];
+  EXPECT_EQ(sampling["temperature"].dump(), "0.7");
+  EXPECT_EQ(sampling["top_p"].dump(), "0.95");
+  EXPECT_EQ(sampling["min_p"].dump(), "0.05");
+  EXPECT_EQ(sampling["repeat_penalty"].dump(), "1.1");
+  Conversation back = conversation_from_json(nlohmann::json::parse(text), "x");
+  EXPECT_EQ(back.sampling, c.sampling);
+}
+
 TEST(ConversationJson, BadFilesAreClearErrors) {
   auto expect_error = [](const std::string& text, const std::string& needle) {
     try {

@@ -159,6 +159,35 @@ TEST_F(CmdRunTest, SameSeedSameReplyAndStdinPrompt) {
   EXPECT_NE(run_dschat(args).out, a.out);
 }
 
+TEST_F(CmdRunTest, APositionalPromptIsThePrompt) {
+  // `dschat run "Hello there"` and `dschat run Hello there` are `--prompt "Hello there"`.
+  const std::vector<std::string> common = {"run", "--model", dir_.string(), "-n", "12", "--temp", "0"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_dschat(args);
+  };
+  RunResult flag = with({"--prompt", "Hello there"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  RunResult quoted = with({"Hello there"});
+  EXPECT_EQ(quoted.exit_code, 0) << quoted.err;
+  EXPECT_EQ(quoted.out, flag.out);
+  EXPECT_EQ(with({"Hello", "there"}).out, flag.out);
+  RunResult both = with({"--prompt", "Hi", "extra"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("'extra'"), std::string::npos) << both.err;
+}
+
+TEST_F(CmdRunTest, ZeroTokensIsRefusedAndCtxBeyondTheMaximumIsClampedWithANotice) {
+  RunResult zero = run_dschat({"run", "--model", dir_.string(), "-n", "0", "Hi"});
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_NE(zero.err.find("-1 for no limit"), std::string::npos) << zero.err;
+  RunResult big = run_dschat({"run", "--model", dir_.string(), "-n", "2", "--ctx", "99999", "Hi"});
+  EXPECT_EQ(big.exit_code, 0) << big.err;
+  EXPECT_NE(big.err.find("dschat run: --ctx 99999 is more than the model's maximum; the context is 512 tokens"),
+            std::string::npos) << big.err;
+}
+
 TEST_F(CmdRunTest, VerboseWritesStatisticsToStderrOnly) {
   RunResult r = run_dschat({"run", "--model", dir_.string(), "--prompt", "Hi", "-n", "5", "--temp", "0", "-v",
                             "--system", "Be brief.", "-t", "1"});

@@ -152,6 +152,8 @@ TEST(TuiStatus, ProgressAndStatusFitTheWidth) {
   EXPECT_EQ(p.rfind("Loading  42% [", 0), 0u) << p;
   EXPECT_NE(p.find("420 B/1.0 kB 420 B/s"), std::string::npos) << p;
   EXPECT_NE(format_load_progress(1000, 1000, 2.0, 80).find("100%"), std::string::npos);
+  EXPECT_EQ(format_load_progress(0, 0, 0.0, 80), "Loading (starting)");  // the size is not known yet: no "0 B/0 B"
+  EXPECT_EQ(format_status(StatusInfo{.loading = true}, 80), " Loading (starting)");
   for (int width = 10; width <= 100; ++width) {
     EXPECT_LE(display_width(format_load_progress(1'200'000'000, 2'900'000'000, 3.4, width)), width);
     StatusInfo info{.model = "deepseek-tiny", .context_used = 123, .context_max = 4096,
