@@ -61,21 +61,22 @@ attr_t style_attr(LineStyle style, bool colour) {
 }  // namespace
 
 Terminal::Terminal(bool colour) {
+  // A LINES or COLUMNS curses cannot hold (above 32767) is checked before curses sees it: curses
+  // sizes its screen from them (a malloc of a wrapped-around size) before it refuses, and then
+  // says "unknown terminal type". Name the variable instead.
+  for (const char* name : {"LINES", "COLUMNS"}) {
+    const char* value = std::getenv(name);
+    if (!value || !*value) continue;
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    if (*end != '\0' || n < 1 || n > 32767) {
+      throw std::runtime_error(std::string("cannot start the chat window: ") + name + "=" +
+                               std::string(value).substr(0, 20) + " is not a terminal size (1 to 32767; unset " + name +
+                               " to use the terminal's own)");
+    }
+  }
   // newterm instead of initscr: an unknown $TERM is an error we report, not an exit inside curses.
   if (!newterm(nullptr, stdout, stdin)) {
-    // curses also refuses a LINES or COLUMNS it cannot hold (above 32767): say which, not "unknown
-    // terminal type".
-    for (const char* name : {"LINES", "COLUMNS"}) {
-      const char* value = std::getenv(name);
-      if (!value || !*value) continue;
-      char* end = nullptr;
-      const long n = std::strtol(value, &end, 10);
-      if (*end != '\0' || n < 1 || n > 32767) {
-        throw std::runtime_error(std::string("cannot start the chat window: ") + name + "=" +
-                                 std::string(value).substr(0, 20) + " is not a terminal size (1 to 32767; unset " + name +
-                                 " to use the terminal's own)");
-      }
-    }
     const char* term = std::getenv("TERM");
     throw std::runtime_error(std::string("cannot start the chat window: unknown terminal type '") +
                              (term ? term : "") + "' (set TERM, or pipe stdin to use line mode)");

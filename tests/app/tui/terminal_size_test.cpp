@@ -1,5 +1,6 @@
 // A LINES or COLUMNS that curses cannot hold (above 32767) was reported as "unknown terminal type
-// 'xterm'"; the message now names the variable. (curses writes nothing before it refuses.)
+// 'xterm'"; the message now names the variable. It is checked before curses reads it: curses
+// first tried to allocate a screen of the wrapped-around size (ASan's allocation-size-too-big).
 #include "app/tui/terminal.h"
 
 #include <gtest/gtest.h>
