@@ -22,6 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The cancel latency bound: 100 ms, what a person notices, in the Release run. ThreadSanitizer
+// makes the work between two cancel checks (one layer of a prefill chunk) 5-15x slower, so its run
+// checks that the flag reaches the worker race-free and promptly, not the product bound.
+#if defined(__SANITIZE_THREAD__)
+constexpr double kCancelBoundMs = 300.0;
+#else
+constexpr double kCancelBoundMs = 100.0;
+#endif
+
 double max_abs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, static_cast<double>(std::fabs(x)));
@@ -194,10 +203,10 @@ TEST_F(ChatSessionModelTest, CancelDuringALongPrefillTakesEffectWithin100ms) {
   const double projected_s = ctx->size() > 0 ? ran_s * prompt.size() / ctx->size() : 1e9;
   std::printf("prefill cancel latency %.1f ms (cached %d of %zu tokens after %.2f s; whole prefill ~%.1f s)\n",
               latency_ms, ctx->size(), prompt.size(), ran_s, projected_s);
-  EXPECT_LT(latency_ms, 100.0);
+  EXPECT_LT(latency_ms, kCancelBoundMs);
   // The work left at the cancel is longer than the latency bound, so an append that ignored the
   // flag could not have returned within it.
-  EXPECT_GT(projected_s - ran_s, 0.2) << "the prefill was nearly done at the cancel: make the prompt longer";
+  EXPECT_GT(projected_s - ran_s, 2 * kCancelBoundMs / 1000) << "the prefill was nearly done at the cancel: make the prompt longer";
   // The cache holds a consistent prefix: continuing from it gives the full-prefill logits.
   ASSERT_TRUE(ctx->append(std::span<const int32_t>(prompt).subspan(ctx->size(), 8), logits));
 }
@@ -227,7 +236,7 @@ TEST_F(ChatSessionModelTest, CancelDuringDecodeTakesEffectWithin100ms) {
   const double latency_ms = std::chrono::duration<double, std::milli>(returned - cancelled_at).count();
   std::printf("decode cancel latency %.1f ms after %d tokens (%.1f tokens/s)\n", latency_ms,
               r.stats.generated_tokens, r.stats.decode_tokens_per_second);
-  EXPECT_LT(latency_ms, 100.0);
+  EXPECT_LT(latency_ms, kCancelBoundMs);
   EXPECT_TRUE(session.conversation().messages.back().interrupted);
 }
 
