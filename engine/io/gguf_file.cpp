@@ -149,27 +149,22 @@ void read_array(Cursor& in, GgufValue& v, const std::string& what, int depth) {
         v.arrays.push_back(read_value(in, GgufType::Array, what + "[" + std::to_string(k) + "]", depth + 1));
       }
       return;
-    case GgufType::F32:
-    case GgufType::F64:
-      v.floats.reserve(count);
+    default: {  // scalars: floats in `floats`, integers and bools in `ints`
+      const bool floating = v.element_type == GgufType::F32 || v.element_type == GgufType::F64;
+      floating ? v.floats.reserve(count) : v.ints.reserve(count);
       for (size_t k = 0; k < count; ++k) {
         int64_t i = 0;
         uint64_t u = 0;
         double f = 0;
         read_scalar(in, v.element_type, what, i, u, f);
-        v.floats.push_back(f);
+        if (floating) {
+          v.floats.push_back(f);
+        } else {
+          v.ints.push_back(i);
+        }
       }
       return;
-    default:
-      v.ints.reserve(count);
-      for (size_t k = 0; k < count; ++k) {
-        int64_t i = 0;
-        uint64_t u = 0;
-        double f = 0;
-        read_scalar(in, v.element_type, what, i, u, f);
-        v.ints.push_back(i);
-      }
-      return;
+    }
   }
 }
 
