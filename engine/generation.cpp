@@ -122,11 +122,12 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
     if (on_piece) on_piece(text);
   };
   Clock::time_point first_token_time{};
-  // Speculative decoding (greedy only: each verified row's choice is then the token the plain
-  // loop would sample). `ready`: the tokens the last verify pass settled, in order; all but the
-  // last are already in the cache (accepted drafts). `committed`: the cache size of the plain loop,
-  // to which the cache is cut back at the end (accepted drafts never reached, an eos).
-  const bool speculate = options.draft_tokens > 0 && sampler.params().temperature <= 0 && context.can_draft();
+  // Speculative decoding: each verified row's token is drawn by Sampler::sample_against_draft,
+  // distributed exactly as the plain loop's sample() there (greedy: the same token). `ready`: the
+  // tokens the last verify pass settled, in order; all but the last are already in the cache
+  // (accepted drafts). `committed`: the cache size of the plain loop, to which the cache is cut
+  // back at the end (accepted drafts never reached, an eos).
+  const bool speculate = options.draft_tokens > 0 && context.can_draft();
   std::deque<int32_t> ready;
   std::vector<int32_t> drafts, verified;
   std::vector<float> rows;
@@ -185,16 +186,18 @@ GenerationResult generate(const Model& model, InferenceContext& context, std::sp
           stats.stop = StopReason::User;
           break;
         }
-        // Row j holds the logits after id, drafts[0..j): the plain loop's choice there is
-        // sample(row j, history so far). Drafts are accepted while they equal it; the first
-        // choice that differs (or the one after the last draft) is the next token.
+        // Row j holds the logits after id, drafts[0..j). Draft j is accepted or replaced by a
+        // token drawn there against it; the first replacement (or a token drawn from the row after
+        // the last draft) ends the step.
         const std::vector<int32_t>& history = context.tokens();
         int accepted = 0;
         for (int j = 0; j <= n; ++j) {
-          const int32_t choice = sampler.sample(std::span<float>(rows).subspan(j * vocab, vocab),
-                                                std::span<const int32_t>(history).first(base + 1 + j));
-          ready.push_back(choice);
-          if (j == n || choice != drafts[j]) break;
+          const std::span<float> row = std::span<float>(rows).subspan(j * vocab, vocab);
+          const std::span<const int32_t> before = std::span<const int32_t>(history).first(base + 1 + j);
+          bool kept = false;
+          ready.push_back(j == n ? sampler.sample(row, before)
+                                 : sampler.sample_against_draft(row, before, drafts[j], kept));
+          if (!kept) break;
           ++accepted;
         }
         context.truncate(base + 1 + accepted);

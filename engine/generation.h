@@ -62,9 +62,10 @@ struct GenerationOptions {
   std::vector<std::string> stop_strings;  // stop when the text contains one (never emitted)
   const std::atomic<bool>* cancel = nullptr;  // checked between layers, chunks and tokens
   // Speculative decoding: up to this many tokens drafted per step by the context's MTP module
-  // (InferenceContext::draft) and checked in one verify() pass; 0 = off. Used only with greedy
-  // sampling (temperature 0) and a context that can_draft(); the output is token for token the
-  // same as without it.
+  // (InferenceContext::draft) and checked in one verify() pass; 0 = off; used with a context that
+  // can_draft(). Greedy (temperature 0): the output is token for token the same as without it.
+  // Sampling: each token is distributed exactly as without it (speculative sampling,
+  // Sampler::sample_against_draft), but a seed draws other tokens than without drafts.
   int draft_tokens = 0;
 };
 

@@ -44,6 +44,8 @@ class Model {
   virtual uint64_t parameter_count() const = 0;         // main model, MTP layers excluded
   virtual uint64_t weight_bytes() const = 0;            // bytes of weights as held at run time
   virtual std::string describe() const = 0;             // multi-line summary for `dschat info`
+  // Whether the model carries a multi-token-prediction module that ContextOptions::mtp runs.
+  virtual bool has_mtp_module() const { return false; }
 
   // What changed on disk under the memory-mapped weights since they were mapped, for a message
   // ("" when nothing did): pages of a file that shrank (they read as zeros) or a file written in

@@ -187,6 +187,35 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   return c.back().id;  // rounding: u beyond the summed mass
 }
 
+int32_t Sampler::sample_against_draft(std::span<float> logits, std::span<const int32_t> history, int32_t draft,
+                                      bool& accepted) {
+  if (logits.empty()) throw std::runtime_error("sampler: empty logits");
+  std::vector<Candidate> c = filtered_candidates(logits, history, params_);
+  accepted = false;
+  if (c.size() == 1) {
+    accepted = c[0].id == draft;
+    return c[0].id;
+  }
+  double p_draft = 0;
+  for (const Candidate& x : c)
+    if (x.id == draft) p_draft = x.p;
+  if (p_draft > 0 && rng_.uniform() < p_draft) {
+    accepted = true;
+    return draft;
+  }
+  // The residual max(0, p - delta(draft)), normalised: p without the draft, scaled by 1/(1 - p_draft).
+  const double u = rng_.uniform() * (1.0 - p_draft);
+  double cumulative = 0;
+  int32_t last = -1;
+  for (const Candidate& x : c) {
+    if (x.id == draft) continue;
+    cumulative += x.p;
+    last = x.id;
+    if (u < cumulative) return x.id;
+  }
+  return last;  // rounding: u beyond the summed mass
+}
+
 std::vector<std::pair<int32_t, float>> Sampler::distribution(std::span<float> logits,
                                                              std::span<const int32_t> history) const {
   std::vector<Candidate> c = filtered_candidates(logits, history, params_);

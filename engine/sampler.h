@@ -55,6 +55,16 @@ class Sampler {
   // and is modified.
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
 
+  // Speculative sampling against a drafted token (Leviathan et al. 2023, Algorithm 1; Chen et al.
+  // 2023). The draft is a point mass q = delta(draft) (the MTP module drafts greedily), so the rule
+  // "accept with probability min(1, p(x)/q(x)), else sample from norm(max(0, p - q))" becomes:
+  // accept with probability p(draft); otherwise sample from p with the draft removed,
+  // renormalised. The result is distributed exactly as sample() draws (p: the distribution after
+  // every filter). At temperature 0 it is the argmax, like sample(), and draws no random number.
+  // `accepted` tells whether the result is the draft.
+  int32_t sample_against_draft(std::span<float> logits, std::span<const int32_t> history, int32_t draft,
+                               bool& accepted);
+
   const SamplingParams& params() const { return params_; }
   uint64_t seed() const { return seed_; }  // the effective seed (random one if params.seed == 0)
   void set_params(const SamplingParams& params);  // also reseeds

@@ -48,8 +48,9 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
     : model_(std::move(model)),
       template_(options.template_name.empty() ? ChatTemplate::detect(*model_->tokenizer)
                                               : ChatTemplate::by_name(options.template_name)),
-      draft_tokens_(options.draft_tokens),
-      context_options_{options.draft_tokens > 0, options.draft_vocab},
+      draft_tokens_(options.draft_tokens >= 0 ? options.draft_tokens
+                    : model_->model->has_mtp_module() ? kDefaultDraftTokens : 0),
+      context_options_{draft_tokens_ > 0, options.draft_vocab},
       context_(model_->create_context(context_capacity(*model_, options.context_tokens), context_options_)) {
   context_capacity_.store(context_->capacity());
   const Tokenizer& tokenizer = *model_->tokenizer;
@@ -94,6 +95,18 @@ void LocalResponder::set_context_size(int tokens) {
   context_ = model_->create_context(tokens, context_options_);
   context_capacity_.store(context_->capacity());
   context_used_.store(0);
+}
+
+void LocalResponder::set_draft_tokens(int tokens) {
+  if (tokens < 0 || tokens > 3) throw std::invalid_argument("draft must be 0 (off) to 3 tokens per step");
+  if (tokens > 0 && !model_->model->has_mtp_module())
+    throw std::invalid_argument("this model has no multi-token-prediction module to draft with");
+  if (tokens > 0 && !context_options_.mtp) {  // the module's own cache is needed: a new context
+    context_options_.mtp = true;
+    context_ = model_->create_context(context_->capacity(), context_options_);
+    context_used_.store(0);
+  }
+  draft_tokens_ = tokens;
 }
 
 std::vector<int32_t> LocalResponder::build_prompt(const ChatMessages& conversation, bool add_generation_prompt,

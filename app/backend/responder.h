@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,13 @@ class Responder {
   virtual void set_context_size(int tokens) = 0;
   virtual int context_used() const = 0;  // tokens in the cache
   virtual int context_max() const = 0;   // its capacity
+
+  // MTP speculative decoding: tokens drafted per step (0 = off). Throws std::invalid_argument
+  // naming the range, or why the engine cannot draft.
+  virtual void set_draft_tokens(int tokens) {
+    if (tokens != 0) throw std::invalid_argument("this engine does not draft tokens (draft stays 0)");
+  }
+  virtual int draft_tokens() const { return 0; }
 
   virtual ReplyDefaults defaults() const = 0;
   virtual std::string model_path() const = 0;  // where the model came from (directory or address)

@@ -251,6 +251,11 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
     options_.max_reply_tokens = static_cast<int>(v);
     return;
   }
+  if (name == "draft") {  // MTP speculative decoding, tokens drafted per step
+    const long long v = parse_whole_integer(value, "draft needs an integer (0 = off, 1 to 3 tokens per step)");
+    responder_->set_draft_tokens(v < 0 || v > 3 ? -1 : static_cast<int>(v));  // throws std::invalid_argument
+    return;
+  }
   if (name == "num_ctx") {
     long long v = parse_whole_integer(value, "num_ctx needs an integer");
     if (v < 0 || v > std::numeric_limits<int>::max()) v = 0;  // out of every range: the responder says which
@@ -281,7 +286,8 @@ std::string ChatSession::parameters_text() const {
       << "repeat_last_n " << p.repeat_window << '\n'
       << "seed " << p.seed << (p.seed == 0 ? " (random: " + std::to_string(seed_) + ")" : "") << '\n'
       << "num_predict " << options_.max_reply_tokens << '\n'
-      << "num_ctx " << responder_->context_max() << '\n';
+      << "num_ctx " << responder_->context_max() << '\n'
+      << "draft " << responder_->draft_tokens() << '\n';
   return out.str();
 }
 

@@ -39,7 +39,7 @@ struct ChatSessionOptions {
                                             // generation_config.json max_new_tokens when present, else no
                                             // limit; set_parameter("num_predict", "-1") later means no
                                             // limit: until eos / a full context)
-  int draft_tokens = 0;                     // MTP speculative decoding (--draft; local responder, greedy only)
+  int draft_tokens = -1;                    // MTP speculative decoding (--draft; -1: the responder's default)
   int draft_vocab = 8192;                   // the draft head's rows (--draft-vocab; 0 = all)
   std::optional<SamplingParams> sampling;   // nullopt = the responder's defaults (the model directory's)
   std::string system;                       // system prompt

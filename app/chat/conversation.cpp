@@ -82,7 +82,7 @@ void read_number(const json& object, const char* key, T& target) {
 }
 
 json stats_to_json(const GenerationStats& s) {
-  return json{{"tokens", s.generated_tokens},
+  json j{{"tokens", s.generated_tokens},
               {"tokens_per_second", s.decode_tokens_per_second},
               {"stop", stop_reason_name(s.stop)},
               {"prompt_tokens", s.prompt_tokens},
@@ -91,6 +91,12 @@ json stats_to_json(const GenerationStats& s) {
               {"time_to_first_token", s.time_to_first_token},
               {"decode_seconds", s.decode_seconds},
               {"prefill_seconds", s.prefill_seconds}};
+  if (s.drafted_tokens > 0) {  // MTP speculative decoding ran
+    j["drafted_tokens"] = s.drafted_tokens;
+    j["accepted_tokens"] = s.accepted_tokens;
+    j["verify_steps"] = s.verify_steps;
+  }
+  return j;
 }
 
 GenerationStats stats_from_json(const json& j) {
@@ -104,6 +110,9 @@ GenerationStats stats_from_json(const json& j) {
   number("time_to_first_token", s.time_to_first_token);
   number("decode_seconds", s.decode_seconds);
   number("prefill_seconds", s.prefill_seconds);
+  number("drafted_tokens", s.drafted_tokens);
+  number("accepted_tokens", s.accepted_tokens);
+  number("verify_steps", s.verify_steps);
   s.stop = stop_reason_from_name(optional_string(j, "stop"));
   return s;
 }

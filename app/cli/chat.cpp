@@ -37,15 +37,18 @@ const char* kChatOptions =
     "  --system TEXT     system prompt\n"
     "  --ctx N           context size in tokens (default and maximum: the model's; more is clamped\n"
     "                    with a notice)\n"
-    "  --draft N         MTP speculative decoding, N drafted tokens per step (1-3; 0 = off, the\n"
-    "                    default); greedy (temperature 0) only, same reply token for token\n"
+    "  --draft N         MTP speculative decoding, N drafted tokens per step (0-3; default 2 when\n"
+    "                    the model has an MTP module); greedy: the same reply token for token;\n"
+    "                    sampling: the same distribution (speculative sampling), other tokens\n"
+    "                    for a seed. In the chat: /set draft N\n"
+    "  --no-mtp          no speculative decoding (--draft 0)\n"
     "  --draft-vocab N   draft from the first N token ids only (default 8192; 0 = all)\n"
     "  -t, --threads N   threads (default: all)\n"
     "  -h, --help        this help\n";
 
 std::string chat_usage() {
   return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
-                     "              [--draft N] [--draft-vocab N] [-t N]\n") +
+                     "              [--draft N | --no-mtp] [--draft-vocab N] [-t N]\n") +
          kChatOptions +
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
@@ -74,7 +77,8 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"}, {"--help"},
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"},
+                 {"--help", "--no-mtp"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
     std::fputs(chat_usage().c_str(), stdout);
@@ -85,7 +89,11 @@ ChatArguments parse_arguments(const Args& raw) {
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
   parsed.session.context_tokens = static_cast<int>(cl.get_int("--ctx", 0, 0, 1 << 24));
-  parsed.session.draft_tokens = static_cast<int>(cl.get_int("--draft", 0, 0, 3));
+  parsed.session.draft_tokens = static_cast<int>(cl.get_int("--draft", -1, 0, 3));  // -1: 2 with an MTP module
+  if (cl.has("--no-mtp")) {
+    if (parsed.session.draft_tokens > 0) throw CommandLineError("--no-mtp and --draft N contradict each other");
+    parsed.session.draft_tokens = 0;
+  }
   parsed.session.draft_vocab = static_cast<int>(cl.get_int("--draft-vocab", 8192, 0, 100'000'000));
   parsed.load.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 4096));
   return parsed;

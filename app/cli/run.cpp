@@ -1,7 +1,7 @@
 // dschat run: one prompt, the reply streamed to stdout as it is generated.
 //   dschat run [--model DIR] (TEXT | --prompt TEXT|-) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //              [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--template NAME]
-//              [--system TEXT] [--ctx N] [--draft N] [--draft-vocab N] [-t THREADS] [-v]
+//              [--system TEXT] [--ctx N] [--draft N | --no-mtp] [--draft-vocab N] [-t THREADS] [-v]
 // The prompt goes through the model's chat template (--template concat gives the raw text).
 // Statistics go to stderr with -v only. Exit status: 0 done, 130 interrupted by SIGINT (the
 // partial reply stays printed), 1 on errors, 2 on a bad command line.
@@ -43,8 +43,10 @@ const char* kRunUsage =
     "  --system TEXT         system prompt\n"
     "  --ctx N               context size in tokens (default: the model's maximum)\n"
     "  --draft N             speculative decoding: N tokens drafted per step by the model's MTP\n"
-    "                        module (1-3; 0 = off, the default). Greedy (--temp 0) only; the\n"
-    "                        reply is the same token for token, only faster\n"
+    "                        module (0-3; default 2 when it has one). Greedy (--temp 0): the reply\n"
+    "                        is the same token for token, only faster; sampling: drawn from the\n"
+    "                        same distribution (speculative sampling), other tokens for a seed\n"
+    "  --no-mtp              no speculative decoding (--draft 0)\n"
     "  --draft-vocab N       draft from the first N token ids only (default 8192; 0 = all)\n"
     "  -t, --threads N       threads (default: all)\n"
     "  -v, --verbose         statistics on stderr\n"
@@ -95,7 +97,7 @@ int cmd_run(const Args& args) {
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
                                      "--ctx", "--threads", "--draft", "--draft-vocab"},
-               std::set<std::string>{"--verbose", "--help"},
+               std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
   } catch (const CommandLineError& e) {
@@ -128,7 +130,11 @@ int cmd_run(const Args& args) {
     if (options.max_reply_tokens == 0)
       throw CommandLineError("-n 0 would give an empty reply: use -1 for no limit or a number of tokens");
     options.context_tokens = static_cast<int>(cl->get_int("--ctx", 0, 0, 100'000'000));
-    options.draft_tokens = static_cast<int>(cl->get_int("--draft", 0, 0, 3));
+    options.draft_tokens = static_cast<int>(cl->get_int("--draft", -1, 0, 3));  // -1: 2 with an MTP module
+    if (cl->has("--no-mtp")) {
+      if (options.draft_tokens > 0) throw CommandLineError("--no-mtp and --draft N contradict each other");
+      options.draft_tokens = 0;
+    }
     options.draft_vocab = static_cast<int>(cl->get_int("--draft-vocab", 8192, 0, 100'000'000));
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early

@@ -45,7 +45,12 @@ std::string format_reply_stats(const GenerationStats& stats) {
   std::snprintf(buffer, sizeof buffer, "%d tokens, %.1f tok/s | prompt %d tokens (%d cached), %.0f tok/s | %s",
                 stats.generated_tokens, stats.decode_tokens_per_second, stats.prompt_tokens, stats.reused_tokens,
                 stats.prefill_tokens_per_second, stop_word(stats.stop));
-  return buffer;
+  std::string line = buffer;
+  if (stats.drafted_tokens > 0) {  // MTP speculative decoding: the share of drafts the model kept
+    std::snprintf(buffer, sizeof buffer, " | drafts %.0f%% kept", 100.0 * stats.acceptance_rate());
+    line += buffer;
+  }
+  return line;
 }
 
 void Transcript::set_conversation(std::shared_ptr<const Conversation> conversation) {

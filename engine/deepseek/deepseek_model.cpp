@@ -153,6 +153,8 @@ uint64_t DeepSeekModel::weight_bytes() const {
 // The model's own files only (those of its TensorSource), not every mapping of the process.
 std::string DeepSeekModel::files_changed() const { return source_->changed().value_or(""); }
 
+bool DeepSeekModel::has_mtp_module() const { return !weights().mtp.empty(); }
+
 std::string model_files_changed_since_start() { return MappedFile::change_description(/*since_start=*/true); }
 
 std::vector<std::string> DeepSeekModel::nonfinite_weight_warnings() const {

@@ -44,6 +44,7 @@ class DeepSeekModel final : public Model {
   uint64_t weight_bytes() const override;
   std::string describe() const override;
   std::string files_changed() const override;
+  bool has_mtp_module() const override;
   std::vector<std::string> nonfinite_weight_warnings() const override;
 
   const ModelWeights& weights() const { return *weights_; }

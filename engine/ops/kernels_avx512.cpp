@@ -279,30 +279,61 @@ void bf16_prepare(const float* x, int64_t K, int64_t n, std::byte* out) {
   }
 }
 
+// T tokens against one row at a time: each 32-weight step is loaded and widened once and used by
+// all T tokens (the widening shuffles share port 5 with the FMAs, so repeating them per token made
+// a verify pass of 2-4 tokens cost almost as much per token as a decode step). Every token keeps
+// its own four accumulators fed in the same order as with T = 1, so each output is bit-identical
+// to the one-token GEMV (MTP verify relies on it).
+template <int T>
+DSCHAT_AVX512 void gemv_bf16_tokens(const uint16_t* wr, const float* permuted, int64_t K, int64_t Kp, float* y,
+                                    int64_t ldy, int64_t r) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512 a[T][4];
+  for (int t = 0; t < T; ++t) a[t][0] = a[t][1] = a[t][2] = a[t][3] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    const __m512i v0 = _mm512_loadu_si512(wr + k), v1 = _mm512_loadu_si512(wr + k + 32);
+    const __m512 w0 = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v0));
+    const __m512 w1 = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v0));
+    const __m512 w2 = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v1));
+    const __m512 w3 = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v1));
+    for (int t = 0; t < T; ++t) {
+      const float* p = permuted + t * Kp + k;
+      a[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(p), a[t][0]);
+      a[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(p + 16), a[t][1]);
+      a[t][2] = _mm512_fmadd_ps(w2, _mm512_loadu_ps(p + 32), a[t][2]);
+      a[t][3] = _mm512_fmadd_ps(w3, _mm512_loadu_ps(p + 48), a[t][3]);
+    }
+  }
+  for (; k < K; k += 32) {
+    const __m512i v = _mm512_maskz_loadu_epi16(first_lanes32(K - k), wr + k);
+    const __m512 w0 = _mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v));
+    const __m512 w1 = _mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v));
+    for (int t = 0; t < T; ++t) {
+      const float* p = permuted + t * Kp + k;
+      a[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(p), a[t][0]);
+      a[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(p + 16), a[t][1]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    y[t * ldy + r] = reduce_add(_mm512_add_ps(_mm512_add_ps(a[t][0], a[t][1]), _mm512_add_ps(a[t][2], a[t][3])));
+}
+
 DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
                                      int64_t r0, int64_t r1, KernelScratch&) {
-  const int64_t K = w.cols, Kp = bf16_padded_cols(K), n = x.n;
+  const int64_t K = w.cols, Kp = bf16_padded_cols(K);
   const float* permuted = reinterpret_cast<const float*>(x.data);
-  const __m512i zero = _mm512_setzero_si512();
   for (int64_t r = r0; r < r1; ++r) {
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.row(r));
-    for (int64_t t = 0; t < n; ++t) {
+    for (int64_t t = 0; t < x.n;) {  // tokens in groups of up to four
       const float* p = permuted + t * Kp;
-      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      int64_t k = 0;
-      for (; k + 64 <= K; k += 64) {
-        const __m512i v0 = _mm512_loadu_si512(wr + k), v1 = _mm512_loadu_si512(wr + k + 32);
-        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v0)), _mm512_loadu_ps(p + k), a0);
-        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v0)), _mm512_loadu_ps(p + k + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v1)), _mm512_loadu_ps(p + k + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v1)), _mm512_loadu_ps(p + k + 48), a3);
+      float* yt = y + t * ldy;
+      switch (std::min<int64_t>(x.n - t, 4)) {
+        case 1: gemv_bf16_tokens<1>(wr, p, K, Kp, yt, ldy, r); t += 1; break;
+        case 2: gemv_bf16_tokens<2>(wr, p, K, Kp, yt, ldy, r); t += 2; break;
+        case 3: gemv_bf16_tokens<3>(wr, p, K, Kp, yt, ldy, r); t += 3; break;
+        default: gemv_bf16_tokens<4>(wr, p, K, Kp, yt, ldy, r); t += 4; break;
       }
-      for (; k < K; k += 32) {
-        const __m512i v = _mm512_maskz_loadu_epi16(first_lanes32(K - k), wr + k);
-        a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)), _mm512_loadu_ps(p + k), a0);
-        a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)), _mm512_loadu_ps(p + k + 16), a1);
-      }
-      y[t * ldy + r] = reduce_add(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
   }
 }

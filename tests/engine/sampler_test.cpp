@@ -342,5 +342,61 @@ TEST(SamplingParameter, ParsesOllamaNamesAndRejectsBadValues) {
   EXPECT_THROW(set_sampling_parameter(p, "colour", "1"), std::invalid_argument);
 }
 
+// Speculative sampling against a point-mass draft: whatever the draft, the drawn token follows the
+// filtered distribution (computed here: softmax at temperature 0.8 over the top 4), and the draft
+// is kept with its own probability. A rule that forgot to take the draft out of the residual would
+// give the draft p + (1 - p) p.
+TEST(Sampler, SpeculativeSamplingKeepsTheDistribution) {
+  const std::vector<float> logits = {1.0f, 2.2f, 0.3f, 1.9f, -0.5f, 1.4f};
+  std::vector<double> expected(logits.size(), 0.0);
+  {
+    const std::vector<double> full = softmax(logits, 0.8);
+    const std::vector<int> order = ids_by_probability(full);
+    double kept = 0;
+    for (int i = 0; i < 4; ++i) kept += full[order[i]];
+    for (int i = 0; i < 4; ++i) expected[order[i]] = full[order[i]] / kept;
+  }
+  SamplingParams p;
+  p.temperature = 0.8f;
+  p.top_k = 4;
+  p.top_p = 1.0f;
+  p.seed = 1234;
+  const int n = 40000;
+  for (int32_t draft : {1, 3, 0, 2 /* filtered out by top-k */}) {
+    Sampler sampler(p);
+    std::map<int32_t, int> counts;
+    int kept = 0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> scratch = logits;
+      bool accepted = false;
+      const int32_t id = sampler.sample_against_draft(scratch, {}, draft, accepted);
+      ++counts[id];
+      EXPECT_EQ(accepted, id == draft);
+      kept += accepted;
+    }
+    for (int id = 0; id < static_cast<int>(logits.size()); ++id) {
+      const double f = counts[id] / double(n);
+      const double sd = std::sqrt(std::max(expected[id] * (1 - expected[id]), 1e-12) / n);
+      EXPECT_NEAR(f, expected[id], 5 * sd) << "draft " << draft << ", id " << id;
+    }
+    const double sd = std::sqrt(std::max(expected[draft] * (1 - expected[draft]), 1e-12) / n);
+    EXPECT_NEAR(kept / double(n), expected[draft], 5 * sd) << "draft " << draft;
+  }
+}
+
+TEST(Sampler, SpeculativeSamplingWhenGreedyIsTheArgmax) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.seed = 5;
+  Sampler sampler(p);
+  const std::vector<float> logits = {0.1f, 3.0f, -2.0f};
+  for (int32_t draft : {1, 0, 2}) {
+    std::vector<float> scratch = logits;
+    bool accepted = true;
+    EXPECT_EQ(sampler.sample_against_draft(scratch, {}, draft, accepted), 1);
+    EXPECT_EQ(accepted, draft == 1);
+  }
+}
+
 }  // namespace
 }  // namespace dschat

@@ -98,11 +98,17 @@ TEST(ConversationJson, HasTheDesignFormat) {
 
 TEST(ConversationJson, RoundTrips) {
   Conversation c = sample_conversation();
+  c.messages[1].stats->drafted_tokens = 12;  // speculative decoding's counts travel too
+  c.messages[1].stats->accepted_tokens = 9;
+  c.messages[1].stats->verify_steps = 6;
   Conversation back = conversation_from_json(nlohmann::json::parse(conversation_to_json(c).dump()), "x");
   EXPECT_EQ(conversation_to_json(back), conversation_to_json(c));
   EXPECT_EQ(back.messages[0].content, c.messages[0].content);
   EXPECT_TRUE(back.messages[3].interrupted);
   EXPECT_EQ(back.messages[1].stats->stop, StopReason::Eos);
+  EXPECT_EQ(back.messages[1].stats->accepted_tokens, 9);
+  EXPECT_EQ(back.messages[1].stats->verify_steps, 6);
+  EXPECT_FALSE(conversation_to_json(sample_conversation())["messages"][1]["stats"].contains("drafted_tokens"));
 }
 
 TEST(ConversationJson, SamplingValuesAreWrittenAsTyped) {

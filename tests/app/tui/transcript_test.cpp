@@ -115,6 +115,11 @@ TEST(TuiTranscript, StatsLineFollowsTheSetting) {
   stats.prefill_tokens_per_second = 300;
   stats.stop = StopReason::Eos;
   EXPECT_EQ(format_reply_stats(stats), "42 tokens, 55.1 tok/s | prompt 120 tokens (100 cached), 300 tok/s | eos");
+  GenerationStats speculated = stats;  // MTP drafts: the share the model kept
+  speculated.drafted_tokens = 30;
+  speculated.accepted_tokens = 25;
+  EXPECT_EQ(format_reply_stats(speculated),
+            "42 tokens, 55.1 tok/s | prompt 120 tokens (100 cached), 300 tok/s | eos | drafts 83% kept");
   Message reply = assistant("x");
   reply.stats = stats;
   Transcript t;

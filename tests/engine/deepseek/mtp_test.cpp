@@ -287,5 +287,58 @@ TEST(MtpGeneration, TruncateAndContinueAfterSpeculationMatchesAFreshRun) {
   EXPECT_EQ(context->tokens(), fresh->tokens());
 }
 
+// Sampling with drafts (speculative sampling): the first two sampled tokens, over many seeds,
+// follow the model's own joint distribution p(t1) p(t2 | t1), computed here from plain one-token
+// appends; drafts are both kept and replaced along the way.
+TEST(MtpGeneration, SampledTokensFollowTheModelsDistribution) {
+  const Model& model = model_of(WeightType::Native);
+  const std::vector<int32_t>& prompt = kPrompts[1];
+  SamplingParams params;
+  params.temperature = 1.0f;
+  params.top_k = 3;
+  params.top_p = 1.0f;
+  params.seed = 1;
+  const size_t vocab = static_cast<size_t>(model.config().vocab_size);
+
+  std::map<std::vector<int32_t>, double> expected;
+  {
+    auto plain = InferenceContext::create(model, 64);
+    std::vector<float> logits(vocab);
+    ASSERT_GE(prefill_with_reuse(*plain, prompt, logits), 0);
+    const Sampler reader(params);
+    for (const auto& [t1, p1] : reader.distribution(logits, prompt)) {
+      std::vector<int32_t> history = prompt;
+      history.push_back(t1);
+      ASSERT_GE(prefill_with_reuse(*plain, history, logits), 0);
+      for (const auto& [t2, p2] : reader.distribution(logits, history)) expected[{t1, t2}] = double(p1) * p2;
+    }
+  }
+
+  auto context = mtp_context(model, 64);
+  std::map<std::vector<int32_t>, int> counts;
+  int drafted = 0, accepted = 0;
+  const int n = 600;
+  Sampler sampler(params);
+  IdText text;
+  GenerationOptions options;
+  options.max_tokens = 2;
+  options.draft_tokens = 1;
+  for (int i = 0; i < n; ++i) {
+    sampler.reseed(static_cast<uint64_t>(i) + 1);
+    const GenerationResult r = generate(model, *context, prompt, sampler, text, options, nullptr);
+    ++counts[r.tokens];
+    drafted += r.stats.drafted_tokens;
+    accepted += r.stats.accepted_tokens;
+  }
+  EXPECT_EQ(drafted, n) << "every run drafts its second token";
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, n);
+  for (const auto& [tokens, count] : counts) EXPECT_TRUE(expected.count(tokens)) << "an impossible pair was drawn";
+  for (const auto& [tokens, p] : expected) {
+    const double f = counts[tokens] / double(n);
+    EXPECT_NEAR(f, p, 5 * std::sqrt(p * (1 - p) / n) + 1e-9) << tokens[0] << " " << tokens[1];
+  }
+}
+
 }  // namespace
 }  // namespace dschat
