@@ -26,8 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kFp8Model = fs::path(DSCHAT_TEST_DATA_DIR) / "engine" / "fp8_v3" / "model";
-// Layer 1 lives in the second shard (one shard per layer after the embedding's).
-const std::string kShard = "model-00002-of-000008.safetensors";
+// Layer 1 lives in the third shard (the embedding, then one shard per layer).
+const std::string kShard = "model-00003-of-000008.safetensors";
 const std::string kScale = "model.layers.1.self_attn.kv_b_proj.weight_scale_inv";
 
 fs::path copy_model(const test::TempDir& dir) {
@@ -102,7 +102,9 @@ TEST(Fp8Model, ScaleOfTheWrongShapeOrDtypeIsAnErrorNamingIt) {
 TEST(Fp8Model, UnsupportedQuantizationConfigIsAClearError) {
   test::TempDir tmp;
   const fs::path dir = copy_model(tmp);
-  patch(dir / "config.json", "128,\n      128", "64,\n      64 ");
+  nlohmann::json config = nlohmann::json::parse(read(dir / "config.json"));
+  config["quantization_config"]["weight_block_size"] = {64, 64};
+  std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
   expect_contains(load_error(dir), {"weight_block_size", "[128, 128]"});
 }
 
