@@ -108,7 +108,15 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
   const auto json_path = dir / "tokenizer.json";
-  if (!std::filesystem::exists(json_path)) throw TokenizerError(json_path.string() + ": no such file");
+  if (!std::filesystem::exists(json_path)) {
+    // Kimi-K2 ships its tokenizer as tiktoken.model + tokenization_kimi.py (remote code), no tokenizer.json.
+    if (std::filesystem::exists(dir / "tiktoken.model")) {
+      throw TokenizerError(json_path.string() + ": no such file; the directory has tiktoken.model (a tiktoken "
+                           "tokenizer, as Kimi-K2 publishes it), which dschat does not read: it needs the Hugging "
+                           "Face tokenizer.json of the model (dschat logits and bench take token ids without one)");
+    }
+    throw TokenizerError(json_path.string() + ": no such file");
+  }
   Tokenizer tokenizer = from_json(read_file(json_path, kTokenizerJsonLimit), json_path.string());
   const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {

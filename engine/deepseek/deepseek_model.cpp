@@ -216,6 +216,12 @@ std::string DeepSeekModel::describe() const {
   s << "dtypes:";
   for (const auto& [name, entry] : by_dtype) s << " " << name << " (" << entry.first << " tensors, " << human_bytes(entry.second) << ")";
   s << "\n";
+  if (c.fp8_block_scales || by_dtype.count("F8_E4M3")) {
+    int fp8 = 0;
+    for (const TensorInfo* t : weights_->used) fp8 += t->dtype == DType::F8_E4M3;
+    s << "weight type: FP8 e4m3 (128x128 blocks): " << fp8
+      << " matrices with F32 weight_scale_inv per block, used in place; activations in float\n";
+  }
   const uint64_t kv_per_token = uint64_t(c.num_hidden_layers) * (c.kv_lora_rank + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
   s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
     << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)

@@ -137,6 +137,37 @@ void read_eos(const ConfigReader& r, ModelConfig& config) {
   config.eos_token_ids = ids;
 }
 
+// DeepSeek-V3's FP8 checkpoints (inference/fp8_cast_bf16.py, kernel.py weight_dequant): e4m3
+// weights, one F32 scale per 128x128 block. Activations are computed in float whatever
+// activation_scheme says (dynamic FP8 activations only approximate that).
+void read_quantization_config(const ConfigReader& top, const json& q, ModelConfig& c) {
+  const std::string key = "quantization_config";
+  if (!q.is_object()) top.fail(key, "must be an object, got " + json_summary(q));
+  ConfigReader r(q, top.source());
+  std::string method;
+  r.read_string("quant_method", method);
+  if (method != "fp8") {
+    top.fail(key + ".quant_method", "is '" + method +
+                                        "': only 'fp8' (the published FP8 DeepSeek-V3/Kimi-K2 block scales) is "
+                                        "supported; use a BF16/F16/F32 or FP8 checkpoint");
+  }
+  std::string fmt = "e4m3";
+  r.read_string("fmt", fmt);
+  if (fmt != "e4m3") top.fail(key + ".fmt", "is '" + fmt + "': only e4m3 FP8 weights are supported");
+  std::string activations = "dynamic";
+  r.read_string("activation_scheme", activations);
+  if (activations != "dynamic") {
+    top.fail(key + ".activation_scheme", "is '" + activations + "': only 'dynamic' is supported");
+  }
+  if (!q.contains("weight_block_size")) top.fail(key + ".weight_block_size", "is required for fp8");
+  const json& b = q.at("weight_block_size");
+  if (!(b.is_array() && b.size() == 2 && b[0].is_number_integer() && b[1].is_number_integer() &&
+        b[0].get<long long>() == 128 && b[1].get<long long>() == 128)) {
+    top.fail(key + ".weight_block_size", "is " + json_summary(b) + ": only [128, 128] blocks are supported");
+  }
+  c.fp8_block_scales = true;
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& source) {
@@ -179,6 +210,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     c.max_position_embeddings = 2048;
     c.bos_token_id = 100000;
     c.eos_token_ids = {100001};
+  } else if (c.model_type == "deepseek_v32") {
+    r.fail("model_type", "is 'deepseek_v32': DeepSeek-V3.2's sparse attention (its lightning indexer and top-k "
+                         "token selection) is not implemented; dschat runs deepseek_v3, deepseek_v2 and kimi_k2");
   } else if (c.model_type != "deepseek_v3" && c.model_type != "kimi_k2") {
     r.fail("model_type", "is '" + c.model_type + "': expected deepseek_v3 (or deepseek_v2, kimi_k2)");
   }
@@ -259,11 +293,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   }
   read_eos(r, c);
 
-  if (r.has("quantization_config") || r.has("quantization")) {
-    r.fail(r.has("quantization_config") ? "quantization_config" : "quantization",
-           "is set: quantized checkpoints (FP8 block scales, MLX quantization) are not supported; "
-           "use a BF16/F16/F32 checkpoint");
+  if (r.has("quantization")) {
+    r.fail("quantization", "is set: MLX-quantized checkpoints are not supported; use a BF16/F16/F32 or FP8 checkpoint");
   }
+  if (r.has("quantization_config")) read_quantization_config(r, root.at("quantization_config"), c);
   validate_model_config(c, source);
   return c;
 }

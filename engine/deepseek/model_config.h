@@ -98,6 +98,9 @@ struct ModelConfig {
   // Generation past a full context continues on the last context-size tokens, run again from
   // position 0 (the reference generate()'s idx[:, -block_size:]); otherwise it stops there.
   bool crop_window_when_full = false;
+  // quantization_config {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]}:
+  // the published FP8 checkpoints (F8_E4M3 matrices, F32 weight_scale_inv per 128x128 block).
+  bool fp8_block_scales = false;
 
   int rotary_key_heads() const { return rotary_key_source == RotaryKeySource::SharedFromKvA ? 1 : num_attention_heads; }
   int shared_intermediate() const {

@@ -39,7 +39,8 @@ NonFiniteCount count_format(const std::byte* data, uint64_t n) {
 }
 
 bool is_float(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::F64;
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::F64 ||
+         dtype == DType::F8_E4M3;
 }
 
 void add(NonFiniteCount& total, const NonFiniteCount& part) {
@@ -80,6 +81,10 @@ NonFiniteCount count_nonfinite(DType dtype, const std::byte* data, uint64_t byte
     case DType::F16: return count_format<uint16_t, 0x7C00u>(data, bytes / 2);
     case DType::BF16: return count_format<uint16_t, 0x7F80u>(data, bytes / 2);
     case DType::F64: return count_format<uint64_t, 0x7FF0000000000000ull>(data, bytes / 8);
+    case DType::F8_E4M3: {  // no infinities: S.1111.111, the all-ones "exponent" here, is NaN
+      const NonFiniteCount c = count_format<uint8_t, 0x7Fu>(data, bytes);
+      return {c.nan + c.inf, 0, c.checked};
+    }
     default: return {};
   }
 }

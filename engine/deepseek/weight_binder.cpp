@@ -54,11 +54,40 @@ const std::vector<int64_t>& WeightBinder::shape(const std::string& name, size_t 
 
 WeightMatrix WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols) {
   const TensorInfo& t = require(name, {rows, cols});
-  return {t.dtype, rows, cols, aligned_data(t)};
+  WeightMatrix m{t.dtype, rows, cols, aligned_data(t)};
+  if (t.dtype == DType::F8_E4M3) m.scales = block_scales(name, t);
+  return m;
+}
+
+WeightScales WeightBinder::block_scales(const std::string& name, const TensorInfo& weight) {
+  // fp8_cast_bf16.py: `name` ends in "weight", its scales are `name + "_scale_inv"`.
+  const std::string scale_name = name + "_scale_inv";
+  const std::string what = weight.file + ": tensor '" + name + "'";
+  const TensorInfo* s = source_.find(scale_name);
+  const int64_t rows = weight.shape[0], cols = weight.shape[1];
+  const std::vector<int64_t> shape = {(rows + kFp8Block - 1) / kFp8Block, (cols + kFp8Block - 1) / kFp8Block};
+  if (!s) {
+    throw ModelError(what + " is F8_E4M3 but its block scales '" + scale_name + "' are missing (expected F32 " +
+                     shape_string(shape) + ", one per " + std::to_string(kFp8Block) + "x" +
+                     std::to_string(kFp8Block) + " block)");
+  }
+  const std::string swhat = s->file + ": tensor '" + scale_name + "'";
+  if (s->dtype != DType::F32) {
+    throw ModelError(swhat + " (block scales of '" + name + "') has dtype " + dtype_name(s->dtype) + ", expected F32");
+  }
+  if (s->shape != shape) {
+    throw ModelError(swhat + " (block scales of '" + name + "' " + weight.shape_string() + ") has shape " +
+                     s->shape_string() + ", expected " + shape_string(shape) + " (one per " +
+                     std::to_string(kFp8Block) + "x" + std::to_string(kFp8Block) + " block)");
+  }
+  if (!s->stride.empty()) throw ModelError(swhat + " is not contiguous (strides " + shape_string(s->stride) + ")");
+  if (bound_.insert(scale_name).second) out_.used.push_back(s);
+  return {reinterpret_cast<const float*>(aligned_data(*s)), kFp8Block, kFp8Block, 0};
 }
 
 std::vector<WeightMatrix> WeightBinder::stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols) {
   const TensorInfo& t = require(name, {experts, rows, cols});
+  if (t.dtype == DType::F8_E4M3) fail("tensor '" + name + "': stacked F8_E4M3 experts are not supported");
   WeightMatrix all{t.dtype, experts * rows, cols, aligned_data(t)};
   std::vector<WeightMatrix> views;
   for (int64_t e = 0; e < experts; ++e) views.push_back(all.row_slice(e * rows, rows));
@@ -67,6 +96,9 @@ std::vector<WeightMatrix> WeightBinder::stacked(const std::string& name, int64_t
 
 std::vector<float> WeightBinder::vector(const std::string& name, int64_t size) {
   const TensorInfo& t = require(name, {size});
+  if (t.dtype == DType::F8_E4M3) {
+    throw ModelError(t.file + ": tensor '" + name + "' is F8_E4M3: vectors (norms, biases) must be F32, F16 or BF16");
+  }
   std::vector<float> v(static_cast<size_t>(size));
   if (size > 0) {
     std::vector<std::byte> copy(t.nbytes);  // alignment-safe
@@ -83,6 +115,7 @@ WeightMatrix WeightBinder::stack_rows(const std::vector<Rows>& parts, const std:
   int64_t rows = 0;
   for (const Rows& p : parts) {
     if (p.from.dtype != dtype || p.from.cols != cols) fail(what + ": parts differ in dtype or columns");
+    if (!p.from.scales.empty()) fail(what + ": rows with block scales (FP8) cannot be stacked");
     rows += p.count;
   }
   const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(dtype);
@@ -101,6 +134,7 @@ WeightMatrix WeightBinder::join_columns(const std::vector<WeightMatrix>& parts) 
   int64_t cols = 0;
   for (const WeightMatrix& p : parts) {
     if (p.dtype != dtype || p.rows != rows) fail("shared experts differ in dtype or shape");
+    if (!p.scales.empty()) fail("shared experts with block scales (FP8) cannot be joined");
     cols += p.cols;
   }
   const size_t es = dtype_size(dtype);

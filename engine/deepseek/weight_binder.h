@@ -34,7 +34,11 @@ class WeightBinder {
   // Shape of a tensor that must exist and have `rank` dimensions (for inferring sizes).
   const std::vector<int64_t>& shape(const std::string& name, size_t rank) const;
 
+  // An F8_E4M3 matrix gets its F32 block scales `name + "_scale_inv"` [ceil(rows/128),
+  // ceil(cols/128)] (the published FP8 checkpoints); missing, mis-shaped or not F32 is an error.
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols);
+  // The block size of FP8 checkpoints (quantization_config.weight_block_size, checked by the config).
+  static constexpr int64_t kFp8Block = 128;
   // [E, rows, cols] stacked experts (MLX SwitchLinear) -> one view per expert.
   std::vector<WeightMatrix> stacked(const std::string& name, int64_t experts, int64_t rows, int64_t cols);
   // Small vectors (norm weights, biases) are widened to float once.
@@ -56,6 +60,7 @@ class WeightBinder {
  private:
   // The bytes in place when aligned for their element type; otherwise an aligned private copy.
   const std::byte* aligned_data(const TensorInfo& t);
+  WeightScales block_scales(const std::string& name, const TensorInfo& weight);
 
   const TensorSource& source_;
   ModelWeights& out_;

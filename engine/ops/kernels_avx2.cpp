@@ -7,6 +7,7 @@
 // pairs to int32 with madd(…, 1).
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
+#include "engine/ops/fp8_kernels.h"
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/ggml_widen.h"
 #include "engine/ops/matmul_float_body.h"
@@ -273,6 +274,7 @@ GemvKernel ggml_gemv(DType type) {
 }  // namespace
 
 WeightKernels avx2_weight_kernels(DType type) {
+  if (type == DType::F8_E4M3) return fp8_weight_kernels("avx2", fp8_gemv_avx2, float_rows, fp8_row_to_f32_avx2);
   WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
   if (type == DType::Q8_0) k.row_to_f32 = widen_quantized_row<false>;
   if (type == DType::Q4_0) k.row_to_f32 = widen_quantized_row<true>;

@@ -183,7 +183,7 @@ DSCHAT_AVX512 void widen_row(const WeightMatrix& w, int64_t r, float* out) {
       return;
     }
     default:
-      row_widening::function_for(w.dtype)(p, K, out);
+      weight_row_to_f32(w, r, out);  // the other types' widening, block scales (FP8) applied
   }
 }
 
@@ -561,7 +561,7 @@ WeightKernels avx512_weight_kernels(DType type) {
       k.gemv = gemv_quantized<true>;
       break;
     default: {
-      // The GGUF block types have no AVX-512 kernels: the AVX2 level's GEMV and its activation
+      // The GGUF block types and FP8 have no AVX-512 kernels: the AVX2 level's GEMV and its activation
       // preparation (this CPU runs them), this level's GEMM over widened rows.
       WeightKernels avx2 = avx2_weight_kernels(type);
       if (!avx2.available()) return {};

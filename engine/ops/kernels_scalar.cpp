@@ -3,6 +3,7 @@
 // and the exact row widening every level shares (row_widening.h).
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
+#include "engine/ops/fp8_kernels.h"
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/vector_kernels.h"
@@ -51,6 +52,7 @@ GemvKernel ggml_gemv(DType type) {
 }  // namespace
 
 WeightKernels scalar_weight_kernels(DType type) {
+  if (type == DType::F8_E4M3) return fp8_weight_kernels("scalar", fp8_gemv_scalar, float_rows, fp8_row_to_f32_scalar);
   return block_gemv::level_kernels(type, "scalar", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
 }
 

@@ -14,6 +14,12 @@ void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
     return;
   }
   k.row_to_f32(w.row(r), w.cols, out);
+  if (w.scales.empty()) return;
+  const float* scale = w.scales.row(r, w.cols);
+  for (int64_t c0 = 0, b = 0; c0 < w.cols; c0 += w.scales.block_cols, ++b) {
+    const int64_t c1 = std::min(w.cols, c0 + w.scales.block_cols);
+    for (int64_t c = c0; c < c1; ++c) out[c] *= scale[b];
+  }
 }
 
 PreparedActivations prepare_activations(const WeightMatrix& w, const float* x, int64_t n,

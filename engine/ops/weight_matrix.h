@@ -12,12 +12,24 @@
 namespace dschat {
 
 // Scales stored beside the weights, one float per block of block_rows × block_cols weights
-// (FP8 checkpoints: 128 × 128, `weight_scale_inv`); empty for types that carry their scales
-// inside their blocks.
+// (FP8 checkpoints: 128 × 128, `weight_scale_inv` [ceil(rows/128), ceil(cols/128)], edge blocks
+// partial; dequantized weight = stored value × its block's scale); empty for types that carry
+// their scales inside their blocks. `first_row` is the row of the whole tensor a view's row 0 is,
+// so a row slice at any offset (per head, per expert) finds its blocks' scales.
 struct WeightScales {
   const float* data = nullptr;
   int64_t block_rows = 0;
   int64_t block_cols = 0;
+  int64_t first_row = 0;
+
+  bool empty() const { return data == nullptr; }
+  // Scales per block row: ceil(cols / block_cols).
+  int64_t blocks_per_row(int64_t cols) const { return (cols + block_cols - 1) / block_cols; }
+  // The ceil(cols / block_cols) scales of the blocks row `r` of the view lies in.
+  const float* row(int64_t r, int64_t cols) const {
+    return data + static_cast<size_t>((first_row + r) / block_rows) * static_cast<size_t>(blocks_per_row(cols));
+  }
+  WeightScales from_row(int64_t r) const { return {data, block_rows, block_cols, first_row + r}; }
 };
 
 struct WeightMatrix {
@@ -35,11 +47,13 @@ struct WeightMatrix {
   }
   const std::byte* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes(); }
   // Rows [first, first+count) as a matrix of their own (a view; used for per-head and per-expert slices).
-  WeightMatrix row_slice(int64_t first, int64_t count) const { return {dtype, count, cols, row(first), scales}; }
+  WeightMatrix row_slice(int64_t first, int64_t count) const {
+    return {dtype, count, cols, row(first), scales.empty() ? scales : scales.from_row(first)};
+  }
   uint64_t bytes() const { return static_cast<uint64_t>(rows) * row_bytes(); }
 };
 
-// Widens row `r` of `w` to float32 into out[0..cols).
+// Widens row `r` of `w` to float32 into out[0..cols), its block scales applied.
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out);
 
 }  // namespace dschat

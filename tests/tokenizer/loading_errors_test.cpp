@@ -123,6 +123,20 @@ TEST(LoadingErrors, MissingDirectoryOrBadConfigNamesTheFile) {
   }
   std::filesystem::remove(dir / "tokenizer_config.json");
   EXPECT_FALSE(Tokenizer::from_directory(dir).config().bos_token.has_value());  // config is optional
+  {  // Kimi-K2's tiktoken.model without a tokenizer.json: the error says what is missing and why
+    const auto kimi = dir / "kimi";
+    std::filesystem::create_directories(kimi);
+    std::ofstream(kimi / "tiktoken.model") << "IQ== 0\n";
+    try {
+      Tokenizer::from_directory(kimi);
+      ADD_FAILURE();
+    } catch (const TokenizerError& e) {
+      for (const char* part : {"tokenizer.json: no such file", "tiktoken.model", "does not read"}) {
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+      }
+    }
+    std::filesystem::remove_all(kimi);
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -181,7 +181,17 @@ TEST(ModelConfig, RejectsWhatTheEngineCannotHonour) {
   expect_error(with(j, "hidden_size", 32.5), {"hidden_size", "integer"});
   expect_error(with(j, "norm_topk_prob", 1), {"norm_topk_prob", "true or false"});
   expect_error(with(j, "eos_token_id", "x"), {"eos_token_id"});
-  expect_error(with(j, "quantization_config", {{"quant_method", "fp8"}}), {"quantization_config", "not supported"});
+  expect_error(with(j, "quantization_config", {{"quant_method", "fp8"}}), {"quantization_config.weight_block_size", "required"});
+  const json fp8 = {{"quant_method", "fp8"}, {"fmt", "e4m3"}, {"activation_scheme", "dynamic"}, {"weight_block_size", {128, 128}}};
+  expect_error(with(j, "quantization_config", with(fp8, "quant_method", "gptq")), {"quant_method", "'gptq'", "only 'fp8'"});
+  expect_error(with(j, "quantization_config", with(fp8, "fmt", "e5m2")), {"quantization_config.fmt", "e5m2"});
+  expect_error(with(j, "quantization_config", with(fp8, "activation_scheme", "static")), {"activation_scheme", "static"});
+  expect_error(with(j, "quantization_config", with(fp8, "weight_block_size", {64, 64})), {"weight_block_size", "[128, 128]"});
+  expect_error(with(j, "quantization_config", "fp8"), {"quantization_config", "must be an object"});
+  expect_error(with(j, "quantization", {{"group_size", 64}}), {"quantization", "MLX"});
+  expect_error(with(j, "model_type", "deepseek_v32"), {"deepseek_v32", "sparse attention", "not implemented"});
+  EXPECT_FALSE(parse_model_config(j.dump(), "config.json").fp8_block_scales);
+  EXPECT_TRUE(parse_model_config(with(j, "quantization_config", fp8).dump(), "config.json").fp8_block_scales);
   try {
     parse_model_config("{not json", "dir/config.json");
     ADD_FAILURE();
