@@ -188,7 +188,6 @@ std::vector<std::string> gguf_export_notices(const Model& model) {
   auto refuse = [&](const std::string& why) { throw ModelError(who + why); };
   if (c.rms_norm_form != RmsNormForm::RsqrtMeanSquare) refuse("its RMSNorm divides by (rms + eps), llama.cpp's is x·rsqrt(mean(x²) + eps)");
   if (!c.q_latent_norm) refuse("its query latent is not normalised (deepseek2 always applies attn_q_a_norm)");
-  if (c.latent_norm_eps != c.rms_norm_eps) refuse("its latent norms have another epsilon than the layer norms (deepseek2 has one)");
   if (c.rotary_key_source != RotaryKeySource::SharedFromKvA) refuse("its rotary keys are per head (deepseek2 has one k_pe shared by all heads)");
   if (c.learned_position_embeddings) refuse("it has learned position embeddings (deepseek2 has only RoPE)");
   if (c.o_proj_bias || c.mlp_bias || c.attention_bias) refuse("it has biases on its projections (deepseek2 has none)");
@@ -211,6 +210,10 @@ std::vector<std::string> gguf_export_notices(const Model& model) {
   if (c.topk_method == TopkMethod::GroupLimitedGreedy) {
     notices.push_back("group-limited routing: llama.cpp ranks groups by their top-2 sum, DeepSeek-V2 by their maximum "
                       "(dschat reads the file back with V2's rule)");
+  }
+  if (std::fabs(c.latent_norm_eps - c.rms_norm_eps) > 1e-6 * c.rms_norm_eps) {
+    notices.push_back("the latent norms' epsilon " + std::to_string(c.latent_norm_eps) + " becomes the layers' " +
+                      std::to_string(c.rms_norm_eps) + " (deepseek2 has one epsilon)");
   }
   if (c.q_lora_rank == 0 && c.num_hidden_layers != 27) {
     notices.push_back("no q_lora: llama.cpp loads a deepseek2 file without q_lora_rank only with 27 layers "
