@@ -367,7 +367,7 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
     // [TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]: 0.1 · mscale_all_dim (gguf_model_config.cpp reads it so).
     writer.add_metadata(a + "rope.scaling.yarn_log_multiplier", f32(0.1 * y.mscale_all_dim));
   }
-  if (ft.base != kF32 && ft.base != kF16 && ft.base != kBF16) writer.add_metadata("general.quantization_version", gguf_u32(2));
+  writer.add_metadata("general.quantization_version", gguf_u32(2));  // the converter writes it for every type
   for (const auto& [k, v] : options.tokenizer) writer.add_metadata(k, v);
   for (const ExportTensor& t : tensors) writer.add_tensor(t.name, t.ne, gtype(t.type));
   writer.write_header();
