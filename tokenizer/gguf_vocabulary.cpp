@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file_limits.h"
+#include "common/json_limits.h"
+#include "common/regular_file.h"
+
 #include "tokenizer/utf8.h"
 
 namespace dschat {
@@ -176,6 +180,141 @@ Tokenizer tokenizer_from_gguf_vocabulary(const GgufVocabulary& v, const std::str
   tokenizer.set_config(std::move(config));
   tokenizer.extend_ids(static_cast<int32_t>(v.tokens.size()));
   return tokenizer;
+}
+
+}  // namespace dschat
+
+namespace dschat {
+namespace {
+
+// The parts of a pre-tokenizer that decide its splits (extra keys such as trim_offsets do not).
+json canonical_pre_tokenizer(const json& j) {
+  if (j.is_array()) {
+    json out = json::array();
+    for (const json& e : j) out.push_back(canonical_pre_tokenizer(e));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  json out = json::object();
+  for (const char* key : {"type", "pretokenizers", "pattern", "behavior", "invert", "use_regex", "add_prefix_space"}) {
+    if (j.contains(key)) out[key] = canonical_pre_tokenizer(j[key]);
+  }
+  return out;
+}
+
+bool looks_special(const std::string& t) {
+  auto wrapped = [&](const std::string& open, const std::string& close) {
+    return t.size() >= open.size() + close.size() && t.compare(0, open.size(), open) == 0 &&
+           t.compare(t.size() - close.size(), close.size(), close) == 0;
+  };
+  return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
+         wrapped("<｜", "｜>") || wrapped("<unused", ">");
+}
+
+std::string read_text(const std::filesystem::path& path, const FileLimit& limit) {
+  try {
+    return read_regular_file(path, limit);
+  } catch (const FileReadError& e) {
+    throw TokenizerError(e.what());
+  }
+}
+
+}  // namespace
+
+GgufVocabulary gguf_vocabulary_from_directory(const std::filesystem::path& dir, int32_t vocab_size) {
+  const std::filesystem::path json_path = dir / "tokenizer.json";
+  const std::string origin = json_path.string();
+  const Tokenizer tokenizer = Tokenizer::from_directory(dir);  // validates it as dschat reads it; the config
+  json root;
+  try {
+    const std::string text = read_text(json_path, kTokenizerJsonLimit);
+    root = parse_json_bounded(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    throw TokenizerError(origin + ": not valid JSON: " + e.what());
+  } catch (const JsonTooDeep& e) {
+    throw TokenizerError(origin + ": " + e.what());
+  }
+  const json& model = root.at("model");
+  if (model.value("type", "BPE") != "BPE" || !model.contains("vocab") || !model["vocab"].is_object()) {
+    throw TokenizerError(origin + ": only a BPE model with a vocab object can be written as GGUF 'gpt2'");
+  }
+  GgufVocabulary v;
+  v.model = "gpt2";
+  const json pre = canonical_pre_tokenizer(root.value("pre_tokenizer", json()));
+  for (const std::string& name : gguf_pre_tokenizer_names()) {
+    if (canonical_pre_tokenizer(pre_tokenizer_json(name, origin)) == pre) v.pre = name;
+  }
+  if (v.pre.empty()) {
+    std::string known;
+    for (const std::string& n : gguf_pre_tokenizer_names()) known += (known.empty() ? "" : ", ") + n;
+    throw TokenizerError(origin + ": its pre_tokenizer is none of the families llama.cpp and dschat name (" + known +
+                         "): a GGUF file of it would split text differently");
+  }
+  // Ids -> token (the added tokens last: they win over a vocab entry of the same id).
+  int64_t max_id = -1;
+  std::vector<std::pair<int64_t, std::string>> by_id;
+  for (const auto& [token, id] : model["vocab"].items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0) throw TokenizerError(origin + ": vocab id of '" + token + "' is not an id");
+    by_id.emplace_back(id.get<int64_t>(), token);
+    max_id = std::max(max_id, id.get<int64_t>());
+  }
+  struct Added {
+    int64_t id;
+    std::string content;
+    bool special;
+  };
+  std::vector<Added> added;
+  for (const json& a : root.value("added_tokens", json::array())) {
+    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string()) {
+      throw TokenizerError(origin + ": added_tokens entries need an integer id and a string content");
+    }
+    added.push_back({a["id"].get<int64_t>(), a["content"].get<std::string>(), a.value("special", false)});
+    max_id = std::max(max_id, added.back().id);
+  }
+  const int64_t n = vocab_size > 0 ? vocab_size : max_id + 1;
+  if (n > INT32_MAX) throw TokenizerError(origin + ": too many tokens");
+  v.tokens.assign(static_cast<size_t>(n), std::string());
+  v.token_types.assign(static_cast<size_t>(n), static_cast<int32_t>(GgufTokenType::Unused));
+  for (auto& [id, token] : by_id) {
+    if (id >= n) continue;
+    v.tokens[static_cast<size_t>(id)] = std::move(token);
+    v.token_types[static_cast<size_t>(id)] = static_cast<int32_t>(GgufTokenType::Normal);
+  }
+  for (Added& a : added) {
+    if (a.id < 0 || a.id >= n) continue;
+    const bool control = a.special || looks_special(a.content);
+    std::string content = a.content;
+    if (!control) {  // the converter's pre-normalised user-defined spaces
+      for (size_t at; (at = content.find("\xe2\x96\x81")) != std::string::npos;) content.replace(at, 3, " ");
+    }
+    v.tokens[static_cast<size_t>(a.id)] = std::move(content);
+    v.token_types[static_cast<size_t>(a.id)] =
+        static_cast<int32_t>(control ? GgufTokenType::Control : GgufTokenType::UserDefined);
+  }
+  for (int64_t id = 0; id < n; ++id) {
+    if (v.token_types[static_cast<size_t>(id)] == static_cast<int32_t>(GgufTokenType::Unused)) {
+      v.tokens[static_cast<size_t>(id)] = "[PAD" + std::to_string(id) + "]";
+    }
+  }
+  for (const json& m : model.value("merges", json::array())) {
+    if (m.is_string()) {
+      v.merges.push_back(m.get<std::string>());
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+    } else {
+      throw TokenizerError(origin + ": model.merges entries must be \"a b\" or [\"a\", \"b\"]");
+    }
+  }
+  const TokenizerConfig& config = tokenizer.config();
+  auto id_of = [&](const std::optional<std::string>& token) -> std::optional<int32_t> {
+    if (!token) return std::nullopt;
+    return tokenizer.token_to_id(*token);
+  };
+  v.bos_id = id_of(config.bos_token);
+  v.eos_id = id_of(config.eos_token);
+  v.add_bos_token = config.add_bos_token;
+  v.chat_template = config.chat_template;
+  return v;
 }
 
 }  // namespace dschat

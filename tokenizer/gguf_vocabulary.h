@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ const std::vector<std::string>& gguf_pre_tokenizer_names();
 
 // The tokenizer.json text of `vocab` (tests compare it with the model's own).
 std::string gguf_vocabulary_json(const GgufVocabulary& vocab, const std::string& origin);
+
+// The GGUF vocabulary of a Hugging Face tokenizer directory (tokenizer.json + tokenizer_config.json),
+// as llama.cpp's converter makes it (conversion/base.py get_vocab_base): ids 0..vocab_size-1,
+// holes "[PAD<id>]" UNUSED, added tokens CONTROL when special or looking special (<|...|>,
+// <｜...｜>, <pad>, ...) else USER_DEFINED, the merges in rank order, `pre` the family whose Split
+// regexes the tokenizer.json pre-tokenizer has (an unknown one is an error), bos/eos ids and
+// add_bos_token from tokenizer_config.json. vocab_size 0: the highest id + 1.
+GgufVocabulary gguf_vocabulary_from_directory(const std::filesystem::path& dir, int32_t vocab_size);
 
 // Builds the tokenizer. Throws TokenizerError "<origin>: ..." for another model than gpt2, an
 // unknown pre name, types that do not match the tokens, or a bos/eos id out of range.

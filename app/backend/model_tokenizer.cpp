@@ -2,6 +2,9 @@
 
 #include <system_error>
 
+#include "app/backend/loaded_model.h"
+#include "engine/io/gguf_writer.h"
+
 namespace dschat {
 namespace {
 
@@ -60,6 +63,33 @@ GgufVocabulary gguf_vocabulary(const GgufFile& file) {
   }
   if (const GgufValue* t = find_typed(file, "tokenizer.chat_template", GgufType::String, false)) v.chat_template = t->string_value;
   return v;
+}
+
+std::vector<std::pair<std::string, GgufValue>> gguf_vocabulary_metadata(const GgufVocabulary& v) {
+  std::vector<std::pair<std::string, GgufValue>> m;
+  m.emplace_back("tokenizer.ggml.model", gguf_string(v.model));
+  m.emplace_back("tokenizer.ggml.pre", gguf_string(v.pre));
+  m.emplace_back("tokenizer.ggml.tokens", gguf_string_array(v.tokens));
+  std::vector<int32_t> types = v.token_types;
+  if (types.empty()) types.assign(v.tokens.size(), static_cast<int32_t>(GgufTokenType::Normal));
+  m.emplace_back("tokenizer.ggml.token_type", gguf_i32_array(types));
+  m.emplace_back("tokenizer.ggml.merges", gguf_string_array(v.merges));
+  if (v.bos_id) m.emplace_back("tokenizer.ggml.bos_token_id", gguf_u32(static_cast<uint32_t>(*v.bos_id)));
+  if (v.eos_id) m.emplace_back("tokenizer.ggml.eos_token_id", gguf_u32(static_cast<uint32_t>(*v.eos_id)));
+  m.emplace_back("tokenizer.ggml.add_bos_token", gguf_bool(v.add_bos_token));
+  m.emplace_back("tokenizer.ggml.add_eos_token", gguf_bool(false));
+  if (v.chat_template) m.emplace_back("tokenizer.chat_template", gguf_string(*v.chat_template));
+  return m;
+}
+
+GgufVocabulary model_gguf_vocabulary(const std::filesystem::path& path, int32_t vocab_size) {
+  if (is_gguf_path(path)) return gguf_vocabulary(GgufFile(path));
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::is_directory(path, ec) ? path : path.parent_path();
+  if (std::filesystem::is_regular_file(path, ec) && !std::filesystem::exists(dir / "tokenizer.json", ec)) {
+    dir = default_model_dir();
+  }
+  return gguf_vocabulary_from_directory(dir, vocab_size);
 }
 
 Tokenizer load_model_tokenizer(const std::filesystem::path& path) {

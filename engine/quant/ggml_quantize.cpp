@@ -246,3 +246,59 @@ void quantize_row_q6_k(const float* x, BlockQ6_K* out, int64_t n) {
 }
 
 }  // namespace dschat
+
+namespace dschat {
+namespace {
+
+// The five-bit codes of 32 values into qs (low nibbles: values 0-15 | 16-31 high) and qh.
+template <typename Block>
+void pack_q5(const uint8_t (&q)[32], Block& b) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 16; ++j) {
+    b.qs[j] = static_cast<uint8_t>((q[j] & 0x0f) | ((q[j + 16] & 0x0f) << 4));
+    qh |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+    qh |= static_cast<uint32_t>((q[j + 16] >> 4) & 1) << (j + 16);
+  }
+  std::memcpy(b.qh, &qh, sizeof qh);
+}
+
+}  // namespace
+
+void quantize_row_q5_0(const float* x, BlockQ5_0* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* v = x + b * 32;
+    float amax = 0, max = 0;
+    for (int j = 0; j < 32; ++j) {
+      if (amax < std::fabs(v[j])) {
+        amax = std::fabs(v[j]);
+        max = v[j];
+      }
+    }
+    const float d = max / -16;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    uint8_t q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<uint8_t>(std::min<int>(31, static_cast<int8_t>(v[j] * id + 16.5f)));
+    pack_q5(q, out[b]);
+  }
+}
+
+void quantize_row_q5_1(const float* x, BlockQ5_1* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float* v = x + b * 32;
+    float min = v[0], max = v[0];
+    for (int j = 1; j < 32; ++j) {
+      min = std::min(min, v[j]);
+      max = std::max(max, v[j]);
+    }
+    const float d = (max - min) / 31;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    out[b].m = f32_to_f16(min);
+    uint8_t q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<uint8_t>((v[j] - min) * id + 0.5f);
+    pack_q5(q, out[b]);
+  }
+}
+
+}  // namespace dschat
