@@ -49,7 +49,7 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
       template_(options.template_name.empty() ? ChatTemplate::detect(*model_->tokenizer)
                                               : ChatTemplate::by_name(options.template_name)),
       draft_tokens_(options.draft_tokens),
-      context_options_{options.draft_tokens > 0, options.draft_vocab},
+      context_options_{.mtp = options.draft_tokens > 0, .draft_vocab = options.draft_vocab, .cache_type = options.cache_type},
       context_(model_->create_context(context_capacity(*model_, options.context_tokens), context_options_)) {
   context_capacity_.store(context_->capacity());
   const Tokenizer& tokenizer = *model_->tokenizer;

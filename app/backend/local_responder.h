@@ -29,6 +29,7 @@ struct LocalResponderOptions {
   int context_tokens = 0;     // 0 = max_position_embeddings (--ctx)
   int draft_tokens = 0;       // MTP speculative decoding, tokens drafted per step (--draft; 0 = off)
   int draft_vocab = 8192;     // the draft head's rows (--draft-vocab; 0 = all)
+  CacheType cache_type = CacheType::F32;  // the latent cache's element type (--cache-type)
 };
 
 class LocalResponder final : public Responder {

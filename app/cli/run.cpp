@@ -18,6 +18,7 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/weight_type_option.h"
 #include "common/bounded_read.h"
 #include "common/out_of_memory.h"
 
@@ -46,6 +47,8 @@ const char* kRunUsage =
     "                        module (1-3; 0 = off, the default). Greedy (--temp 0) only; the\n"
     "                        reply is the same token for token, only faster\n"
     "  --draft-vocab N       draft from the first N token ids only (default 8192; 0 = all)\n"
+    "  --cache-type TYPE     latent KV cache type: f32 (default), bf16, fp8 (FlashMLA's E4M3 latent\n"
+    "                        with a scale per 128 values, rotary key in BF16) or q8_0\n"
     "  -t, --threads N       threads (default: all)\n"
     "  -v, --verbose         statistics on stderr\n"
     "  -h, --help            this help\n";
@@ -94,7 +97,7 @@ int cmd_run(const Args& args) {
     cl.emplace(args,
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab"},
+                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type"},
                std::set<std::string>{"--verbose", "--help"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
@@ -130,6 +133,7 @@ int cmd_run(const Args& args) {
     options.context_tokens = static_cast<int>(cl->get_int("--ctx", 0, 0, 100'000'000));
     options.draft_tokens = static_cast<int>(cl->get_int("--draft", 0, 0, 3));
     options.draft_vocab = static_cast<int>(cl->get_int("--draft-vocab", 8192, 0, 100'000'000));
+    options.cache_type = parse_cache_type_option(cl->get_or("--cache-type", "f32"));
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");
