@@ -85,8 +85,9 @@ void attend_full_head(const Dims& d, const HeadProjections& p, const float* cach
 
 // Absorbed form for the heads h0..h1 of one thread: attention over the latent cache directly, one
 // query token at a time. The cached rows are read a tile at a time (decoded to floats once per
-// tile for all the thread's heads when the cache is not F32): scores = (W_UKᵀ q_nope)·c_t + q_pe·k_pe_t
-// for every position, softmax, then Σ p·c_t tile by tile, and o = W_UV (Σ p·c).
+// tile for all the thread's heads when the cache is not F32): scores = (W_UKᵀ q_nope)·c_t + q_pe·k_pe_t,
+// softmax-weighted Σ p·c_t accumulated with an online softmax, and o = W_UV (Σ p·c). Memory per
+// thread is one tile, whatever the context.
 void attend_absorbed_heads(const Dims& d, const AttentionWeights& w, const LatentCache& cache, int layer, int64_t h0,
                            int64_t h1, const float* q, int64_t n, int64_t position, float scale, float* heads_out,
                            HeadScratch& s, KernelScratch& kernel) {
@@ -98,7 +99,7 @@ void attend_absorbed_heads(const Dims& d, const AttentionWeights& w, const Laten
   s.tile.resize(kDecodeTile * d.kv_lora);
   s.tile_rope.resize(kDecodeTile * rope_width);
   s.rope_scores.resize(nh * kDecodeTile);
-  if (static_cast<int64_t>(s.scores.size()) < nh * (position + n)) s.scores.resize(nh * (position + n));
+  s.scores.resize(nh * kDecodeTile);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t visible = position + i + 1;
     for (int64_t hh = 0; hh < nh; ++hh) {
@@ -112,43 +113,48 @@ void attend_absorbed_heads(const Dims& d, const AttentionWeights& w, const Laten
       }
       std::memcpy(s.q_rope.data() + hh * d.rope, qh + d.nope, d.rope * sizeof(float));
     }
-    float* scores = s.scores.data();  // [nh, visible]
-    for (int64_t start = 0; start < visible; start += kDecodeTile) {
-      const int64_t rows = std::min(kDecodeTile, visible - start);
-      const float* latents = cache.latents(layer, start, rows, s.tile.data());
-      const WeightMatrix tile{DType::F32, rows, d.kv_lora, reinterpret_cast<const std::byte*>(latents)};
-      matmul_rows(tile, s.q_latent.data(), nh, scores + start, visible, 0, rows, kernel);
-      const float* rotary = cache.rotary_keys(layer, start, rows, s.tile_rope.data());
-      if (d.k_pe_step == 0) {  // one shared k_pe per position: the tile's rotary keys are a matrix too
-        const WeightMatrix keys{DType::F32, rows, d.rope, reinterpret_cast<const std::byte*>(rotary)};
-        matmul_rows(keys, s.q_rope.data(), nh, s.rope_scores.data(), rows, 0, rows, kernel);
-        for (int64_t hh = 0; hh < nh; ++hh) {
-          for (int64_t t = 0; t < rows; ++t) scores[hh * visible + start + t] += s.rope_scores[hh * rows + t];
-        }
-      } else {
-        for (int64_t hh = 0; hh < nh; ++hh) {
-          for (int64_t t = 0; t < rows; ++t) {
-            scores[hh * visible + start + t] +=
-                dot_f32(s.q_rope.data() + hh * d.rope, rotary + t * rope_width + (h0 + hh) * d.k_pe_step, d.rope);
-          }
-        }
-      }
-    }
-    for (int64_t hh = 0; hh < nh; ++hh) {
-      float* row = scores + hh * visible;
-      for (int64_t t = 0; t < visible; ++t) row[t] *= scale;
-      softmax(row, visible);
-    }
+    // One pass with an online softmax (running max m and sum l per head), so each tile is read
+    // and decoded once: latent_out = Σ exp(s_t - m) c_t / l.
+    float* scores = s.scores.data();  // [nh, rows of the tile]
+    s.running_max.assign(nh, -INFINITY);
+    s.running_sum.assign(nh, 0.0f);
     std::fill(s.latent_out.begin(), s.latent_out.end(), 0.0f);
     for (int64_t start = 0; start < visible; start += kDecodeTile) {
       const int64_t rows = std::min(kDecodeTile, visible - start);
       const float* latents = cache.latents(layer, start, rows, s.tile.data());
       const WeightMatrix tile{DType::F32, rows, d.kv_lora, reinterpret_cast<const std::byte*>(latents)};
-      for (int64_t hh = 0; hh < nh; ++hh) {
-        matmul_transposed_vector(tile, scores + hh * visible + start, s.partial.data(), kernel);  // Σ p·c
-        float* out = s.latent_out.data() + hh * d.kv_lora;
-        for (int64_t c = 0; c < d.kv_lora; ++c) out[c] += s.partial[c];
+      matmul_rows(tile, s.q_latent.data(), nh, scores, rows, 0, rows, kernel);  // (W_UKᵀ q_nope)·c_t
+      const float* rotary = cache.rotary_keys(layer, start, rows, s.tile_rope.data());
+      if (d.k_pe_step == 0) {  // one shared k_pe per position: the tile's rotary keys are a matrix too
+        const WeightMatrix keys{DType::F32, rows, d.rope, reinterpret_cast<const std::byte*>(rotary)};
+        matmul_rows(keys, s.q_rope.data(), nh, s.rope_scores.data(), rows, 0, rows, kernel);
+        for (int64_t k = 0; k < nh * rows; ++k) scores[k] += s.rope_scores[k];
+      } else {
+        for (int64_t hh = 0; hh < nh; ++hh) {
+          for (int64_t t = 0; t < rows; ++t) {
+            scores[hh * rows + t] +=
+                dot_f32(s.q_rope.data() + hh * d.rope, rotary + t * rope_width + (h0 + hh) * d.k_pe_step, d.rope);
+          }
+        }
       }
+      for (int64_t hh = 0; hh < nh; ++hh) {
+        float* row = scores + hh * rows;
+        float m = s.running_max[hh];
+        for (int64_t t = 0; t < rows; ++t) m = std::max(m, row[t] *= scale);
+        const float correction = std::exp(s.running_max[hh] - m);  // 0 on the first tile
+        float sum = 0;
+        for (int64_t t = 0; t < rows; ++t) sum += row[t] = std::exp(row[t] - m);
+        s.running_sum[hh] = s.running_sum[hh] * correction + sum;
+        s.running_max[hh] = m;
+        matmul_transposed_vector(tile, row, s.partial.data(), kernel);  // Σ p·c over the tile
+        float* out = s.latent_out.data() + hh * d.kv_lora;
+        for (int64_t c = 0; c < d.kv_lora; ++c) out[c] = out[c] * correction + s.partial[c];
+      }
+    }
+    for (int64_t hh = 0; hh < nh; ++hh) {
+      float* out = s.latent_out.data() + hh * d.kv_lora;
+      const float inv = 1.0f / s.running_sum[hh];
+      for (int64_t c = 0; c < d.kv_lora; ++c) out[c] *= inv;
     }
     for (int64_t hh = 0; hh < nh; ++hh) {
       const HeadProjections p = head_projections(d, w, h0 + hh);
@@ -254,7 +260,7 @@ void mla_attend(Workspace& ws, const ModelConfig& c, const Rope& rope, const Att
       head.tile.resize(kDecodeTile * d.kv_lora);
       head.tile_rope.resize(kDecodeTile * rope_width);
       head.rope_scores.resize(max_heads * kDecodeTile);
-      if (static_cast<int64_t>(head.scores.size()) < max_heads * T) head.scores.resize(max_heads * T);
+      head.scores.resize(max_heads * kDecodeTile);
     }
   }
   const float scale = static_cast<float>(rope.softmax_scale());

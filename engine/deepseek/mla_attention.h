@@ -38,6 +38,7 @@ struct HeadScratch {
   std::vector<float> w_uk, row;  // W_UK widened from GGUF's W_UKᵀ (attn_k_b), and one row of it
   std::vector<float> q_latent, q_rope, latent_out, partial, rope_scores;  // [heads of the thread, ...]
   std::vector<float> tile, tile_rope;  // cached rows decoded to floats, kDecodeTile at a time
+  std::vector<float> running_max, running_sum;  // the absorbed form's online softmax, per head
 };
 
 struct MlaScratch {
