@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/deepseek/cache_type.h"
 #include "engine/deepseek/model_config.h"
 #include "engine/io/model_error.h"
 
@@ -72,7 +73,13 @@ struct ContextOptions {
   // Draft from a Q8_0 copy of those rows when the head is stored as floats (faster; the drafts
   // only need an argmax). false: the head's own rows (tests compare the module's logits).
   bool quantized_draft_head = true;
+  // Element type of the latent KV cache, the MTP module's included (cache_type.h, --cache-type).
+  CacheType cache_type = CacheType::F32;
 };
+
+// Bytes the latent cache of `type` takes per token of context: every layer's latent and rotary
+// key (the MTP module's layer not counted).
+uint64_t latent_cache_bytes_per_token(const ModelConfig& config, CacheType type);
 
 // One sequence's state: the latent KV cache (normalised c_kv and roped k_pe per layer and
 // position) and scratch buffers. Not thread-safe; one per conversation.

@@ -50,7 +50,7 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
                                               : ChatTemplate::by_name(options.template_name)),
       draft_tokens_(options.draft_tokens >= 0 ? options.draft_tokens
                     : model_->model->has_mtp_module() ? kDefaultDraftTokens : 0),
-      context_options_{draft_tokens_ > 0, options.draft_vocab},
+      context_options_{.mtp = draft_tokens_ > 0, .draft_vocab = options.draft_vocab, .cache_type = options.cache_type},
       context_(model_->create_context(context_capacity(*model_, options.context_tokens), context_options_)) {
   context_capacity_.store(context_->capacity());
   const Tokenizer& tokenizer = *model_->tokenizer;

@@ -31,6 +31,7 @@ struct LocalResponderOptions {
   // default, kDefaultDraftTokens when the model has an MTP module.
   int draft_tokens = -1;
   int draft_vocab = 8192;     // the draft head's rows (--draft-vocab; 0 = all)
+  CacheType cache_type = CacheType::F32;  // the latent cache's element type (--cache-type)
 };
 
 // Drafts per step when the model has an MTP module and nothing else is asked: the fastest on the

@@ -58,7 +58,8 @@ ChatSession::ChatSession(std::unique_ptr<Responder> responder, ChatSessionOption
 ChatSession::ChatSession(std::shared_ptr<const LoadedModel> model, ChatSessionOptions options)
     : ChatSession(std::make_unique<LocalResponder>(
                       std::move(model), LocalResponderOptions{options.template_name, options.context_tokens,
-                                                            options.draft_tokens, options.draft_vocab}),
+                                                            options.draft_tokens, options.draft_vocab,
+                                                            options.cache_type}),
                   options) {}
 
 ChatSession::~ChatSession() = default;

@@ -41,6 +41,7 @@ struct ChatSessionOptions {
                                             // limit: until eos / a full context)
   int draft_tokens = -1;                    // MTP speculative decoding (--draft; -1: the responder's default)
   int draft_vocab = 8192;                   // the draft head's rows (--draft-vocab; 0 = all)
+  CacheType cache_type = CacheType::F32;    // the latent cache's element type (--cache-type; local responder)
   std::optional<SamplingParams> sampling;   // nullopt = the responder's defaults (the model directory's)
   std::string system;                       // system prompt
   bool autosave = true;                     // save the file after every turn

@@ -1,8 +1,10 @@
-// dschat bench --model DIR [-p 512] [-n 128] [-t THREADS] [--type f32|bf16|q8_0|q4_0]
-//              [--type-output TYPE] [-r REPS] [--json] [--mtp [--draft N] [--draft-vocab N]]
+// dschat bench --model DIR [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [--type f32|bf16|q8_0|q4_0]
+//              [--type-output TYPE] [--cache-type f32|bf16|fp8|q8_0] [-r REPS] [--json]
+//              [--mtp [--draft N] [--draft-vocab N]]
 // Throughput like llama-bench: after one warm-up run, `reps` times a prefill of p random tokens
-// (one batched append into an empty cache) and, separately, a decode of n tokens one at a time
-// (absorbed-MLA path, each into an empty cache). Reports mean ± sd tokens/s of each, the load time
+// (one batched append) and, separately, a decode of n tokens one at a time (absorbed-MLA path),
+// each after the DEPTH tokens already in the cache (llama-bench -d: the depth is prefilled once,
+// untimed, and every run truncates back to it). Reports mean ± sd tokens/s of each, the load time
 // and the peak resident set size. Token ids come from a fixed-seed generator: no tokenizer needed.
 // --mtp: decode becomes greedy generation of n tokens after a 16-token prompt, alternately without
 // and with MTP speculative decoding, reporting both speeds and the acceptance of the drafts (on
@@ -31,13 +33,16 @@ namespace dschat {
 namespace {
 
 const char* kBenchHelp =
-    "usage: dschat bench --model DIR [-p 512] [-n 128] [-t THREADS] [--type f32|bf16|q8_0|q4_0]\n"
-    "                    [--type-output TYPE] [-r REPS] [--json]\n"
+    "usage: dschat bench --model DIR [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [--type f32|bf16|q8_0|q4_0]\n"
+    "                    [--type-output TYPE] [--cache-type f32|bf16|fp8|q8_0] [-r REPS] [--json]\n"
     "  Measures prefill (p tokens in one batch) and decode (n tokens one at a time) speed in\n"
     "  tokens/s, mean +- sd over REPS repetitions after a warm-up, plus load time and peak RSS.\n"
     "  --model PATH     model directory, .gguf or .pt file (default: the bundled model)\n"
     "  -p, --n-prompt   prefill tokens (default 512; 0 skips prefill)\n"
     "  -n, --n-gen      decode tokens (default 128; 0 skips decode)\n"
+    "  -d, --depth N    tokens already in the cache before each prefill and decode (default 0)\n"
+    "  --cache-type T   latent KV cache type: f32 (default), bf16, fp8 (FlashMLA's E4M3 latent\n"
+    "                   with a scale per 128 values, rotary key in BF16) or q8_0\n"
     "  -t, --threads    worker threads (default: all)\n"
     "  --type           weight type at run time (default: the checkpoint's own)\n"
     "  --type-output    weight type of lm_head and embeddings (default: as --type)\n"
@@ -75,14 +80,17 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 constexpr int kPrefillBatch = 2048;
 
 // A lower bound on what a bench of `context` tokens allocates besides the weights: the latent
-// cache (each layer keeps kv_lora_rank + the rotary key per token, engine/deepseek/latent_cache.h)
-// and, per thread, the attention scores of one head over the batch (`chunk` x `context` floats,
-// engine/deepseek/mla_attention.cpp). Checked before anything is allocated, so `-p 1048576` is
-// refused at once instead of running out of memory after minutes (it needed over 6 GB).
-uint64_t bench_memory_estimate(const ModelConfig& c, int context, int chunk, int threads) {
-  const uint64_t per_token = uint64_t(c.num_hidden_layers) *
-                             (uint64_t(c.kv_lora_rank) + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
-  return per_token * uint64_t(context) + uint64_t(threads) * uint64_t(chunk) * uint64_t(context) * sizeof(float);
+// cache (each layer keeps kv_lora_rank + the rotary key per token in the cache type,
+// engine/deepseek/latent_cache.h), per thread the attention scores of one head over the batch
+// (`chunk` x `context` floats, engine/deepseek/mla_attention.cpp) and, for a cache not in F32, the
+// full form's decoded copy of one layer's rows. Checked before anything is allocated, so
+// `-p 1048576` is refused at once instead of running out of memory after minutes (it needed over 6 GB).
+uint64_t bench_memory_estimate(const ModelConfig& c, CacheType type, int context, int chunk, int threads) {
+  const uint64_t per_token = latent_cache_bytes_per_token(c, type);
+  const uint64_t decoded = type == CacheType::F32 ? 0
+                                                  : uint64_t(context) * sizeof(float) *
+                                                        (uint64_t(c.kv_lora_rank) + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads());
+  return per_token * uint64_t(context) + uint64_t(threads) * uint64_t(chunk) * uint64_t(context) * sizeof(float) + decoded;
 }
 
 uint64_t physical_memory_bytes() {
@@ -102,17 +110,18 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
-// Tokens per second of one prefill of `ids` into an empty cache.
-double time_prefill(InferenceContext& ctx, const std::vector<int32_t>& ids, std::vector<float>& logits) {
-  ctx.truncate(0);
+// Tokens per second of one prefill of `ids` after the first `depth` cached tokens.
+double time_prefill(InferenceContext& ctx, int depth, const std::vector<int32_t>& ids, std::vector<float>& logits) {
+  ctx.truncate(depth);
   const auto start = std::chrono::steady_clock::now();
   ctx.append(ids, logits);
   return static_cast<double>(ids.size()) / seconds_since(start);
 }
 
-// Tokens per second of decoding `ids` one at a time into an empty cache (llama-bench's tg).
-double time_decode(InferenceContext& ctx, const std::vector<int32_t>& ids, std::vector<float>& logits) {
-  ctx.truncate(0);
+// Tokens per second of decoding `ids` one at a time after the first `depth` cached tokens
+// (llama-bench's tg).
+double time_decode(InferenceContext& ctx, int depth, const std::vector<int32_t>& ids, std::vector<float>& logits) {
+  ctx.truncate(depth);
   const auto start = std::chrono::steady_clock::now();
   for (int32_t id : ids) ctx.append(std::span<const int32_t>(&id, 1), logits);
   return static_cast<double>(ids.size()) / seconds_since(start);
@@ -195,9 +204,9 @@ int bench_mtp(const Model& model, int gen_tokens, int reps, int draft, int draft
 int cmd_bench(const Args& args) {
   try {
     CommandLine cl(args, {"--model", "--n-prompt", "--n-gen", "--threads", "--type", "--type-output", "--repetitions", "--draft",
-                    "--draft-vocab"},
+                    "--draft-vocab", "--depth", "--cache-type"},
                    {"--json", "--help", "--mtp"},
-                   {{"-p", "--n-prompt"}, {"-n", "--n-gen"}, {"-t", "--threads"}, {"-r", "--repetitions"},
+                   {{"-p", "--n-prompt"}, {"-n", "--n-gen"}, {"-d", "--depth"}, {"-t", "--threads"}, {"-r", "--repetitions"},
                     {"-h", "--help"}});
     if (cl.has("--help")) {
       std::fputs(kBenchHelp, stdout);
@@ -207,6 +216,8 @@ int cmd_bench(const Args& args) {
     const int prompt_tokens = static_cast<int>(cl.get_int("--n-prompt", 512, 0, 1 << 20));
     const int gen_tokens = static_cast<int>(cl.get_int("--n-gen", 128, 0, 1 << 20));
     const int reps = static_cast<int>(cl.get_int("--repetitions", 5, 1, 1000));
+    const int depth = static_cast<int>(cl.get_int("--depth", 0, 0, 1 << 24));
+    const CacheType cache_type = parse_cache_type_option(cl.get_or("--cache-type", "f32"));
     const bool json = cl.has("--json");
     const TypeChoice type = parse_weight_type("--type", cl.get_or("--type", "native"));
     const TypeChoice output_type =
@@ -221,6 +232,9 @@ int cmd_bench(const Args& args) {
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const double load_s = seconds_since(load_start);
     const ModelConfig& config = model->config();
+    if (cl.has("--mtp") && (depth > 0 || cache_type != CacheType::F32)) {
+      throw CommandLineError("--mtp runs from an empty F32 cache: --depth and --cache-type do not combine with it");
+    }
     if (cl.has("--mtp")) {
       const std::string type_name = type.name == output_type.name ? type.name : type.name + "/" + output_type.name;
       const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -228,21 +242,25 @@ int cmd_bench(const Args& args) {
                        static_cast<int>(cl.get_int("--draft-vocab", 8192, 0, 100'000'000)), threads, json, type_name);
     }
 
-    const int context = std::max(std::max(prompt_tokens, gen_tokens), 1);
-    if (context > config.max_position_embeddings) {
-      throw CommandLineError("-p/-n: " + std::to_string(context) + " tokens exceed the model's context of " +
+    const int64_t wanted = int64_t(depth) + std::max(std::max(prompt_tokens, gen_tokens), 1);
+    if (wanted > config.max_position_embeddings) {
+      throw CommandLineError("-d/-p/-n: " + std::to_string(wanted) + " tokens exceed the model's context of " +
                              std::to_string(config.max_position_embeddings));
     }
+    const int context = static_cast<int>(wanted);
     const int chunk = std::clamp(prompt_tokens, 1, kPrefillBatch);
     const int threads_used = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-    const uint64_t needed = bench_memory_estimate(config, context, chunk, std::max(threads_used, 1));
+    const uint64_t needed = bench_memory_estimate(config, cache_type, context, chunk, std::max(threads_used, 1));
     if (const uint64_t ram = physical_memory_bytes(); ram > 0 && needed > ram) {
       throw CommandLineError("-p/-n: " + std::to_string(context) + " tokens need about " + gib(needed) +
                              " (the latent cache and the attention scores of a " + std::to_string(chunk) +
                              "-token batch), more than this machine's " + gib(ram) + " of memory");
     }
-    auto ctx = InferenceContext::create(*model, context);
+    ContextOptions context_options;
+    context_options.cache_type = cache_type;
+    auto ctx = InferenceContext::create(*model, context, context_options);
     ctx->set_prefill_chunk(chunk);
+    const uint64_t cache_bytes_per_token = latent_cache_bytes_per_token(config, cache_type);
 
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(config.vocab_size - 1));
@@ -250,15 +268,22 @@ int cmd_bench(const Args& args) {
     for (auto& id : prompt) id = pick(rng);
     for (auto& id : generated) id = pick(rng);
     std::vector<float> logits(config.vocab_size);
+    if (depth > 0) {  // the depth, once: every run truncates back to it
+      std::vector<int32_t> context_ids(depth);
+      for (auto& id : context_ids) id = pick(rng);
+      ctx->append(context_ids, {});
+    }
 
     // Warm-up: one short run of each kind (pages in every weight and sizes the scratch buffers).
-    if (prompt_tokens > 0) time_prefill(*ctx, prompt, logits);
-    if (gen_tokens > 0) time_decode(*ctx, std::vector<int32_t>(generated.begin(), generated.begin() + std::min(gen_tokens, 4)), logits);
+    if (prompt_tokens > 0) time_prefill(*ctx, depth, prompt, logits);
+    if (gen_tokens > 0) {
+      time_decode(*ctx, depth, std::vector<int32_t>(generated.begin(), generated.begin() + std::min(gen_tokens, 4)), logits);
+    }
 
     std::vector<double> prefill_tps, decode_tps;
     for (int r = 0; r < reps; ++r) {
-      if (prompt_tokens > 0) prefill_tps.push_back(time_prefill(*ctx, prompt, logits));
-      if (gen_tokens > 0) decode_tps.push_back(time_decode(*ctx, generated, logits));
+      if (prompt_tokens > 0) prefill_tps.push_back(time_prefill(*ctx, depth, prompt, logits));
+      if (gen_tokens > 0) decode_tps.push_back(time_decode(*ctx, depth, generated, logits));
     }
     const Stats prefill = stats_of(prefill_tps), decode = stats_of(decode_tps);
     const uint64_t rss = peak_rss_bytes();
@@ -269,9 +294,10 @@ int cmd_bench(const Args& args) {
       std::printf(
           "{\"type\": \"%s\", \"threads\": %d, \"prefill_tokens\": %d, \"decode_tokens\": %d, \"prefill_tps\": %.3f, "
           "\"prefill_tps_sd\": %.3f, \"decode_tps\": %.3f, \"decode_tps_sd\": %.3f, \"load_s\": %.4f, "
-          "\"peak_rss_bytes\": %llu}\n",
+          "\"peak_rss_bytes\": %llu, \"depth\": %d, \"cache_type\": \"%s\", \"cache_bytes_per_token\": %llu}\n",
           type_name.c_str(), threads, prompt_tokens, gen_tokens, prefill.mean, prefill.sd, decode.mean, decode.sd,
-          load_s, static_cast<unsigned long long>(rss));
+          load_s, static_cast<unsigned long long>(rss), depth, cache_type_name(cache_type),
+          static_cast<unsigned long long>(cache_bytes_per_token));
     } else {
       std::printf("model: %s (%.1f M parameters, %.1f MiB of weights as %s)\n", model->name().c_str(),
                   static_cast<double>(model->parameter_count()) / 1e6,
@@ -279,16 +305,20 @@ int cmd_bench(const Args& args) {
       std::printf("threads: %s, repetitions: %d, load: %.3f s, peak RSS: %.1f MiB\n",
                   std::to_string(threads).c_str(), reps, load_s,
                   static_cast<double>(rss) / (1024.0 * 1024.0));
-      std::printf("| %-8s | %-7s | %-6s | %20s |\n", "type", "threads", "test", "t/s");
-      std::printf("|----------|---------|--------|----------------------|\n");
+      std::printf("cache: %s, %llu bytes per token (%d layers)\n", cache_type_name(cache_type),
+                  static_cast<unsigned long long>(cache_bytes_per_token), config.num_hidden_layers);
+      // llama-bench names a test at depth "pp512 @ d4096".
+      const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
+      std::printf("| %-8s | %7s | %-14s | %20s |\n", "type", "threads", "test", "t/s");
+      std::printf("|----------|---------|----------------|----------------------|\n");
       if (prompt_tokens > 0) {
-        std::printf("| %-8s | %7s | %-6s | %10.2f ± %7.2f |\n", type_name.c_str(),
-                    std::to_string(threads).c_str(), ("pp" + std::to_string(prompt_tokens)).c_str(),
+        std::printf("| %-8s | %7s | %-14s | %10.2f ± %7.2f |\n", type_name.c_str(),
+                    std::to_string(threads).c_str(), ("pp" + std::to_string(prompt_tokens) + at).c_str(),
                     prefill.mean, prefill.sd);
       }
       if (gen_tokens > 0) {
-        std::printf("| %-8s | %7s | %-6s | %10.2f ± %7.2f |\n", type_name.c_str(),
-                    std::to_string(threads).c_str(), ("tg" + std::to_string(gen_tokens)).c_str(),
+        std::printf("| %-8s | %7s | %-14s | %10.2f ± %7.2f |\n", type_name.c_str(),
+                    std::to_string(threads).c_str(), ("tg" + std::to_string(gen_tokens) + at).c_str(),
                     decode.mean, decode.sd);
       }
     }

@@ -17,6 +17,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "app/chat/conversation_store.h"
+#include "app/cli/weight_type_option.h"
 #include "app/tui/history_file.h"
 #include "app/chat/session_backend.h"
 #include "app/tui/app.h"
@@ -43,12 +44,14 @@ const char* kChatOptions =
     "                    for a seed. In the chat: /set draft N\n"
     "  --no-mtp          no speculative decoding (--draft 0)\n"
     "  --draft-vocab N   draft from the first N token ids only (default 8192; 0 = all)\n"
+    "  --cache-type TYPE latent KV cache type: f32 (default), bf16, fp8 (FlashMLA's E4M3 latent\n"
+    "                    with a scale per 128 values, rotary key in BF16) or q8_0\n"
     "  -t, --threads N   threads (default: all)\n"
     "  -h, --help        this help\n";
 
 std::string chat_usage() {
   return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
-                     "              [--draft N | --no-mtp] [--draft-vocab N] [-t N]\n") +
+                     "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N]\n") +
          kChatOptions +
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
@@ -77,7 +80,8 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"},
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab",
+                  "--cache-type"},
                  {"--help", "--no-mtp"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
@@ -95,6 +99,7 @@ ChatArguments parse_arguments(const Args& raw) {
     parsed.session.draft_tokens = 0;
   }
   parsed.session.draft_vocab = static_cast<int>(cl.get_int("--draft-vocab", 8192, 0, 100'000'000));
+  parsed.session.cache_type = parse_cache_type_option(cl.get_or("--cache-type", "f32"));
   parsed.load.threads = static_cast<int>(cl.get_int("--threads", 0, 0, 4096));
   return parsed;
 }

@@ -1,4 +1,4 @@
-// dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t N] [--chunk N]
+// dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t N] [--chunk N] [--cache-type T]
 // Writes float32 logits [n_ids, vocab] as a .npy file (via a temporary file and rename).
 #include <cerrno>
 #include <cstdio>
@@ -24,7 +24,7 @@ namespace {
 
 const char* kLogitsHelp =
     "usage: dschat logits --model DIR --ids 1,2,3 --out F.npy [--incremental] [-t THREADS] [--chunk N]\n"
-    "                     [--type f32|bf16|q8_0|q4_0]\n"
+    "                     [--type f32|bf16|q8_0|q4_0] [--cache-type f32|bf16|fp8|q8_0]\n"
     "  Runs the token ids through the model and writes the logits of every position as a float32\n"
     "  .npy array [n_ids, vocab].\n"
     "  --model PATH    model directory, .gguf or .pt file (default: the bundled model)\n"
@@ -35,6 +35,8 @@ const char* kLogitsHelp =
     "  -t, --threads   worker threads (default: all)\n"
     "  --chunk N       tokens per chunk of the full-sequence pass (default 64)\n"
     "  --type T        weight type at run time (default: the checkpoint's own)\n"
+    "  --cache-type T  latent KV cache type: f32 (default), bf16, fp8 (FlashMLA's E4M3 latent\n"
+    "                  with a scale per 128 values, rotary key in BF16) or q8_0\n"
     "  -h, --help      this help\n";
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -92,7 +94,7 @@ void write_npy(const std::filesystem::path& out, const std::vector<float>& data,
 
 int cmd_logits(const Args& args) {
   try {
-    CommandLine cl(args, {"--model", "--ids", "--out", "--threads", "--chunk", "--type"}, {"--incremental", "--help"},
+    CommandLine cl(args, {"--model", "--ids", "--out", "--threads", "--chunk", "--type", "--cache-type"}, {"--incremental", "--help"},
                    {{"-t", "--threads"}, {"-h", "--help"}});
     if (cl.has("--help")) {
       std::fputs(kLogitsHelp, stdout);
@@ -107,12 +109,14 @@ int cmd_logits(const Args& args) {
     options.weight_type = parse_weight_type("--type", cl.get_or("--type", "native")).type;
     options.output_weight_type = options.weight_type;
     const int chunk = static_cast<int>(cl.get_int("--chunk", 64, 1, 1 << 20));
+    ContextOptions context_options;
+    context_options.cache_type = parse_cache_type_option(cl.get_or("--cache-type", "f32"));
     const std::string model_dir = cl.get_or("--model", default_model_dir());
 
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const int64_t vocab = model->config().vocab_size;
     const int64_t n = static_cast<int64_t>(ids.size());
-    auto context = InferenceContext::create(*model, static_cast<int>(n));
+    auto context = InferenceContext::create(*model, static_cast<int>(n), context_options);
     context->set_prefill_chunk(chunk);
     std::vector<float> logits(static_cast<size_t>(n * vocab));
     if (cl.has("--incremental")) {

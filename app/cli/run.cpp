@@ -18,6 +18,7 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/weight_type_option.h"
 #include "common/bounded_read.h"
 #include "common/out_of_memory.h"
 
@@ -48,6 +49,8 @@ const char* kRunUsage =
     "                        same distribution (speculative sampling), other tokens for a seed\n"
     "  --no-mtp              no speculative decoding (--draft 0)\n"
     "  --draft-vocab N       draft from the first N token ids only (default 8192; 0 = all)\n"
+    "  --cache-type TYPE     latent KV cache type: f32 (default), bf16, fp8 (FlashMLA's E4M3 latent\n"
+    "                        with a scale per 128 values, rotary key in BF16) or q8_0\n"
     "  -t, --threads N       threads (default: all)\n"
     "  -v, --verbose         statistics on stderr\n"
     "  -h, --help            this help\n";
@@ -96,7 +99,7 @@ int cmd_run(const Args& args) {
     cl.emplace(args,
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab"},
+                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type"},
                std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
@@ -136,6 +139,7 @@ int cmd_run(const Args& args) {
       options.draft_tokens = 0;
     }
     options.draft_vocab = static_cast<int>(cl->get_int("--draft-vocab", 8192, 0, 100'000'000));
+    options.cache_type = parse_cache_type_option(cl->get_or("--cache-type", "f32"));
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");

@@ -13,4 +13,9 @@ TypeChoice parse_weight_type(const std::string& option, const std::string& text)
   throw CommandLineError(option + ": unknown weight type '" + text + "' (expected f32, bf16, q8_0, q4_0 or native)");
 }
 
+CacheType parse_cache_type_option(const std::string& text) {
+  if (const auto type = parse_cache_type(text)) return *type;
+  throw CommandLineError("--cache-type: unknown cache type '" + text + "' (expected f32, bf16, fp8 or q8_0)");
+}
+
 }  // namespace dschat

@@ -15,4 +15,7 @@ struct TypeChoice {
 // "f32", "bf16", "q8_0", "q4_0" or "native"; CommandLineError naming `option` otherwise.
 TypeChoice parse_weight_type(const std::string& option, const std::string& text);
 
+// --cache-type: "f32", "bf16", "fp8" or "q8_0"; CommandLineError otherwise.
+CacheType parse_cache_type_option(const std::string& text);
+
 }  // namespace dschat

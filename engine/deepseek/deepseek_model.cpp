@@ -222,10 +222,16 @@ std::string DeepSeekModel::describe() const {
     s << "weight type: FP8 e4m3 (128x128 blocks): " << fp8
       << " matrices with F32 weight_scale_inv per block, used in place; activations in float\n";
   }
-  const uint64_t kv_per_token = uint64_t(c.num_hidden_layers) * (c.kv_lora_rank + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads()) * sizeof(float);
+  const uint64_t kv_per_token = latent_cache_bytes_per_token(c, CacheType::F32);
   s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
     << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)
     << " for the full context of " << c.max_position_embeddings << ")\n";
+  s << "latent KV cache per token by --cache-type:";
+  for (CacheType type : {CacheType::F32, CacheType::BF16, CacheType::FP8, CacheType::Q8_0}) {
+    if (type == CacheType::Q8_0 && c.kv_lora_rank % 32 != 0) continue;  // refused for this model
+    s << " " << cache_type_name(type) << " " << human_bytes(latent_cache_bytes_per_token(c, type));
+  }
+  s << "\n";
   if (!weights_->mtp.empty()) {
     // Parameters of the modules' own tensors (model.layers.L..), the shared embedding and head excluded.
     uint64_t own = 0;

@@ -31,12 +31,12 @@ class DeepSeekContext final : public InferenceContext {
       : model_(model),
         config_(model.config()),
         cache_(config_.num_hidden_layers, max_tokens, config_.kv_lora_rank,
-               config_.qk_rope_head_dim * config_.rotary_key_heads()),
+               config_.qk_rope_head_dim * config_.rotary_key_heads(), options.cache_type),
         workspace_(model.pool()) {
     if (options.mtp && !model.weights().mtp.empty()) {
       mtp_ = &model.weights().mtp[0];
       mtp_cache_ = std::make_unique<LatentCache>(1, max_tokens, config_.kv_lora_rank,
-                                                 config_.qk_rope_head_dim * config_.rotary_key_heads());
+                                                 config_.qk_rope_head_dim * config_.rotary_key_heads(), options.cache_type);
       const int64_t rows = options.draft_vocab <= 0 ? mtp_->head.rows : std::min<int64_t>(options.draft_vocab, mtp_->head.rows);
       draft_head_ = options.quantized_draft_head ? draft_head(mtp_->head.row_slice(0, rows))
                                                  : mtp_->head.row_slice(0, rows);
@@ -357,6 +357,11 @@ bool InferenceContext::verify(std::span<const int32_t> tokens, std::span<float> 
     if (!append(tokens.subspan(i, 1), all_logits.subspan(i * vocab, vocab), cancel)) return false;
   }
   return true;
+}
+
+uint64_t latent_cache_bytes_per_token(const ModelConfig& config, CacheType type) {
+  return uint64_t(config.num_hidden_layers) *
+         LatentCache::bytes_per_position(type, config.kv_lora_rank, config.qk_rope_head_dim * config.rotary_key_heads());
 }
 
 std::unique_ptr<InferenceContext> InferenceContext::create(const Model& model, int max_tokens,

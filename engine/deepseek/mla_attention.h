@@ -36,7 +36,9 @@ enum class AttentionForm { Full, Absorbed };
 struct HeadScratch {
   std::vector<float> keys, values_t, queries, scores, w_uv;
   std::vector<float> w_uk, row;  // W_UK widened from GGUF's W_UKᵀ (attn_k_b), and one row of it
-  std::vector<float> q_latent, latent_out, rope_scores;
+  std::vector<float> q_latent, q_rope, latent_out, partial, rope_scores;  // [heads of the thread, ...]
+  std::vector<float> tile, tile_rope;  // cached rows decoded to floats, kDecodeTile at a time
+  std::vector<float> running_max, running_sum;  // the absorbed form's online softmax, per head
 };
 
 struct MlaScratch {
@@ -45,6 +47,8 @@ struct MlaScratch {
   std::vector<float> kv_a;      // [n, kv_lora_rank + rope]
   std::vector<float> heads_out; // [n, heads·v]
   std::vector<float> cos, sin;  // [rope/2]
+  std::vector<float> latent_row, rope_row;       // one position's c_kv and roped k_pe before the cache encodes them
+  std::vector<float> full_latents, full_rotary;  // the full form's decoded cache rows (non-F32 caches)
   std::vector<HeadScratch> heads;  // per pool thread
   void reserve(const ModelConfig& config, int64_t max_tokens, int threads);
 };
@@ -54,5 +58,11 @@ struct MlaScratch {
 void mla_attention(Workspace& workspace, const ModelConfig& config, const Rope& rope, const AttentionWeights& w,
                    int layer, const float* x, int64_t n, int64_t position, LatentCache& cache, AttentionForm form,
                    MlaScratch& s, float* out);
+
+// The attention half of mla_attention(): the roped queries in s.q [n, heads·qk] of positions
+// position..position+n-1 against the cache's rows 0..position+n-1 (already stored), output to out.
+// Tests use it to run the same queries over two caches.
+void mla_attend(Workspace& workspace, const ModelConfig& config, const Rope& rope, const AttentionWeights& w, int layer,
+                int64_t n, int64_t position, const LatentCache& cache, AttentionForm form, MlaScratch& s, float* out);
 
 }  // namespace dschat
