@@ -214,6 +214,28 @@ def chat_command_seeds():
         put(t, "line%02d" % i, line)
 
 
+def openai_request_seeds():
+    t = "openai_request"
+    chat = [
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "a"},
+                      {"role": "assistant", "content": [{"type": "text", "text": "b"}]},
+                      {"role": "user", "content": "c", "name": "n"}],
+         "temperature": 0.2, "top_p": 0.9, "top_k": 40, "seed": 5, "max_tokens": 8, "stop": ["\n", "x"],
+         "stream": True, "stream_options": {"include_usage": True}, "n": 1, "user": "u"},
+        {"messages": [{"role": "tool", "content": "x"}]},
+        {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+        {"messages": []},
+    ]
+    for i, body in enumerate(chat):
+        put(t, "chat%02d" % i, b"\x00" + json.dumps(body).encode())
+    text = [{"prompt": "Once", "max_tokens": 3, "stop": "."}, {"prompt": "a", "seed": -1, "max_completion_tokens": 1},
+            {"prompt": ["a"]}, {"prompt": "a", "temperature": "hot"}]
+    for i, body in enumerate(text):
+        put(t, "text%02d" % i, b"\x01" + json.dumps(body).encode())
+    put(t, "not_json", b"\x00{\"messages\":")
+
+
 def gguf(kvs, tensors, version=3, alignment=32, data=None):
     """kvs: list of (key, type id, packed value bytes); tensors: list of (name, ne, ggml type, offset).
     Returns GGUF file bytes (header, padding, then `data` or zeros covering the tensors)."""
@@ -314,4 +336,5 @@ if __name__ == "__main__":
     conversation_seeds()
     pt_seeds()
     chat_command_seeds()
+    openai_request_seeds()
     depth_and_size_seeds()
