@@ -92,7 +92,7 @@ assert [x["content"] for x in last["messages"]] == ["hello there friend", "echo:
 assert last["stream"] is True and last["stream_options"] == {"include_usage": True}
 print("requests ok")
 PY
-if grep -rq "$FAKE_KEY" "$XDG_DATA_HOME" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$HOME" "$E2E_DIR/stderr"; then
+if grep -rqs "$FAKE_KEY" "$XDG_DATA_HOME" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$HOME" "$E2E_DIR/stderr"; then
   fail "the API key was written to a file"
 fi
 echo "PASS"

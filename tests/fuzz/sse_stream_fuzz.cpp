@@ -14,12 +14,16 @@ std::string digest(std::string_view stream, size_t split) {
   dschat::SseStream sse;
   std::string out;
   auto on_delta = [&](const dschat::StreamDelta& d) {
-    out += "c" + std::to_string(d.content.size()) + ":" + d.content + "r" + std::to_string(d.reasoning_content.size()) +
-           ":" + d.reasoning_content + "f" + d.finish_reason +
-           (d.usage ? "u" + std::to_string(d.usage->prompt_tokens) + "," + std::to_string(d.usage->completion_tokens)
-                    : "") +
-           ";";
+    // Sizes before texts, so that no two different delta sequences give the same digest.
+    for (const std::string* text : {&d.content, &d.reasoning_content, &d.finish_reason}) {
+      out.append(std::to_string(text->size())).push_back(':');
+      out.append(*text);
+    }
+    if (d.usage)
+      out.append(std::to_string(d.usage->prompt_tokens)).append(",").append(std::to_string(d.usage->completion_tokens));
+    out.push_back(';');
   };
+
   try {
     sse.feed(stream.substr(0, split), on_delta);
     sse.feed(stream.substr(split), on_delta);
