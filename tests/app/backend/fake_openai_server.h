@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace dschat::testing {
+namespace dschat::fake {
 
 class FakeOpenAiServer {
  public:
@@ -55,7 +55,7 @@ class FakeOpenAiServer {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    server_.wait_until_ready();
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeOpenAiServer() {
     release.store(true);
@@ -100,4 +100,4 @@ inline std::string chunk_event(const std::string& delta, const std::string& fini
          R"(,"finish_reason":)" + finish + "}]}";
 }
 
-}  // namespace dschat::testing
+}  // namespace dschat::fake

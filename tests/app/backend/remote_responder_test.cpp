@@ -15,8 +15,8 @@
 namespace dschat {
 namespace {
 
-using testing::chunk_event;
-using testing::FakeOpenAiServer;
+using fake::chunk_event;
+using fake::FakeOpenAiServer;
 using Mode = FakeOpenAiServer::Mode;
 
 const char* kKey = "sk-test-SECRET-4f2a";
@@ -44,14 +44,14 @@ ResponderRequest two_turn_request() {
   return r;
 }
 
-struct Run {
+struct Answer {
   ReplyResult result;
   std::string streamed;
   std::vector<std::string> notices;
 };
 
-Run respond(RemoteResponder& responder, const ResponderRequest& request) {
-  Run run;
+Answer respond(RemoteResponder& responder, const ResponderRequest& request) {
+  Answer run;
   std::atomic<bool> cancel{false};
   ReplyCallbacks callbacks;
   callbacks.on_piece = [&](std::string_view piece) { run.streamed += piece; };
@@ -107,7 +107,7 @@ TEST(RemoteResponder, StreamsAReplyAndSendsTheConversation) {
   RemoteResponder responder(options, cancel);
   ResponderRequest request = two_turn_request();
   request.conversation.first_in_context = 2;  // the oldest turn was left out earlier: not sent
-  Run run = respond(responder, request);
+  Answer run = respond(responder, request);
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_EQ(run.result.reply, "Four.");
   EXPECT_EQ(run.streamed, "Four.");
@@ -145,7 +145,7 @@ TEST(RemoteResponder, ReasoningContentBecomesAThinkBlock) {
                    chunk_event(R"({"content":"4"})"), chunk_event("{}", R"("stop")")};
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options_for(server), cancel);
-  Run run = respond(responder, two_turn_request());
+  Answer run = respond(responder, two_turn_request());
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_EQ(run.result.reply, "<think>\n2+2 is 4\n</think>\n\n4");
   EXPECT_EQ(run.streamed, run.result.reply);
@@ -157,7 +157,7 @@ TEST(RemoteResponder, LenientWithoutUsageAndWithNullChoices) {
                    chunk_event(R"({"content":null})", R"("length")")};
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options_for(server), cancel);
-  Run run = respond(responder, two_turn_request());
+  Answer run = respond(responder, two_turn_request());
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_EQ(run.result.reply, "ok");
   EXPECT_EQ(run.result.stats.stop, StopReason::Length);
@@ -167,7 +167,7 @@ TEST(RemoteResponder, LenientWithoutUsageAndWithNullChoices) {
 std::string error_for(FakeOpenAiServer& server, RemoteOptions options) {
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options, cancel);
-  Run run = respond(responder, two_turn_request());
+  Answer run = respond(responder, two_turn_request());
   EXPECT_FALSE(run.result.ok);
   EXPECT_TRUE(run.result.reply.empty());
   (void)server;
@@ -234,7 +234,7 @@ TEST(RemoteResponder, DropMidStreamKeepsThePartialReply) {
   server.events = {chunk_event(R"({"content":"Once upon"})"), chunk_event(R"({"content":" a time"})")};
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options_for(server), cancel);
-  Run run = respond(responder, two_turn_request());
+  Answer run = respond(responder, two_turn_request());
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_TRUE(run.result.interrupted);
   EXPECT_EQ(run.result.reply, "Once upon a time");
@@ -248,7 +248,7 @@ TEST(RemoteResponder, StallEndsAfterTheTimeout) {
   server.events = {chunk_event(R"({"content":"Hmm"})")};
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options_for(server), cancel);
-  Run run = respond(responder, two_turn_request());
+  Answer run = respond(responder, two_turn_request());
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_TRUE(run.result.interrupted);
   EXPECT_EQ(run.result.reply, "Hmm");
