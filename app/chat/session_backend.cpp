@@ -7,7 +7,18 @@ namespace dschat {
 SessionBackend::SessionBackend(std::filesystem::path model_dir, ChatSessionOptions options, LoadOptions load_options)
     : model_dir_(std::move(model_dir)), options_(std::move(options)), load_options_(std::move(load_options)) {}
 
+SessionBackend::SessionBackend(ResponderFactory make, ChatSessionOptions options)
+    : make_responder_(std::move(make)), options_(std::move(options)) {}
+
 void SessionBackend::load(const LoadProgress& progress) {
+  if (make_responder_) {
+    MadeResponder made = make_responder_(progress);
+    auto session = std::make_unique<ChatSession>(std::move(made.responder), options_);
+    std::lock_guard lock(session_mutex_);
+    responder_name_ = std::move(made.name);
+    session_ = std::move(session);
+    return;
+  }
   std::error_code ec;
   if (!std::filesystem::exists(model_dir_, ec)) {
     throw ModelError(model_dir_.string() + ": no such model directory (give one with --model DIR or DSCHAT_MODEL_DIR)");
@@ -25,7 +36,10 @@ ChatSession& SessionBackend::session() const {
   return *session_;
 }
 
-std::string SessionBackend::model_name() const { return model_ && model_->model ? model_->identity.display_name : ""; }
+std::string SessionBackend::model_name() const {
+  if (make_responder_) return responder_name_;
+  return model_ && model_->model ? model_->identity.display_name : "";
+}
 
 std::string SessionBackend::model_notice() const { return model_ ? model_->identity.notice : ""; }
 

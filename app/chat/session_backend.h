@@ -1,8 +1,10 @@
-// The chat TUI's backend over the real thing: loads the model directory (LoadedModel) and runs
-// a ChatSession, for the InferenceWorker. A thin adapter; all chat logic lives in ChatSession.
+// The chat TUI's backend over the real thing: loads the model directory (LoadedModel), or makes a
+// Responder with a factory (a remote engine), and runs a ChatSession over it, for the
+// InferenceWorker. A thin adapter; all chat logic lives in ChatSession.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -14,6 +16,15 @@ namespace dschat {
 class SessionBackend : public ChatBackend {
  public:
   SessionBackend(std::filesystem::path model_dir, ChatSessionOptions options, LoadOptions load_options = {});
+  // The responder `make` returns, made on the inference thread by load() (`progress` returning
+  // false asks it to stop); `name` is its model name for the status line (responder and name
+  // are returned together: the name may only be known once it is made).
+  struct MadeResponder {
+    std::unique_ptr<Responder> responder;
+    std::string name;
+  };
+  using ResponderFactory = std::function<MadeResponder(const LoadProgress& progress)>;
+  SessionBackend(ResponderFactory make, ChatSessionOptions options);
 
   void load(const LoadProgress& progress) override;
   std::string model_name() const override;
@@ -39,6 +50,8 @@ class SessionBackend : public ChatBackend {
   ChatSession& session() const;  // throws when no model is loaded
 
   std::filesystem::path model_dir_;
+  ResponderFactory make_responder_;  // when set, used instead of model_dir_
+  std::string responder_name_;
   ChatSessionOptions options_;
   LoadOptions load_options_;
   std::shared_ptr<LoadedModel> model_;

@@ -1,4 +1,4 @@
-// `dschat [--model DIR] [--resume [FILE]]`: the chat. On a terminal it opens the TUI
+// `dschat [--model DIR | --remote URL] [--resume [FILE]]`: the chat. On a terminal it opens the TUI
 // (app/tui/app.h). When stdin or stdout is not a terminal it runs in line mode instead: prompts
 // are read from stdin one line at a time (""" blocks and /commands work as in the TUI), each reply
 // is printed to stdout followed by a newline, notices and errors go to stderr.
@@ -12,9 +12,11 @@
 
 #include "app/cli/terminal_safe_text.h"
 #include "app/backend/loaded_model.h"
+#include "app/backend/local_responder.h"
 #include "app/chat/chat_commands.h"
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
+#include "app/cli/remote_option.h"
 #include "app/cli/commands.h"
 #include "app/chat/conversation_store.h"
 #include "app/cli/weight_type_option.h"
@@ -33,6 +35,11 @@ namespace {
 const char* kChatOptions =
     "  --model PATH      model directory, .gguf or .pt file (default: the bundled demo model,\n"
     "                    or $DSCHAT_MODEL_DIR)\n"
+    "  --remote URL      chat with a remote OpenAI-compatible engine (vLLM, SGLang, llama-server,\n"
+    "                    dschat serve) at URL, e.g. http://HOST:8000/v1 (/v1 is added to a bare\n"
+    "                    host); the model options below do not apply\n"
+    "  --remote-model NAME  the remote model (default: the first the server lists)\n"
+    "  --api-key-env VAR send the API key held in environment variable VAR (default: no key)\n"
     "  --resume [FILE]   reopen the last conversation, or FILE\n"
     "  --template NAME   chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT     system prompt\n"
@@ -51,7 +58,9 @@ const char* kChatOptions =
 
 std::string chat_usage() {
   return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
-                     "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N]\n") +
+                     "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N]\n"
+                     "       dschat --remote URL [--remote-model NAME] [--api-key-env VAR] [--resume [FILE]]\n"
+                     "              [--system TEXT]\n") +
          kChatOptions +
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
@@ -59,6 +68,7 @@ std::string chat_usage() {
 
 struct ChatArguments {
   std::filesystem::path model_dir;
+  RemoteArguments remote;  // remote.url "" = the local model
   bool resume = false;
   std::filesystem::path resume_file;
   ChatSessionOptions session;
@@ -80,8 +90,9 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab",
-                  "--cache-type"},
+  CommandLine cl(args,
+                 {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type",
+                  "--remote", "--remote-model", "--api-key-env"},
                  {"--help", "--no-mtp"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
@@ -89,6 +100,7 @@ ChatArguments parse_arguments(const Args& raw) {
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
+  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads"});
   parsed.model_dir = cl.get_or("--model", default_model_dir());
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
@@ -129,13 +141,24 @@ int run_line_mode(const ChatArguments& args) {
   std::string resume_notice;
   std::filesystem::path resume = resume_target(args, resume_notice);
   if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(resume_notice).c_str());
-  if (!std::filesystem::exists(args.model_dir)) {
-    return report_error("", args.model_dir.string() + ": no such model directory (use --model DIR)");
+  std::unique_ptr<Responder> responder;
+  if (!args.remote.url.empty()) {
+    std::atomic<bool> no_cancel{false};
+    auto remote = std::make_unique<RemoteResponder>(remote_options(args.remote), no_cancel);
+    std::fprintf(stderr, "%s\n", terminal_safe_text(remote->display_name()).c_str());
+    responder = std::move(remote);
+  } else {
+    if (!std::filesystem::exists(args.model_dir)) {
+      return report_error("", args.model_dir.string() + ": no such model directory (use --model DIR)");
+    }
+    std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
+    for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
+    if (!model->identity.notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(model->identity.notice).c_str());
+    responder = std::make_unique<LocalResponder>(
+        model, LocalResponderOptions{args.session.template_name, args.session.context_tokens, args.session.draft_tokens,
+                                     args.session.draft_vocab});
   }
-  std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
-  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
-  if (!model->identity.notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(model->identity.notice).c_str());
-  ChatSession session(model, args.session);
+  ChatSession session(std::move(responder), args.session);
   for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
   line_session = &session;
@@ -224,10 +247,28 @@ int run_line_mode(const ChatArguments& args) {
 
 int run_terminal_mode(const ChatArguments& args) {
   ChatAppOptions options;
-  try {
-    options.model_label = model_identity(args.model_dir).display_name;  // until the model has loaded
-  } catch (const std::exception&) {
-    options.model_label = args.model_dir.filename().string();  // the load reports what is wrong
+  std::unique_ptr<SessionBackend> backend;
+  if (!args.remote.url.empty()) {
+    RemoteOptions remote = remote_options(args.remote);  // a missing key is reported before the window opens
+    const std::string base = normalise_base_url(remote.url);
+    const ParsedUrl url = parse_http_url(base);
+    options.model_label = "remote: " + (remote.model.empty() ? std::string("...") : remote.model) + " @ " + url.host +
+                          (url.port.empty() ? "" : ":" + url.port);
+    backend = std::make_unique<SessionBackend>(
+        [remote](const LoadProgress&) {
+          std::atomic<bool> no_cancel{false};  // bounded by the connect timeout
+          auto responder = std::make_unique<RemoteResponder>(remote, no_cancel);
+          std::string name = responder->display_name();
+          return SessionBackend::MadeResponder{std::move(responder), std::move(name)};
+        },
+        args.session);
+  }
+  if (!backend) {
+    try {
+      options.model_label = model_identity(args.model_dir).display_name;  // until the model has loaded
+    } catch (const std::exception&) {
+      options.model_label = args.model_dir.filename().string();  // the load reports what is wrong
+    }
   }
   options.resume = resume_target(args, options.resume_notice);
   if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
@@ -235,7 +276,7 @@ int run_terminal_mode(const ChatArguments& args) {
   }
   const char* no_color = std::getenv("NO_COLOR");
   options.colour = !(no_color && *no_color);
-  auto backend = std::make_unique<SessionBackend>(args.model_dir, args.session, args.load);
+  if (!backend) backend = std::make_unique<SessionBackend>(args.model_dir, args.session, args.load);
   return run_chat_tui(std::move(backend), options);
 }
 
@@ -253,8 +294,12 @@ int cmd_chat(const Args& args) {
     return 2;
   }
   std::setlocale(LC_ALL, "");
-  if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
-  return run_terminal_mode(parsed);
+  try {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
+    return run_terminal_mode(parsed);
+  } catch (const CommandLineError& e) {
+    return report_error("", e.what());
+  }
 }
 
 }  // namespace dschat

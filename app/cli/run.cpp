@@ -1,5 +1,5 @@
 // dschat run: one prompt, the reply streamed to stdout as it is generated.
-//   dschat run [--model DIR] (TEXT | --prompt TEXT|-) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+//   dschat run [--model DIR | --remote URL [--remote-model NAME] [--api-key-env VAR]] (TEXT | --prompt TEXT|-) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //              [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--template NAME]
 //              [--system TEXT] [--ctx N] [--draft N | --no-mtp] [--draft-vocab N] [-t THREADS] [-v]
 // The prompt goes through the model's chat template (--template concat gives the raw text).
@@ -16,7 +16,9 @@
 #include "app/backend/chat_template.h"
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
+#include "app/backend/remote_responder.h"
 #include "app/cli/command_line.h"
+#include "app/cli/remote_option.h"
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
 #include "common/bounded_read.h"
@@ -30,6 +32,10 @@ const char* kRunUsage =
     "usage: dschat run [--model DIR] [options] (TEXT | --prompt TEXT)\n"
     "  Streams the model's reply to one prompt to stdout.\n"
     "  --model DIR           model directory (default: the bundled model)\n"
+    "  --remote URL          a remote OpenAI-compatible engine instead (e.g. http://HOST:8000/v1);\n"
+    "                        --model, --template, --ctx, --draft, -t do not apply\n"
+    "  --remote-model NAME   the remote model (default: the first the server lists)\n"
+    "  --api-key-env VAR     send the API key held in environment variable VAR (default: none)\n"
     "  TEXT, --prompt TEXT   the prompt (the words of TEXT joined by spaces); '-' reads it from stdin\n"
     "  -n, --n-predict N     at most N tokens (default: generation_config.json max_new_tokens,\n"
     "                        else until end of text or a full context; -1 = no limit)\n"
@@ -99,7 +105,8 @@ int cmd_run(const Args& args) {
     cl.emplace(args,
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type"},
+                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
+                                     "--remote-model", "--api-key-env"},
                std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
@@ -117,7 +124,9 @@ int cmd_run(const Args& args) {
   LoadOptions load_options;
   std::string prompt;
   std::optional<std::string> model_dir;
+  RemoteArguments remote;
   try {
+    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads"});
     // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
     if (prompt_arg && !cl->positional().empty())
@@ -159,19 +168,29 @@ int cmd_run(const Args& args) {
   ::sigaction(SIGINT, &action, nullptr);
 
   std::shared_ptr<LoadedModel> model;
+  std::unique_ptr<RemoteResponder> remote_responder;
   try {
-    load_options.progress = [](uint64_t, uint64_t) { return !g_interrupted; };
-    model = LoadedModel::load(*model_dir, load_options);
+    if (!remote.url.empty()) {
+      std::atomic<bool> no_cancel{false};  // the check is bounded by the connect timeout
+      remote_responder = std::make_unique<RemoteResponder>(remote_options(remote), no_cancel);
+    } else {
+      load_options.progress = [](uint64_t, uint64_t) { return !g_interrupted; };
+      model = LoadedModel::load(*model_dir, load_options);
+    }
   } catch (const LoadCancelled&) {
     return 130;
+  } catch (const CommandLineError& e) {
+    report_error("run", e.what());
+    return 2;
   } catch (const std::exception& e) {
     return report_error("run", error_message(e));
   }
   if (g_interrupted) return 130;
-  for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
+  if (model)
+    for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
 
-  // Sampling: the directory's defaults, then the options given.
-  SamplingParams sampling = model->sampling_defaults;
+  // Sampling: the directory's defaults (a remote engine: dschat's), then the options given.
+  SamplingParams sampling = model ? model->sampling_defaults : remote_responder->defaults().sampling;
   try {
     const std::pair<const char*, const char*> names[] = {
         {"--temp", "temperature"},   {"--top-k", "top_k"},
@@ -188,7 +207,8 @@ int cmd_run(const Args& args) {
 
   std::unique_ptr<ChatSession> session;
   try {
-    session = std::make_unique<ChatSession>(model, options);
+    session = remote_responder ? std::make_unique<ChatSession>(std::move(remote_responder), options)
+                               : std::make_unique<ChatSession>(model, options);
   } catch (const std::exception& e) {
     return report_error("run", error_message(e));
   }
@@ -214,6 +234,7 @@ int cmd_run(const Args& args) {
   std::fflush(stdout);
   if (!result.ok) return report_error("run", result.error);
   if (verbose) print_stats(result);
+  if (result.interrupted && !g_interrupted && !remote.url.empty()) return 1;  // the connection was lost (said above)
   return result.interrupted || g_interrupted ? 130 : 0;
 }
 

@@ -234,6 +234,30 @@ def openai_request_seeds():
     for i, body in enumerate(text):
         put(t, "text%02d" % i, b"\x01" + json.dumps(body).encode())
     put(t, "not_json", b"\x00{\"messages\":")
+def sse_stream_seeds():
+    t = "sse_stream"
+
+    def chunk(delta, finish=None, usage=None, choices=True):
+        c = {"id": "c", "object": "chat.completion.chunk", "model": "m"}
+        c["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}] if choices else None
+        if usage is not None:
+            c["usage"] = usage
+        return "data: " + json.dumps(c) + "\n\n"
+
+    normal = (chunk({"role": "assistant", "content": ""}) + chunk({"content": "Hel"}) + ": ping\n\n" +
+              chunk({"content": "lo"}) + chunk({}, "stop") +
+              chunk({}, usage={"prompt_tokens": 5, "completion_tokens": 2}, choices=False) + "data: [DONE]\n\n")
+    put(t, "normal", normal)
+    put(t, "crlf", normal.replace("\n", "\r\n"))
+    put(t, "cr", normal.replace("\n", "\r"))
+    put(t, "reasoning", chunk({"reasoning_content": "think"}) + chunk({"reasoning": "more"}) +
+        chunk({"content": "answer"}, "stop") + "data: [DONE]\n\n")
+    put(t, "no_space_no_done", normal.replace("data: ", "data:").replace("data:[DONE]\n\n", ""))
+    put(t, "error_event", 'data: {"error": {"message": "boom", "code": 500}}\n\n')
+    put(t, "multiline_data", 'data: {"choices": [{"delta":\ndata: {"content": "x"}}]}\n\n')
+    put(t, "bad_json", 'data: {"choices": [\n\n')
+    put(t, "wrong_types", 'data: {"choices": [{"delta": {"content": 5}, "finish_reason": 1}], "usage": [1]}\n\n')
+    put(t, "fields", "event: message\nid: 1\nretry: 100\ndata\n\n:comment\n\n")
 
 
 def gguf(kvs, tensors, version=3, alignment=32, data=None):
@@ -337,4 +361,5 @@ if __name__ == "__main__":
     pt_seeds()
     chat_command_seeds()
     openai_request_seeds()
+    sse_stream_seeds()
     depth_and_size_seeds()
