@@ -16,6 +16,7 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/chat/conversation_list.h"
 #include "app/chat/conversation_store.h"
 #include "app/tui/history_file.h"
 #include "app/chat/session_backend.h"
@@ -32,7 +33,11 @@ namespace {
 const char* kChatOptions =
     "  --model PATH      model directory, .gguf or .pt file (default: the bundled demo model,\n"
     "                    or $DSCHAT_MODEL_DIR)\n"
-    "  --resume [FILE]   reopen the last conversation, or FILE\n"
+    "  --resume [ARG]    reopen the last conversation, or ARG: a number from --conversations,\n"
+    "                    a file, or the start of a title\n"
+    "  --conversations   list the saved conversations (numbered, newest first) and exit\n"
+    "  --save            without a terminal (line mode), save the conversation too (a\n"
+    "                    terminal chat is always saved)\n"
     "  --template NAME   chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT     system prompt\n"
     "  --ctx N           context size in tokens (default and maximum: the model's; more is clamped\n"
@@ -44,8 +49,8 @@ const char* kChatOptions =
     "  -h, --help        this help\n";
 
 std::string chat_usage() {
-  return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
-                     "              [--draft N] [--draft-vocab N] [-t N]\n") +
+  return std::string("usage: dschat [--model PATH] [--resume [ARG]] [--template NAME] [--system TEXT] [--ctx N]\n"
+                     "              [--draft N] [--draft-vocab N] [-t N] [--save] | --conversations\n") +
          kChatOptions +
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
@@ -54,7 +59,9 @@ std::string chat_usage() {
 struct ChatArguments {
   std::filesystem::path model_dir;
   bool resume = false;
-  std::filesystem::path resume_file;
+  std::string resume_file;  // a file, a number from --conversations or a title's start
+  bool list_conversations = false;
+  bool save_line_mode = false;
   ChatSessionOptions session;
   LoadOptions load;
 };
@@ -74,13 +81,16 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"}, {"--help"},
+  CommandLine cl(args, {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab"},
+                 {"--help", "--conversations", "--save"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
     std::fputs(chat_usage().c_str(), stdout);
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
+  parsed.list_conversations = cl.has("--conversations");
+  parsed.save_line_mode = cl.has("--save");
   parsed.model_dir = cl.get_or("--model", default_model_dir());
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
@@ -94,7 +104,15 @@ ChatArguments parse_arguments(const Args& raw) {
 // The conversation --resume means, or empty with `notice` saying why.
 std::filesystem::path resume_target(const ChatArguments& args, std::string& notice) {
   if (!args.resume) return {};
-  if (!args.resume_file.empty()) return args.resume_file;
+  if (!args.resume_file.empty()) {
+    // A number or a title from the listing; a path as it is (a missing file is reported by the load).
+    try {
+      return resolve_conversation(ConversationStore(args.session.conversations_dir).list(), args.resume_file);
+    } catch (const ConversationError&) {
+      if (args.resume_file.find_first_not_of("0123456789") == std::string::npos) throw;
+      return expand_home(args.resume_file);
+    }
+  }
   std::filesystem::path latest = ConversationStore(args.session.conversations_dir).latest();
   if (latest.empty()) notice = "No earlier conversation to resume; starting a new one.";
   return latest;
@@ -122,7 +140,10 @@ int run_line_mode(const ChatArguments& args) {
   std::shared_ptr<LoadedModel> model = LoadedModel::load(args.model_dir, args.load);
   for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
   if (!model->identity.notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(model->identity.notice).c_str());
-  ChatSession session(model, args.session);
+  ChatSessionOptions session_options = args.session;
+  // `echo hi | dschat` is a one-off: saved only when asked (--save), not one more file each time.
+  session_options.autosave = args.save_line_mode;
+  ChatSession session(model, session_options);
   for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
   line_session = &session;
@@ -184,15 +205,26 @@ int run_line_mode(const ChatArguments& args) {
         case K::Undo:
           if (!session.undo()) std::fprintf(stderr, "nothing to undo\n");
           break;
-        case K::Save:
-          std::fprintf(stderr, "saved to %s\n", terminal_safe_text(session.save(command.text).string()).c_str());
+        case K::Save: {
+          const std::filesystem::path target = command.text.empty() ? std::filesystem::path() : expand_home(command.text);
+          std::fprintf(stderr, "saved to %s\n", terminal_safe_text(session.save(target).string()).c_str());
           break;
-        case K::Load: session.load(command.text); break;
+        }
+        case K::Load: session.load(resolve_conversation(session.store().list(), command.text)); break;
+        case K::List: {
+          const std::string list = format_conversation_list(session.store().list());
+          std::printf("%s\n", list.empty() ? "no saved conversations yet" : list.c_str());
+          break;
+        }
+        case K::SetThink:
+        case K::SetMarkdown:
+          std::fprintf(stderr, "without a terminal replies are printed as they are written\n");
+          break;
         case K::Export:
           if (command.name == "md") {
-            session.export_markdown(command.text);
+            session.export_markdown(expand_home(command.text));
           } else {
-            session.export_json(command.text);
+            session.export_json(expand_home(command.text));
           }
           std::fprintf(stderr, "exported to %s\n", terminal_safe_text(command.text).c_str());
           break;
@@ -217,6 +249,7 @@ int run_terminal_mode(const ChatArguments& args) {
     options.model_label = args.model_dir.filename().string();  // the load reports what is wrong
   }
   options.resume = resume_target(args, options.resume_notice);
+  options.conversations_dir = args.session.conversations_dir;
   if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
     options.history_path = default_history_path();
   }
@@ -240,6 +273,16 @@ int cmd_chat(const Args& args) {
     return 2;
   }
   std::setlocale(LC_ALL, "");
+  if (parsed.list_conversations) {
+    const std::string list = format_conversation_list(ConversationStore(parsed.session.conversations_dir).list());
+    if (list.empty()) {
+      std::fprintf(stderr, "no saved conversations in %s\n",
+                   terminal_safe_text(ConversationStore(parsed.session.conversations_dir).dir().string()).c_str());
+    } else {
+      std::printf("%s\n", terminal_safe_text(list).c_str());
+    }
+    return 0;
+  }
   if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
   return run_terminal_mode(parsed);
 }
