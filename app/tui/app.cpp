@@ -336,8 +336,11 @@ class ChatApp {
         return;
       case K::Load:
         try {
-          send(WorkerCommand::Kind::LoadConversation, "",
-               resolve_conversation(ConversationStore(options_.conversations_dir).list(), command.text).string());
+          // The previous conversation's notices go with it (as for /clear).
+          const std::filesystem::path target =
+              resolve_conversation(ConversationStore(options_.conversations_dir).list(), command.text);
+          transcript_.clear_notices();
+          send(WorkerCommand::Kind::LoadConversation, "", target.string());
         } catch (const std::exception& e) {
           error(e.what());
         }

@@ -64,6 +64,10 @@ void Transcript::set_conversation(std::shared_ptr<const Conversation> conversati
   has_pending_user_ = has_pending_reply_ = regenerating_ = streaming_ = pending_interrupted_ = false;
   pending_user_.clear();
   pending_reply_.clear();
+  // Fewer messages than before (/undo, a failed turn): notices that followed the removed ones now
+  // follow the last message left, so the messages of later turns come below them, not above.
+  const size_t count = entries().size();
+  for (Notice& n : notices_) n.after = std::min(n.after, count);
   ++version_;
 }
 

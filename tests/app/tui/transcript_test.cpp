@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "app/tui/text_layout.h"
 
 namespace dschat {
@@ -236,6 +238,20 @@ TEST(TuiTranscript, RepliesKeepTheNameOfTheModelThatWroteThem) {
   std::vector<std::string> lines = texts(t.render(40));
   EXPECT_EQ(lines[3], "other-model");
   EXPECT_EQ(lines[9], "now-loaded");
+}
+
+TEST(TuiTranscript, AfterUndoOlderNoticesStayAboveLaterMessages) {
+  Transcript t;
+  t.set_conversation(conversation_of({user("a"), assistant("b"), user("c"), assistant("d")}));
+  t.add_notice(Transcript::NoticeKind::Info, "set temperature to 0");
+  t.set_conversation(conversation_of({user("a"), assistant("b")}));  // /undo
+  t.add_notice(Transcript::NoticeKind::Info, "removed the last exchange");
+  t.set_conversation(conversation_of({user("a"), assistant("b"), user("e"), assistant("f")}));
+  std::vector<std::string> lines = texts(t.render(40));
+  auto at = [&](const std::string& s) { return std::find(lines.begin(), lines.end(), s) - lines.begin(); };
+  EXPECT_LT(at("set temperature to 0"), at("removed the last exchange"));
+  EXPECT_LT(at("removed the last exchange"), at("  e"));
+  EXPECT_LT(at("  b"), at("set temperature to 0"));
 }
 
 }  // namespace
