@@ -268,6 +268,16 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
   result.stats = generated.stats;
   result.interrupted = generated.stats.stop == StopReason::User;
   result.ok = true;
+  // The limit was the room left in the context, not num_predict: the reply was cut by a full
+  // context, and is reported as such (it used to end "length" without a word).
+  if (result.stats.stop == StopReason::Length && result.stats.generated_tokens >= room &&
+      (request.max_reply_tokens < 0 || request.max_reply_tokens > room)) {
+    result.stats.stop = StopReason::Context;
+    result.notices.push_back("The reply stopped because the context is full (" +
+                             std::to_string(context_->capacity()) +
+                             " tokens); the next turn leaves out the oldest messages, /clear starts anew.");
+    if (callbacks.on_notice) callbacks.on_notice(result.notices.back());
+  }
   if (const std::string changed = model_files_changed_error(*model_->model); !changed.empty()) {
     // Stopped at the change (or it came after the last piece): the reply so far is kept, marked
     // interrupted; the cache was computed with vanished weights and is dropped.

@@ -115,8 +115,20 @@ ChatCommand parse_set(std::string_view rest) {
     }
     return make(Kind::SetSystem, "", text);
   }
-  if (what.empty()) return invalid("usage: /set parameter NAME VALUE | /set system TEXT");
-  return invalid("unknown setting '" + std::string(what) + "' (use /set parameter or /set system)");
+  if (what == "think") {
+    std::string mode(next_word(rest));
+    if ((mode != "show" && mode != "fold" && mode != "hide") || !rest.empty()) return invalid("usage: /set think show|fold|hide");
+    return make(Kind::SetThink, mode);
+  }
+  if (what == "markdown") {
+    std::string value(next_word(rest));
+    if ((value != "on" && value != "off") || !rest.empty()) return invalid("usage: /set markdown on|off");
+    ChatCommand c = make(Kind::SetMarkdown);
+    c.on = value == "on";
+    return c;
+  }
+  if (what.empty()) return invalid("usage: /set parameter NAME VALUE | /set system TEXT | /set think MODE | /set markdown on|off");
+  return invalid("unknown setting '" + std::string(what) + "' (use /set parameter, system, think or markdown)");
 }
 
 }  // namespace
@@ -161,9 +173,10 @@ ChatCommand parse_chat_command(std::string_view line) {
   if (command == "bye" || command == "exit" || command == "quit") return no_arguments(Kind::Exit);
   if (command == "save") return make(Kind::Save, "", std::string(rest));
   if (command == "load") {
-    if (rest.empty()) return invalid("usage: /load PATH (a conversation file saved by dschat)");
+    if (rest.empty()) return invalid("usage: /load PATH|N|TITLE (a file, the Nth of /list, or the start of a title)");
     return make(Kind::Load, "", std::string(rest));
   }
+  if (command == "list") return no_arguments(Kind::List);
   if (command == "export") {
     std::string format(next_word(rest));
     if (format != "md" && format != "json") return invalid("usage: /export md|json PATH");
@@ -192,7 +205,9 @@ std::string chat_help_text(std::string_view topic) {
            "    repeat_last_n N   how many recent tokens the penalty looks at\n"
            "    seed S            random seed (0 = a new one each time)\n"
            "    num_predict N     at most N tokens a reply (-1 = no limit)\n"
-           "/set system TEXT            set the system prompt (\"\"\"...\"\"\" for several lines)";
+           "/set system TEXT            set the system prompt (\"\"\"...\"\"\" for several lines)\n"
+           "/set think show|fold|hide   a reply's reasoning (<think>): in full, one line (default), not at all\n"
+           "/set markdown on|off        render replies' Markdown (default on)";
   }
   if (topic == "show") {
     return "/show info        the model: name, size, dimensions\n"
@@ -216,7 +231,8 @@ std::string chat_help_text(std::string_view topic) {
          "/regen                     regenerate the last reply\n"
          "/undo                      remove the last exchange\n"
          "/save [PATH]               save the conversation (it is also saved after every turn)\n"
-         "/load PATH                 open a saved conversation\n"
+         "/list                      the saved conversations, newest first\n"
+         "/load PATH|N|TITLE         open a saved conversation (a file, the Nth of /list, a title)\n"
          "/export md|json PATH       write the conversation as Markdown or JSON\n"
          "/stats on|off              show statistics after each reply\n"
          "/bye, /exit                quit (Ctrl+D too)\n"

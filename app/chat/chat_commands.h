@@ -15,12 +15,15 @@ struct ChatCommand {
     Help,          // /help, /? [topic]: `text` = topic ("", "set", "show", "shortcuts")
     SetParameter,  // /set parameter NAME VALUE: `name`, `text` = value
     SetSystem,     // /set system TEXT: `text`
+    SetThink,      // /set think show|fold|hide: `name` (how a reply's reasoning is shown)
+    SetMarkdown,   // /set markdown on|off: `on`
     Show,          // /show info|parameters|system|template: `name`
     Clear,         // /clear
     Regenerate,    // /regen
     Undo,          // /undo
     Save,          // /save [PATH]: `text` = path or ""
-    Load,          // /load PATH: `text`
+    Load,          // /load PATH|N|TITLE: `text` (a file, the Nth of /list, or a title's start)
+    List,          // /list: the saved conversations, newest first
     Export,        // /export md|json PATH: `name` = "md"|"json", `text` = path
     Stats,         // /stats on|off: `on`
     Exit,          // /bye, /exit

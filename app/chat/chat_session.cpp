@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "app/backend/local_responder.h"
+#include "app/backend/reasoning.h"
+#include "app/chat/conversation_list.h"
 #include "common/out_of_memory.h"
 
 namespace dschat {
@@ -125,7 +127,23 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
     request.restart_sampling = restart_sampling_;
     request.max_reply_tokens = options_.max_reply_tokens;
   }
-  ReplyResult reply = responder_->respond(request, callbacks, cancel_);
+  // Pieces that arrive before </think> are the reasoning's (a piece is a token, except where the
+  // stop-string hold-back joins a few).
+  std::string streamed;
+  int reasoning_pieces = 0;
+  bool reasoning_open = true;
+  TurnCallbacks counting = callbacks;
+  counting.on_piece = [&](std::string_view piece) {
+    if (reasoning_open) {
+      streamed.append(piece);
+      const ReasoningSplit split = split_reasoning(streamed, true);
+      if (split.has_reasoning) ++reasoning_pieces;
+      // Decided: no <think> at the start, or it was closed.
+      reasoning_open = split.has_reasoning ? !split.closed : split.answer.empty();
+    }
+    if (callbacks.on_piece) callbacks.on_piece(piece);
+  };
+  ReplyResult reply = responder_->respond(request, counting, cancel_);
   TurnResult result;
   result.ok = reply.ok;
   result.error = std::move(reply.error);
@@ -139,7 +157,11 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   restart_sampling_ = false;
   Message message;
   message.role = Role::Assistant;
-  message.content = std::move(reply.reply);
+  ReasoningSplit split = split_reasoning(reply.reply);
+  message.content = std::move(split.answer);
+  message.reasoning = std::move(split.reasoning);
+  message.reasoning_tokens = split.has_reasoning ? std::min(reasoning_pieces, reply.stats.generated_tokens) : 0;
+  message.model = responder_->model_name();
   message.time = utc_now_iso8601();
   message.stats = reply.stats;
   message.interrupted = reply.interrupted;
@@ -160,6 +182,7 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
       result.error = "the last message has no reply yet";
       return result;
     }
+    if (conversation_.messages.empty() && conversation_.title.empty()) conversation_.title = conversation_title(user_text);
     conversation_.messages.push_back({Role::User, user_text, utc_now_iso8601(), std::nullopt, false});
   }
   result = generate_reply(callbacks);
@@ -208,6 +231,7 @@ bool ChatSession::undo() {
     if (messages.back().role == Role::Assistant) messages.pop_back();
     if (!messages.empty() && messages.back().role == Role::User) messages.pop_back();
     first_in_context_ = std::min(first_in_context_, static_cast<int>(messages.size()));
+    if (messages.empty()) conversation_.title.clear();  // the next first message names it
     conversation_.updated = utc_now_iso8601();
   }
   roll_back_cache();
@@ -222,6 +246,7 @@ void ChatSession::clear() {
     conversation_.id = new_conversation_id();
     conversation_.created = conversation_.updated = utc_now_iso8601();
     conversation_.messages.clear();
+    conversation_.title.clear();
     first_in_context_ = 0;
     file_path_ = store_.path_for(conversation_);
     file_revision_ = {};
@@ -348,6 +373,10 @@ void ChatSession::load(const std::filesystem::path& path) {
     revision = loaded_revision;
   }
   const SamplingParams sampling = loaded.sampling;
+  // Replies keep the name of the model that wrote them (files from before per-reply names: the
+  // file's model), though the conversation goes on with this one.
+  for (Message& m : loaded.messages)
+    if (m.role == Role::Assistant && m.model.empty()) m.model = loaded.model.name;
   {
     std::lock_guard lock(mutex_);
     conversation_ = std::move(loaded);

@@ -134,6 +134,9 @@ json conversation_to_json(const Conversation& c) {
     json jm{{"role", role_name(m.role)}, {"content", m.content}, {"time", m.time}};
     if (m.stats) jm["stats"] = stats_to_json(*m.stats);
     if (m.interrupted) jm["interrupted"] = true;
+    if (!m.reasoning.empty()) jm["reasoning"] = m.reasoning;
+    if (m.reasoning_tokens > 0) jm["reasoning_tokens"] = m.reasoning_tokens;
+    if (!m.model.empty()) jm["model"] = m.model;
     messages.push_back(std::move(jm));
   }
   const SamplingParams& s = c.sampling;
@@ -143,6 +146,7 @@ json conversation_to_json(const Conversation& c) {
               {"created", c.created},
               {"updated", c.updated},
               {"model", {{"path", c.model.path}, {"name", c.model.name}}},
+              {"title", c.title},
               {"system", c.system},
               {"sampling",
                {{"temperature", as_written(s.temperature)},
@@ -165,6 +169,7 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
   c.created = optional_string(j, "created");
   c.updated = optional_string(j, "updated");
   c.system = optional_string(j, "system");
+  c.title = optional_string(j, "title");
   if (auto it = j.find("model"); it != j.end() && it->is_object()) {
     c.model.path = optional_string(*it, "path");
     c.model.name = optional_string(*it, "name");
@@ -206,6 +211,12 @@ Conversation conversation_from_json(const json& j, const std::string& origin) {
     m.time = optional_string(jm, "time");
     if (auto it = jm.find("stats"); it != jm.end() && it->is_object()) m.stats = stats_from_json(*it);
     if (auto it = jm.find("interrupted"); it != jm.end() && it->is_boolean()) m.interrupted = it->get<bool>();
+    if (m.role == Role::Assistant) {  // files written before reasoning was kept apart have neither
+      m.reasoning = optional_string(jm, "reasoning");
+      read_number(jm, "reasoning_tokens", m.reasoning_tokens);
+      if (m.reasoning_tokens < 0) m.reasoning_tokens = 0;
+      m.model = optional_string(jm, "model");
+    }
     c.messages.push_back(std::move(m));
   }
   return c;
@@ -222,7 +233,20 @@ std::string conversation_to_markdown(const Conversation& c) {
   for (const Message& m : c.messages) {
     md += m.role == Role::User ? "## User" : "## Assistant";
     if (!m.time.empty()) md += " (" + m.time + ")";
-    md += "\n\n" + m.content + "\n\n";
+    md += "\n\n";
+    if (!m.reasoning.empty()) {  // a quote block before the answer
+      md += "> *Reasoning*\n>\n";
+      size_t start = 0;
+      while (start <= m.reasoning.size()) {
+        size_t nl = m.reasoning.find('\n', start);
+        std::string line = m.reasoning.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        md += line.empty() ? ">\n" : "> " + line + "\n";
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+      }
+      md += "\n";
+    }
+    md += m.content + "\n\n";
     if (m.interrupted) md += "*(interrupted)*\n\n";
     if (m.stats && m.stats->generated_tokens > 0) {
       char line[128];

@@ -29,6 +29,7 @@ struct Conversation {
   std::string created;   // ISO 8601 UTC
   std::string updated;
   ModelRef model;
+  std::string title;     // from the first user message (app/chat/conversation_list.h); "" until then
   std::string system;    // system prompt ("" = none)
   SamplingParams sampling;
   std::vector<Message> messages;  // user/assistant, alternating, starting with user

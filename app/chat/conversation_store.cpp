@@ -233,7 +233,8 @@ std::vector<ConversationFileInfo> ConversationStore::list() const {
     if (entry.path().extension() != ".json" || !entry.is_regular_file(entry_ec)) continue;
     try {
       Conversation c = load(entry.path());
-      ConversationFileInfo info{entry.path(), entry.path().stem().string(), c.updated, {}};
+      ConversationFileInfo info{entry.path(), entry.path().stem().string(), c.updated, {}, c.title, c.model.name,
+                                c.messages.size()};
       for (const Message& m : c.messages)
         if (m.role == Role::User) {
           info.first_prompt = m.content;

@@ -42,6 +42,9 @@ struct ConversationFileInfo {
   std::string id;
   std::string updated;       // from the file
   std::string first_prompt;  // the first user message, for listings
+  std::string title;         // from the file ("" in files older than titles)
+  std::string model_name;
+  size_t messages = 0;       // user and assistant messages
 };
 
 // What ConversationStore::save_unless_changed did.

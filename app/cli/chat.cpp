@@ -18,6 +18,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
 #include "app/cli/commands.h"
+#include "app/chat/conversation_list.h"
 #include "app/chat/conversation_store.h"
 #include "app/cli/weight_type_option.h"
 #include "app/tui/history_file.h"
@@ -40,7 +41,11 @@ const char* kChatOptions =
     "                    host); the model options below do not apply\n"
     "  --remote-model NAME  the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR send the API key held in environment variable VAR (default: no key)\n"
-    "  --resume [FILE]   reopen the last conversation, or FILE\n"
+    "  --resume [ARG]    reopen the last conversation, or ARG: a number from --conversations,\n"
+    "                    a file, or the start of a title\n"
+    "  --conversations   list the saved conversations (numbered, newest first) and exit\n"
+    "  --save            without a terminal (line mode), save the conversation too (a\n"
+    "                    terminal chat is always saved)\n"
     "  --template NAME   chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT     system prompt\n"
     "  --ctx N           context size in tokens (default and maximum: the model's; more is clamped\n"
@@ -57,10 +62,11 @@ const char* kChatOptions =
     "  -h, --help        this help\n";
 
 std::string chat_usage() {
-  return std::string("usage: dschat [--model PATH] [--resume [FILE]] [--template NAME] [--system TEXT] [--ctx N]\n"
-                     "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N]\n"
-                     "       dschat --remote URL [--remote-model NAME] [--api-key-env VAR] [--resume [FILE]]\n"
-                     "              [--system TEXT]\n") +
+  return std::string("usage: dschat [--model PATH] [--resume [ARG]] [--template NAME] [--system TEXT] [--ctx N]\n"
+                     "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N] [--save]\n"
+                     "       dschat --remote URL [--remote-model NAME] [--api-key-env VAR] [--resume [ARG]]\n"
+                     "              [--system TEXT] [--save]\n"
+                     "       dschat --conversations\n") +
          kChatOptions +
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
@@ -70,7 +76,9 @@ struct ChatArguments {
   std::filesystem::path model_dir;
   RemoteArguments remote;  // remote.url "" = the local model
   bool resume = false;
-  std::filesystem::path resume_file;
+  std::string resume_file;  // a file, a number from --conversations or a title's start
+  bool list_conversations = false;
+  bool save_line_mode = false;
   ChatSessionOptions session;
   LoadOptions load;
 };
@@ -93,14 +101,16 @@ ChatArguments parse_arguments(const Args& raw) {
   CommandLine cl(args,
                  {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type",
                   "--remote", "--remote-model", "--api-key-env"},
-                 {"--help", "--no-mtp"},
+                 {"--help", "--no-mtp", "--conversations", "--save"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
     std::fputs(chat_usage().c_str(), stdout);
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
-  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads"});
+  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+  parsed.list_conversations = cl.has("--conversations");
+  parsed.save_line_mode = cl.has("--save");
   parsed.model_dir = cl.get_or("--model", default_model_dir());
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
@@ -119,7 +129,15 @@ ChatArguments parse_arguments(const Args& raw) {
 // The conversation --resume means, or empty with `notice` saying why.
 std::filesystem::path resume_target(const ChatArguments& args, std::string& notice) {
   if (!args.resume) return {};
-  if (!args.resume_file.empty()) return args.resume_file;
+  if (!args.resume_file.empty()) {
+    // A number or a title from the listing; a path as it is (a missing file is reported by the load).
+    try {
+      return resolve_conversation(ConversationStore(args.session.conversations_dir).list(), args.resume_file);
+    } catch (const ConversationError&) {
+      if (args.resume_file.find_first_not_of("0123456789") == std::string::npos) throw;
+      return expand_home(args.resume_file);
+    }
+  }
   std::filesystem::path latest = ConversationStore(args.session.conversations_dir).latest();
   if (latest.empty()) notice = "No earlier conversation to resume; starting a new one.";
   return latest;
@@ -156,9 +174,12 @@ int run_line_mode(const ChatArguments& args) {
     if (!model->identity.notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(model->identity.notice).c_str());
     responder = std::make_unique<LocalResponder>(
         model, LocalResponderOptions{args.session.template_name, args.session.context_tokens, args.session.draft_tokens,
-                                     args.session.draft_vocab});
+                                     args.session.draft_vocab, args.session.cache_type});
   }
-  ChatSession session(std::move(responder), args.session);
+  ChatSessionOptions session_options = args.session;
+  // `echo hi | dschat` is a one-off: saved only when asked (--save), not one more file each time.
+  session_options.autosave = args.save_line_mode;
+  ChatSession session(std::move(responder), session_options);
   for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
   line_session = &session;
@@ -220,15 +241,26 @@ int run_line_mode(const ChatArguments& args) {
         case K::Undo:
           if (!session.undo()) std::fprintf(stderr, "nothing to undo\n");
           break;
-        case K::Save:
-          std::fprintf(stderr, "saved to %s\n", terminal_safe_text(session.save(command.text).string()).c_str());
+        case K::Save: {
+          const std::filesystem::path target = command.text.empty() ? std::filesystem::path() : expand_home(command.text);
+          std::fprintf(stderr, "saved to %s\n", terminal_safe_text(session.save(target).string()).c_str());
           break;
-        case K::Load: session.load(command.text); break;
+        }
+        case K::Load: session.load(resolve_conversation(session.store().list(), command.text)); break;
+        case K::List: {
+          const std::string list = format_conversation_list(session.store().list());
+          std::printf("%s\n", list.empty() ? "no saved conversations yet" : list.c_str());
+          break;
+        }
+        case K::SetThink:
+        case K::SetMarkdown:
+          std::fprintf(stderr, "without a terminal replies are printed as they are written\n");
+          break;
         case K::Export:
           if (command.name == "md") {
-            session.export_markdown(command.text);
+            session.export_markdown(expand_home(command.text));
           } else {
-            session.export_json(command.text);
+            session.export_json(expand_home(command.text));
           }
           std::fprintf(stderr, "exported to %s\n", terminal_safe_text(command.text).c_str());
           break;
@@ -271,6 +303,7 @@ int run_terminal_mode(const ChatArguments& args) {
     }
   }
   options.resume = resume_target(args, options.resume_notice);
+  options.conversations_dir = args.session.conversations_dir;
   if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
     options.history_path = default_history_path();
   }
@@ -295,6 +328,16 @@ int cmd_chat(const Args& args) {
   }
   std::setlocale(LC_ALL, "");
   try {
+    if (parsed.list_conversations) {
+      const std::string list = format_conversation_list(ConversationStore(parsed.session.conversations_dir).list());
+      if (list.empty()) {
+        std::fprintf(stderr, "no saved conversations in %s\n",
+                     terminal_safe_text(ConversationStore(parsed.session.conversations_dir).dir().string()).c_str());
+      } else {
+        std::printf("%s\n", terminal_safe_text(list).c_str());
+      }
+      return 0;
+    }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
     return run_terminal_mode(parsed);
   } catch (const CommandLineError& e) {

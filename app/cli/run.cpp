@@ -126,7 +126,7 @@ int cmd_run(const Args& args) {
   std::optional<std::string> model_dir;
   RemoteArguments remote;
   try {
-    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads"});
+    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
     // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
     if (prompt_arg && !cl->positional().empty())

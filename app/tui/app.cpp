@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/chat/chat_commands.h"
+#include "app/chat/conversation_list.h"
 #include "app/tui/history_file.h"
 #include "app/tui/text_layout.h"
 #include "app/tui/input.h"
@@ -331,13 +332,36 @@ class ChatApp {
         send(WorkerCommand::Kind::Undo);
         return;
       case K::Save:
-        send(WorkerCommand::Kind::Save, "", command.text);
+        send(WorkerCommand::Kind::Save, "", command.text.empty() ? "" : expand_home(command.text).string());
         return;
       case K::Load:
-        send(WorkerCommand::Kind::LoadConversation, "", command.text);
+        try {
+          // The previous conversation's notices go with it (as for /clear).
+          const std::filesystem::path target =
+              resolve_conversation(ConversationStore(options_.conversations_dir).list(), command.text);
+          transcript_.clear_notices();
+          send(WorkerCommand::Kind::LoadConversation, "", target.string());
+        } catch (const std::exception& e) {
+          error(e.what());
+        }
+        return;
+      case K::List: {
+        std::string list = format_conversation_list(ConversationStore(options_.conversations_dir).list());
+        notice(list.empty() ? "no saved conversations yet" : "saved conversations (/load N opens one):\n" + list);
+        return;
+      }
+      case K::SetThink:
+        transcript_.set_think_display(command.name == "show"   ? ThinkDisplay::Show
+                                      : command.name == "hide" ? ThinkDisplay::Hide
+                                                               : ThinkDisplay::Fold);
+        notice("reasoning: " + command.name);
+        return;
+      case K::SetMarkdown:
+        transcript_.set_markdown(command.on);
+        notice(command.on ? "markdown on" : "markdown off");
         return;
       case K::Export:
-        send(WorkerCommand::Kind::Export, command.name, command.text);
+        send(WorkerCommand::Kind::Export, command.name, expand_home(command.text).string());
         return;
       case K::Stats:
         transcript_.set_show_stats(command.on);
@@ -437,7 +461,7 @@ class ChatApp {
     int first = scroll_.first_visible(total, height);
     for (int y = 0; y < height && first + y < total; ++y) {
       const StyledLine& line = lines[static_cast<size_t>(first + y)];
-      terminal_.draw(y, 0, line.text, cols, line.style);
+      terminal_.draw(y, 0, line.text, cols, line.style, line.spans);
     }
 
     status_.generating = generating_;

@@ -18,6 +18,7 @@ struct ChatAppOptions {
   std::filesystem::path resume;           // conversation to reopen after loading ("" = none)
   std::string resume_notice;              // e.g. "no earlier conversation to resume"
   std::filesystem::path history_path;     // "" = no history file
+  std::filesystem::path conversations_dir;  // for /list and /load N ("" = the default directory)
   bool colour = true;
 };
 

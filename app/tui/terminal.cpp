@@ -16,7 +16,7 @@
 namespace dschat {
 namespace {
 
-enum Pair : short { kUserPair = 1, kAssistantPair, kErrorPair, kNoticePair };
+enum Pair : short { kUserPair = 1, kAssistantPair, kErrorPair, kNoticePair, kCodePair, kLinkPair };
 
 constexpr const char* kPasteOn = "\x1b[?2004h";
 constexpr const char* kPasteOff = "\x1b[?2004l";
@@ -44,6 +44,20 @@ std::wstring widen(std::string_view s) {
   return out;
 }
 
+// Markdown attributes (app/tui/markdown_render.h) as curses attributes; without colours, code is
+// bold and links underlined, so they still stand out.
+attr_t span_attr(uint8_t bits, bool colour) {
+  attr_t a = A_NORMAL;
+  if (bits & kAttrBold) a |= A_BOLD;
+  if (bits & kAttrItalic) a |= A_ITALIC;
+  if (bits & kAttrUnderline) a |= A_UNDERLINE;
+  if (bits & (kAttrDim | kAttrStrike)) a |= A_DIM;
+  if (bits & kAttrCode) a |= colour ? COLOR_PAIR(kCodePair) : A_BOLD;
+  if (bits & kAttrLink) a |= A_UNDERLINE | (colour ? COLOR_PAIR(kLinkPair) : 0);
+  if ((bits & kAttrHeading) && colour) a |= COLOR_PAIR(kUserPair);
+  return a;
+}
+
 attr_t style_attr(LineStyle style, bool colour) {
   switch (style) {
     case LineStyle::UserLabel: return A_BOLD | (colour ? COLOR_PAIR(kUserPair) : 0);
@@ -51,6 +65,7 @@ attr_t style_attr(LineStyle style, bool colour) {
     case LineStyle::Error: return colour ? COLOR_PAIR(kErrorPair) | A_BOLD : A_BOLD;
     case LineStyle::Notice: return colour ? COLOR_PAIR(kNoticePair) : A_NORMAL;
     case LineStyle::Stats: return A_DIM;
+    case LineStyle::Reasoning: return A_DIM | A_ITALIC;
     case LineStyle::User: return A_BOLD;
     case LineStyle::Assistant:
     case LineStyle::Plain: return A_NORMAL;
@@ -95,6 +110,8 @@ Terminal::Terminal(bool colour) {
     init_pair(kAssistantPair, COLOR_GREEN, -1);
     init_pair(kErrorPair, COLOR_RED, -1);
     init_pair(kNoticePair, COLOR_MAGENTA, -1);
+    init_pair(kCodePair, COLOR_YELLOW, -1);
+    init_pair(kLinkPair, COLOR_BLUE, -1);
     colour_ = true;
   }
   write_raw(kPasteOn);
@@ -119,16 +136,30 @@ int Terminal::cols() const { return COLS; }
 
 void Terminal::begin_frame() { erase(); }
 
-void Terminal::draw(int row, int col, std::string_view text, int max_width, LineStyle style) {
+void Terminal::draw(int row, int col, std::string_view text, int max_width, LineStyle style,
+                    const std::vector<TextSpan>& spans) {
   if (row < 0 || row >= LINES || max_width <= 0) return;
-  attr_t attr = style_attr(style, colour_);
+  const attr_t base = style_attr(style, colour_);
+  attr_t attr = base;
   attron(attr);
   int x = col;
   int limit = col + max_width;
+  size_t next_span = 0;
   for (std::string_view cluster : grapheme_clusters(text)) {
     int w = cluster_width(cluster);
     if (x + w > limit) break;
     if (w == 0) continue;
+    if (!spans.empty()) {  // Markdown attributes on top of the line's style
+      const size_t at = static_cast<size_t>(cluster.data() - text.data());
+      while (next_span < spans.size() && spans[next_span].end <= at) ++next_span;
+      const uint8_t bits = next_span < spans.size() && spans[next_span].begin <= at ? spans[next_span].attrs : 0;
+      const attr_t wanted = base | span_attr(bits, colour_);
+      if (wanted != attr) {
+        attroff(attr);
+        attr = wanted;
+        attron(attr);
+      }
+    }
     std::wstring wide = widen(cluster);
     int curses_width = wide.empty() ? -1 : wcswidth(wide.c_str(), wide.size());
     if (curses_width == w) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "app/tui/transcript.h"
 
@@ -25,7 +26,9 @@ class Terminal {
 
   void begin_frame();
   // Draws `text` at (row, col), at most `max_width` columns, in `style`.
-  void draw(int row, int col, std::string_view text, int max_width, LineStyle style);
+  // `spans`: Markdown attributes of byte ranges of `text`, added to the style's.
+  void draw(int row, int col, std::string_view text, int max_width, LineStyle style,
+            const std::vector<TextSpan>& spans = {});
   // The status bar: a full row in reverse video.
   void draw_status(int row, std::string_view text);
   // Dim placeholder text.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "app/backend/reasoning.h"
 #include "app/tui/text_layout.h"
 
 namespace dschat {
@@ -30,9 +31,9 @@ const char* stop_word(StopReason reason) {
   switch (reason) {
     case StopReason::Eos: return "eos";
     case StopReason::Length: return "length";
-    case StopReason::User: return "stopped";
+    case StopReason::User: return "stopped by you";
     case StopReason::Context: return "context full";
-    case StopReason::StopString: return "stop";
+    case StopReason::StopString: return "stop string";
     case StopReason::None: break;
   }
   return "-";
@@ -41,10 +42,16 @@ const char* stop_word(StopReason reason) {
 }  // namespace
 
 std::string format_reply_stats(const GenerationStats& stats) {
+  return format_reply_stats(stats, 0);
+}
+
+std::string format_reply_stats(const GenerationStats& stats, int reasoning_tokens) {
+  char reasoning[48] = "";
+  if (reasoning_tokens > 0) std::snprintf(reasoning, sizeof reasoning, " (%d reasoning)", reasoning_tokens);
   char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "%d tokens, %.1f tok/s | prompt %d tokens (%d cached), %.0f tok/s | %s",
-                stats.generated_tokens, stats.decode_tokens_per_second, stats.prompt_tokens, stats.reused_tokens,
-                stats.prefill_tokens_per_second, stop_word(stats.stop));
+  std::snprintf(buffer, sizeof buffer, "%d tokens%s, %.1f tok/s | prompt %d tokens (%d cached), %.0f tok/s | %s",
+                stats.generated_tokens, reasoning, stats.decode_tokens_per_second, stats.prompt_tokens,
+                stats.reused_tokens, stats.prefill_tokens_per_second, stop_word(stats.stop));
   std::string line = buffer;
   if (stats.drafted_tokens > 0) {  // MTP speculative decoding: the share of drafts the model kept
     std::snprintf(buffer, sizeof buffer, " | drafts %.0f%% kept", 100.0 * stats.acceptance_rate());
@@ -62,6 +69,10 @@ void Transcript::set_conversation(std::shared_ptr<const Conversation> conversati
   has_pending_user_ = has_pending_reply_ = regenerating_ = streaming_ = pending_interrupted_ = false;
   pending_user_.clear();
   pending_reply_.clear();
+  // Fewer messages than before (/undo, a failed turn): notices that followed the removed ones now
+  // follow the last message left, so the messages of later turns come below them, not above.
+  const size_t count = entries().size();
+  for (Notice& n : notices_) n.after = std::min(n.after, count);
   ++version_;
 }
 
@@ -71,6 +82,8 @@ void Transcript::begin_turn(const std::string& user_text) {
   pending_user_ = user_text;
   has_pending_reply_ = true;
   pending_reply_.clear();
+  pending_reasoning_pieces_ = 0;
+  pending_reasoning_done_ = false;
   streaming_ = true;
   pending_interrupted_ = false;
   ++version_;
@@ -78,6 +91,11 @@ void Transcript::begin_turn(const std::string& user_text) {
 
 void Transcript::append_piece(std::string_view piece) {
   pending_reply_.append(piece);
+  if (!pending_reasoning_done_) {  // pieces until </think> are the reasoning's (as the session counts them)
+    ReasoningSplit split = split_reasoning(pending_reply_, true);
+    if (split.has_reasoning) ++pending_reasoning_pieces_;
+    pending_reasoning_done_ = split.has_reasoning ? split.closed : !split.answer.empty();
+  }
   ++version_;
 }
 
@@ -127,6 +145,74 @@ const std::vector<std::string>& Transcript::wrapped(size_t slot, const std::stri
   return c.lines;
 }
 
+const std::vector<RichLine>& Transcript::answer_lines(size_t slot, const std::string& text, int width) const {
+  if (rich_cache_.size() <= slot) rich_cache_.resize(slot + 1);
+  RichCache& c = rich_cache_[slot];
+  if (c.width != width || c.markdown != markdown_ || c.text != text) {
+    c.width = width;
+    c.markdown = markdown_;
+    c.text = text;
+    c.lines.clear();
+    if (markdown_) {
+      c.lines = render_markdown(text, width);
+    } else {
+      for (std::string& line : wrap_text(sanitize_for_display(text), width)) c.lines.push_back({std::move(line), {}});
+    }
+  }
+  return c.lines;
+}
+
+void Transcript::render_reply(const Entry& e, int width, size_t& slot, std::vector<StyledLine>& out) const {
+  const int indent = width >= 8 ? 2 : 0;
+  const std::string pad(static_cast<size_t>(indent), ' ');
+  const bool streaming_this = !e.message && streaming_;
+  std::string reasoning, answer;
+  bool thinking = false;  // the reasoning is still being streamed
+  int reasoning_tokens = 0;
+  if (e.message) {
+    reasoning = e.message->reasoning;
+    answer = e.message->content;
+    reasoning_tokens = e.message->reasoning_tokens;
+  } else {
+    ReasoningSplit split = split_reasoning(*e.text, streaming_this);
+    reasoning = std::move(split.reasoning);
+    answer = std::move(split.answer);
+    thinking = split.has_reasoning && !split.closed && streaming_this;
+    reasoning_tokens = split.has_reasoning ? pending_reasoning_pieces_ : 0;
+  }
+  const bool has_reasoning = !reasoning.empty() || thinking;
+  if (has_reasoning && think_ == ThinkDisplay::Fold) {
+    std::string line = thinking ? "\xE2\x96\xB8 thinking" : "\xE2\x96\xB8 thought";  // "▸ "
+    if (reasoning_tokens > 0) line += (thinking ? " (" : " for ") + std::to_string(reasoning_tokens) + " tokens" + (thinking ? ")" : "");
+    std::string words = first_words(sanitize_for_display(reasoning), 12);
+    if (!words.empty()) line += ": " + words;
+    out.push_back({LineStyle::Reasoning, pad + std::string(fit_prefix(line, width - indent))});
+  } else if (has_reasoning && think_ == ThinkDisplay::Show) {
+    out.push_back({LineStyle::Reasoning, pad + (thinking ? "thinking:" : "thought:")});
+    for (const std::string& line : wrapped(slot++, reasoning, width - indent)) out.push_back({LineStyle::Reasoning, pad + line});
+    if (!answer.empty()) out.push_back({LineStyle::Plain, ""});
+  } else if (thinking) {
+    out.push_back({LineStyle::Reasoning, pad + "thinking..."});
+  }
+  if (answer.empty() && streaming_this && !has_reasoning) {
+    out.push_back({LineStyle::Stats, pad + "..."});
+  } else if (!answer.empty() || !has_reasoning) {
+    for (const RichLine& line : answer_lines(slot, answer, width - indent)) {
+      StyledLine styled{LineStyle::Assistant, pad + line.text, line.spans};
+      for (TextSpan& span : styled.spans) span.begin += pad.size(), span.end += pad.size();
+      out.push_back(std::move(styled));
+    }
+  }
+  ++slot;
+  if (e.interrupted) out.push_back({LineStyle::Stats, pad + "[stopped]"});
+  if (show_stats_ && e.message && e.message->stats) {
+    for (const std::string& line :
+         wrapped(slot++, format_reply_stats(*e.message->stats, e.message->reasoning_tokens), width - indent)) {
+      out.push_back({LineStyle::Stats, pad + line});
+    }
+  }
+}
+
 std::vector<StyledLine> Transcript::render(int width) const {
   if (width < 1) width = 1;
   std::vector<StyledLine> out;
@@ -148,23 +234,13 @@ std::vector<StyledLine> Transcript::render(int width) const {
     const Entry& e = list[i];
     if (!out.empty()) out.push_back({LineStyle::Plain, ""});
     bool user = e.role == Role::User;
-    out.push_back({user ? LineStyle::UserLabel : LineStyle::AssistantLabel,
-                   std::string(fit_prefix(user ? "You" : assistant_label_, width))});
-    bool streaming_this = !e.message && !user && streaming_;
-    if (e.text->empty() && streaming_this) {
-      out.push_back({LineStyle::Stats, pad + "..."});
+    const std::string label = user ? std::string("You")
+                             : e.message && !e.message->model.empty() ? e.message->model : assistant_label_;
+    out.push_back({user ? LineStyle::UserLabel : LineStyle::AssistantLabel, std::string(fit_prefix(label, width))});
+    if (user) {
+      for (const std::string& line : wrapped(slot++, *e.text, width - indent)) out.push_back({LineStyle::User, pad + line});
     } else {
-      for (const std::string& line : wrapped(slot++, *e.text, width - indent)) {
-        out.push_back({user ? LineStyle::User : LineStyle::Assistant, pad + line});
-      }
-    }
-    if (!user) {
-      if (e.interrupted) out.push_back({LineStyle::Stats, pad + "[stopped]"});
-      if (show_stats_ && e.message && e.message->stats) {
-        for (const std::string& line : wrapped(slot++, format_reply_stats(*e.message->stats), width - indent)) {
-          out.push_back({LineStyle::Stats, pad + line});
-        }
-      }
+      render_reply(e, width, slot, out);
     }
     emit_notices_upto(i + 1);
   }

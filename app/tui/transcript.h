@@ -11,19 +11,31 @@
 #include <vector>
 
 #include "app/chat/conversation.h"
+#include "app/tui/markdown_render.h"
 
 namespace dschat {
 
-enum class LineStyle { UserLabel, AssistantLabel, User, Assistant, Notice, Error, Stats, Plain };
+enum class LineStyle { UserLabel, AssistantLabel, User, Assistant, Notice, Error, Stats, Plain, Reasoning };
 
 struct StyledLine {
+  StyledLine() = default;
+  StyledLine(LineStyle style, std::string text, std::vector<TextSpan> spans = {})
+      : style(style), text(std::move(text)), spans(std::move(spans)) {}
+
   LineStyle style = LineStyle::Plain;
   std::string text;
+  std::vector<TextSpan> spans;  // Markdown attributes on top of `style` (byte ranges of `text`)
   bool operator==(const StyledLine&) const = default;
 };
 
+// How a reply's reasoning (<think>...</think>, app/backend/reasoning.h) is shown: in full (dimmed),
+// folded to one line ("thought for 42 tokens: first words…"), or not at all.
+enum class ThinkDisplay { Show, Fold, Hide };
+
 // "42 tokens · 55.1 tok/s · prompt 120 tokens at 300 tok/s · 0.40 s to first token · eos"
 std::string format_reply_stats(const GenerationStats& stats);
+// The same, with the tokens spent reasoning: "42 tokens (30 reasoning), ...".
+std::string format_reply_stats(const GenerationStats& stats, int reasoning_tokens);
 // "1.2 GB", "350.0 MB", "12 B" (powers of 1000, as download tools show).
 std::string format_bytes(double bytes);
 
@@ -46,6 +58,8 @@ class Transcript {
   void set_assistant_label(std::string label) { assistant_label_ = std::move(label), ++version_; }
   void set_show_stats(bool show) { show_stats_ = show, ++version_; }
   bool show_stats() const { return show_stats_; }
+  void set_think_display(ThinkDisplay mode) { think_ = mode, ++version_; }
+  void set_markdown(bool on) { markdown_ = on, ++version_; }
 
   // Every line of the transcript laid out for `width` columns (labels, wrapped text, notices).
   std::vector<StyledLine> render(int width) const;
@@ -67,6 +81,9 @@ class Transcript {
   };
   std::vector<Entry> entries() const;
   const std::vector<std::string>& wrapped(size_t slot, const std::string& text, int width) const;
+  // A reply's answer laid out for `width`: Markdown when on, else wrapped plain text.
+  const std::vector<RichLine>& answer_lines(size_t slot, const std::string& text, int width) const;
+  void render_reply(const Entry& e, int width, size_t& slot, std::vector<StyledLine>& out) const;
 
   std::shared_ptr<const Conversation> conversation_;
   std::vector<Notice> notices_;
@@ -77,7 +94,11 @@ class Transcript {
   bool has_pending_reply_ = false;
   bool streaming_ = false;
   bool pending_interrupted_ = false;
+  int pending_reasoning_pieces_ = 0;  // pieces streamed before </think>
+  bool pending_reasoning_done_ = false;
   bool show_stats_ = true;
+  ThinkDisplay think_ = ThinkDisplay::Fold;
+  bool markdown_ = true;
   std::string assistant_label_ = "Assistant";
   uint64_t version_ = 1;
 
@@ -87,6 +108,13 @@ class Transcript {
     std::vector<std::string> lines;
   };
   mutable std::vector<WrapCache> cache_;
+  struct RichCache {
+    int width = -1;
+    bool markdown = false;
+    std::string text;
+    std::vector<RichLine> lines;
+  };
+  mutable std::vector<RichCache> rich_cache_;
 };
 
 // Scrolling over the transcript, kept as the distance from the bottom so that new lines keep

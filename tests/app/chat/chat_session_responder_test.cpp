@@ -283,5 +283,38 @@ TEST_F(ChatSessionResponder, LoadRebuildsTheCacheForTheLoadedConversation) {
   EXPECT_TRUE(calls_.requests.back().restart_sampling);
 }
 
+TEST_F(ChatSessionResponder, ReasoningIsStoredApartAndNeverFedBack) {
+  ReplyResult first;
+  first.ok = true;
+  first.reply = "<think>\nThe user asks a sum.\n</think>\n\nIt is 4.";
+  first.stats.generated_tokens = 12;
+  replies_.push_back(first);
+  auto session = make_session();
+  ASSERT_TRUE(session->submit("What is 2+2?").ok);
+  ASSERT_TRUE(session->submit("And 3+3?").ok);
+  const Conversation c = session->conversation();
+  ASSERT_EQ(c.messages.size(), 4u);
+  EXPECT_EQ(c.messages[1].content, "It is 4.");
+  EXPECT_EQ(c.messages[1].reasoning, "The user asks a sum.");
+  EXPECT_GT(c.messages[1].reasoning_tokens, 0);
+  EXPECT_EQ(c.messages[1].model, "scripted");
+  EXPECT_EQ(c.title, "What is 2+2?");
+  // The second request's history holds the answer only.
+  ASSERT_EQ(calls_.requests.size(), 2u);
+  const auto& history = calls_.requests[1].conversation.messages;
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[1].content, "It is 4.");
+  // The file keeps it; an old file without the fields still loads.
+  const nlohmann::json j = conversation_to_json(c);
+  EXPECT_EQ(j["messages"][1]["reasoning"], "The user asks a sum.");
+  nlohmann::json old = j;
+  old["messages"][1].erase("reasoning");
+  old["messages"][1].erase("reasoning_tokens");
+  old.erase("title");
+  Conversation back = conversation_from_json(old, "old.json");
+  EXPECT_EQ(back.messages[1].reasoning, "");
+  EXPECT_EQ(back.messages[1].content, "It is 4.");
+}
+
 }  // namespace
 }  // namespace dschat

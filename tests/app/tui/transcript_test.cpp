@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "app/tui/text_layout.h"
 
 namespace dschat {
@@ -167,6 +169,94 @@ TEST(TuiStatus, ProgressAndStatusFitTheWidth) {
   }
   StatusInfo info{.model = "m", .context_used = 5, .context_max = 64, .last_tokens_per_second = 18.44};
   EXPECT_EQ(format_status(info, 80), " m | ctx 5/64 | 18.4 tok/s");
+}
+
+Message reasoned(std::string reasoning, std::string answer, int tokens) {
+  Message m{Role::Assistant, std::move(answer)};
+  m.reasoning = std::move(reasoning);
+  m.reasoning_tokens = tokens;
+  return m;
+}
+
+TEST(TuiTranscript, ReasoningIsFoldedToOneDimLineByDefault) {
+  Transcript t;
+  t.set_assistant_label("r1");
+  t.set_conversation(conversation_of({user("2+2?"), reasoned("Two and two make four, surely.", "4", 9)}));
+  std::vector<StyledLine> lines = t.render(60);
+  EXPECT_EQ(texts(lines), (std::vector<std::string>{"You", "  2+2?", "", "r1",
+                                                    "  \xE2\x96\xB8 thought for 9 tokens: Two and two make four, surely.",
+                                                    "  4"}));
+  EXPECT_EQ(lines[4].style, LineStyle::Reasoning);
+  t.set_think_display(ThinkDisplay::Show);
+  EXPECT_EQ(texts(t.render(60)), (std::vector<std::string>{"You", "  2+2?", "", "r1", "  thought:",
+                                                         "  Two and two make four, surely.", "", "  4"}));
+  t.set_think_display(ThinkDisplay::Hide);
+  EXPECT_EQ(texts(t.render(60)), (std::vector<std::string>{"You", "  2+2?", "", "r1", "  4"}));
+}
+
+TEST(TuiTranscript, StreamedReasoningNeverShowsTheTags) {
+  Transcript t;
+  t.set_conversation(conversation_of({}));
+  t.begin_turn("q");
+  for (char c : std::string("<think>\nHmm, let me see.\n</think>\n\nFour.")) {
+    t.append_piece(std::string(1, c));
+    for (const StyledLine& l : t.render(60)) {
+      EXPECT_EQ(l.text.find("<th"), std::string::npos) << l.text;
+      EXPECT_EQ(l.text.find("</"), std::string::npos) << l.text;
+    }
+  }
+  std::vector<StyledLine> lines = t.render(60);
+  EXPECT_EQ(lines.back().text, "  Four.");
+  EXPECT_EQ(lines[lines.size() - 2].style, LineStyle::Reasoning);
+  EXPECT_NE(lines[lines.size() - 2].text.find("Hmm, let me see."), std::string::npos);
+}
+
+TEST(TuiTranscript, MarkdownRepliesCarrySpansAndCanBeTurnedOff) {
+  Transcript t;
+  t.set_conversation(conversation_of({user("**not markdown**"), assistant("a **bold** word")}));
+  std::vector<StyledLine> lines = t.render(40);
+  EXPECT_EQ(lines[1].text, "  **not markdown**");  // what you typed is shown as typed
+  ASSERT_EQ(lines.back().text, "  a bold word");
+  ASSERT_EQ(lines.back().spans.size(), 1u);
+  EXPECT_EQ(lines.back().text.substr(lines.back().spans[0].begin, 4), "bold");  // offsets include the indent
+  t.set_markdown(false);
+  EXPECT_EQ(t.render(40).back().text, "  a **bold** word");
+  EXPECT_TRUE(t.render(40).back().spans.empty());
+}
+
+TEST(TuiTranscript, StopReasonsCannotBeConfused) {
+  GenerationStats s;
+  s.generated_tokens = 3;
+  s.stop = StopReason::StopString;
+  EXPECT_NE(format_reply_stats(s).find("| stop string"), std::string::npos);
+  s.stop = StopReason::User;
+  EXPECT_NE(format_reply_stats(s).find("| stopped by you"), std::string::npos);
+  EXPECT_NE(format_reply_stats(s, 2).find("3 tokens (2 reasoning)"), std::string::npos);
+}
+
+TEST(TuiTranscript, RepliesKeepTheNameOfTheModelThatWroteThem) {
+  Transcript t;
+  t.set_assistant_label("now-loaded");
+  Message old{Role::Assistant, "old reply"};
+  old.model = "other-model";
+  t.set_conversation(conversation_of({user("q"), old, user("q2"), assistant("new reply")}));
+  std::vector<std::string> lines = texts(t.render(40));
+  EXPECT_EQ(lines[3], "other-model");
+  EXPECT_EQ(lines[9], "now-loaded");
+}
+
+TEST(TuiTranscript, AfterUndoOlderNoticesStayAboveLaterMessages) {
+  Transcript t;
+  t.set_conversation(conversation_of({user("a"), assistant("b"), user("c"), assistant("d")}));
+  t.add_notice(Transcript::NoticeKind::Info, "set temperature to 0");
+  t.set_conversation(conversation_of({user("a"), assistant("b")}));  // /undo
+  t.add_notice(Transcript::NoticeKind::Info, "removed the last exchange");
+  t.set_conversation(conversation_of({user("a"), assistant("b"), user("e"), assistant("f")}));
+  std::vector<std::string> lines = texts(t.render(40));
+  auto at = [&](const std::string& s) { return std::find(lines.begin(), lines.end(), s) - lines.begin(); };
+  EXPECT_LT(at("set temperature to 0"), at("removed the last exchange"));
+  EXPECT_LT(at("removed the last exchange"), at("  e"));
+  EXPECT_LT(at("  b"), at("set temperature to 0"));
 }
 
 }  // namespace
