@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -272,6 +273,23 @@ size_t ConversationStore::remove_stale_temporary_files(std::chrono::seconds max_
 fs::path ConversationStore::latest() const {
   std::vector<ConversationFileInfo> all = list();
   return all.empty() ? fs::path() : all.front().path;
+}
+
+std::string resume_line(const std::filesystem::path& saved) {
+  const std::string path = saved.string();
+  bool plain = !path.empty();
+  for (unsigned char c : path) {
+    if (!(std::isalnum(c) || std::string_view("_./+:@%,=-").find(static_cast<char>(c)) != std::string_view::npos)) {
+      plain = false;
+    }
+  }
+  std::string quoted = path;
+  if (!plain) {
+    quoted = "'";
+    for (char c : path) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+  }
+  return "saved to " + path + " \u2014 resume with: dschat --resume " + quoted;
 }
 
 }  // namespace dschat

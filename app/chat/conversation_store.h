@@ -28,6 +28,10 @@ using WriteFunction = std::function<long(int fd, const char* data, std::size_t s
 // $XDG_DATA_HOME/dschat/conversations (or $HOME/.local/share/dschat/conversations).
 std::filesystem::path default_conversations_dir();
 
+// The line printed when the chat ends: "saved to PATH — resume with: dschat --resume PATH", the
+// second PATH quoted for a POSIX shell when it holds anything but [A-Za-z0-9_./+:@%,=-].
+std::string resume_line(const std::filesystem::path& saved);
+
 // Atomically replaces `path` with `contents` (mode `mode`, 0600 unless given): temp file in the
 // same directory (mkstemp: O_EXCL, never a planted symlink), write, fsync, rename, fsync the
 // directory. Only a regular file, a symbolic link (replaced itself, never written through) or

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <clocale>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,7 @@
 #include "app/chat/session_backend.h"
 #include "app/tui/app.h"
 #include "app/tui/input.h"
+#include "app/tui/terminal_check.h"
 #include "common/bounded_read.h"
 #include "common/out_of_memory.h"
 
@@ -155,7 +157,9 @@ void terminate_line_mode(int signal) {
   if (line_session) line_session->request_cancel();
 }
 
-int run_line_mode(const ChatArguments& args) {
+// `interactive`: stdin and stdout are a terminal that cannot hold the chat window (TERM=dumb...):
+// prompts are shown, Ctrl+C at a prompt clears it instead of ending, and the exit line is printed.
+int run_line_mode(const ChatArguments& args, bool interactive) {
   std::string resume_notice;
   std::filesystem::path resume = resume_target(args, resume_notice);
   if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(resume_notice).c_str());
@@ -177,8 +181,9 @@ int run_line_mode(const ChatArguments& args) {
                                      args.session.draft_vocab, args.session.cache_type});
   }
   ChatSessionOptions session_options = args.session;
-  // `echo hi | dschat` is a one-off: saved only when asked (--save), not one more file each time.
-  session_options.autosave = args.save_line_mode;
+  // `echo hi | dschat` is a one-off: saved only when asked (--save), not one more file each time;
+  // a person chatting on a plain terminal (TERM=dumb) is saved as in the chat window.
+  session_options.autosave = args.save_line_mode || interactive;
   ChatSession session(std::move(responder), session_options);
   for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
@@ -208,7 +213,33 @@ int run_line_mode(const ChatArguments& args) {
   std::string line;
   bool too_long = false;
   uint64_t line_number = 0;
-  while (!line_terminate_signal && read_line_bounded(stdin, line, kInputLineLimit, too_long)) {
+  auto prompt = [&] {
+    if (!interactive) return;
+    std::fputs(multiline.in_block() ? "... " : ">>> ", stdout);
+    std::fflush(stdout);
+  };
+  auto print_exit_line = [&] {
+    if (!interactive) return;
+    std::error_code ec;
+    std::filesystem::path saved = session.file_path();
+    if (!saved.empty() && std::filesystem::exists(saved, ec)) {
+      std::fprintf(stderr, "%s\n", terminal_safe_text(resume_line(saved)).c_str());
+    }
+  };
+  while (true) {
+    prompt();
+    if (line_terminate_signal) break;
+    if (!read_line_bounded(stdin, line, kInputLineLimit, too_long)) {
+      // Ctrl+C at a prompt interrupts the read (SIGINT has no SA_RESTART): a new prompt.
+      if (interactive && std::ferror(stdin) && errno == EINTR && !line_terminate_signal) {
+        std::clearerr(stdin);
+        multiline.reset();
+        std::fputc('\n', stdout);
+        continue;
+      }
+      if (interactive) std::fputc('\n', stdout);
+      break;
+    }
     ++line_number;
     // A line (or a """ block) past the limit is dropped with the reason, never held whole: a 1 GB
     // line without a newline took 14 GB before this bound.
@@ -265,7 +296,10 @@ int run_line_mode(const ChatArguments& args) {
           std::fprintf(stderr, "exported to %s\n", terminal_safe_text(command.text).c_str());
           break;
         case K::Stats: break;
-        case K::Exit: line_session = nullptr; return exit_status();
+        case K::Exit:
+          line_session = nullptr;
+          print_exit_line();
+          return exit_status();
         case K::Invalid: std::fprintf(stderr, "%s\n", terminal_safe_text(command.error).c_str()); break;
       }
     } catch (const std::exception& e) {
@@ -274,6 +308,7 @@ int run_line_mode(const ChatArguments& args) {
     for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", notice.c_str());
   }
   line_session = nullptr;
+  print_exit_line();
   return exit_status();
 }
 
@@ -338,7 +373,14 @@ int cmd_chat(const Args& args) {
       }
       return 0;
     }
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed);
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) return run_line_mode(parsed, false);
+    std::string why = terminal_unusable_reason();
+    if (why.empty()) why = use_utf8_locale();
+    if (!why.empty()) {
+      std::fprintf(stderr, "dschat: %s: plain line mode (/? for help, Ctrl+D or /bye to quit)\n",
+                   terminal_safe_text(why).c_str());
+      return run_line_mode(parsed, true);
+    }
     return run_terminal_mode(parsed);
   } catch (const CommandLineError& e) {
     return report_error("", e.what());

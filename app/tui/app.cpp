@@ -445,8 +445,15 @@ class ChatApp {
       terminal_.end_frame(0, 0, false);
       return;
     }
-    InputLayout input = layout_input(readline_->display_prompt(), kContinuation, readline_->buffer(),
-                                     readline_->point(), cols);
+    // Inside a """ block the lines already entered stay above the one being edited.
+    std::string prompt = readline_->display_prompt(), buffer = readline_->buffer();
+    size_t point = readline_->point();
+    if (multiline_.in_block() && !readline_->searching()) {
+      prompt = kPrompt;
+      buffer = multiline_.typed() + "\n" + buffer;
+      point += multiline_.typed().size() + 1;
+    }
+    InputLayout input = layout_input(prompt, kContinuation, buffer, point, cols);
     int input_rows = std::min(static_cast<int>(input.rows.size()), std::max(1, rows / 3));
     int first_input = std::clamp(input.cursor_row - input_rows + 1, 0,
                                  static_cast<int>(input.rows.size()) - input_rows);

@@ -203,7 +203,8 @@ std::optional<std::string> MultilineInput::submit(const std::string& line) {
   std::string_view text = line;
   if (!in_block_) {
     size_t quotes = count_quotes(text);
-    bool opens = text.starts_with(kQuotes) || (text.starts_with("/") && text.ends_with(kQuotes));
+    // A command opens a block wherever its one """ is: `/set system """You are` too.
+    bool opens = text.starts_with(kQuotes) || (text.starts_with("/") && quotes == 1);
     if (!opens) return line;
     if (text.starts_with(kQuotes) && quotes >= 2 && text.ends_with(kQuotes) && text.size() >= 6) {
       return std::string(text.substr(3, text.size() - 6));  // """text""" on one line
@@ -215,8 +216,11 @@ std::optional<std::string> MultilineInput::submit(const std::string& line) {
     std::string_view rest = text.substr(at + 3);
     has_lines_ = !rest.empty();
     buffer_ = std::string(rest);
+    typed_ = line;
     return std::nullopt;
   }
+  typed_ += '\n';
+  typed_ += line;
   bool closes = text.ends_with(kQuotes);
   if (closes) text.remove_suffix(3);
   if (!(closes && text.empty())) {
@@ -235,6 +239,7 @@ void MultilineInput::reset() {
   has_lines_ = false;
   prefix_.clear();
   buffer_.clear();
+  typed_.clear();
 }
 
 InputLayout layout_input(std::string_view prompt, std::string_view continuation, std::string_view buffer,

@@ -66,14 +66,18 @@ struct KeyContext {
 KeyAction decide_key(InputEvent::Kind key, const KeyContext& context);
 
 // ollama's multi-line input: a line starting with """ opens a block that the next line ending
-// with """ closes; the lines in between are joined with '\n'. A command may open a block too
-// (/set system """). """text""" on one line is just text.
+// with """ closes; the lines in between are joined with '\n'. A command with one """ opens a
+// block too (`/set system """You are`); its message is the command with the block in quotes,
+// `/set system """You are\n..."""`. """text""" on one line is just text.
 class MultilineInput {
  public:
   // Returns the complete message once `line` completes one; nullopt while inside a block.
   std::optional<std::string> submit(const std::string& line);
   bool in_block() const { return in_block_; }
   size_t buffered_bytes() const { return buffer_.size(); }  // of the block being typed
+  // The lines of the open block as typed (opening line included), joined by '\n': shown above
+  // the line being edited so that earlier lines stay visible.
+  const std::string& typed() const { return typed_; }
   void reset();
 
  private:
@@ -81,6 +85,7 @@ class MultilineInput {
   bool has_lines_ = false;
   std::string prefix_;
   std::string buffer_;
+  std::string typed_;
 };
 
 struct InputLayout {

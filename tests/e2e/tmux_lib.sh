@@ -36,7 +36,8 @@ fail() {
   exit 1
 }
 
-# start_chat COLS ROWS [ARGS...]: runs dschat in a detached tmux window of that size.
+# start_chat COLS ROWS [ARGS...]: runs dschat in a detached tmux window of that size, with the
+# VAR=VALUE words of the array E2E_ENV (if set) in its environment (e.g. E2E_ENV=(TERM=dumb)).
 start_chat() {
   local cols=$1 rows=$2
   shift 2
@@ -46,6 +47,8 @@ start_chat() {
   # bash records the pid dschat will have (exec keeps it) in $E2E_DIR/pid.
   local cmd="bash -c 'echo \$\$ > $(printf %q "$E2E_DIR/pid"); exec \"\$@\"' _ env"
   [ -n "${DSCHAT_MODEL_DIR:-}" ] && cmd="$cmd DSCHAT_MODEL_DIR=$(printf %q "$DSCHAT_MODEL_DIR")"
+  local e
+  for e in ${E2E_ENV[@]+"${E2E_ENV[@]}"}; do cmd="$cmd $(printf %q "$e")"; done
   cmd="$cmd $(printf %q "$DSCHAT")"
   for a in "$@"; do cmd="$cmd $(printf %q "$a")"; done
   tmx new-session -d -s chat -x "$cols" -y "$rows" "$cmd 2>$(printf %q "$E2E_DIR/stderr"); echo \"[exit status \$?]\"; sleep 60"

@@ -1,5 +1,6 @@
 // Keyboard decoding, key decisions, """ blocks and the input-line layout (app/tui/input.h).
 // Escape sequences are those xterm sends (ctlseqs: PC-style function keys, bracketed paste).
+#include "app/chat/chat_commands.h"
 #include "app/tui/input.h"
 
 #include <gtest/gtest.h>
@@ -114,6 +115,25 @@ TEST(TuiMultiline, TripleQuoteBlocks) {
   m.reset();
   EXPECT_FALSE(m.in_block());
   EXPECT_EQ(m.submit("say \"\"\" here"), "say \"\"\" here");
+}
+
+TEST(TuiMultiline, ACommandOpensABlockAtItsQuotesAndTheTypedLinesStay) {
+  MultilineInput m;
+  EXPECT_EQ(m.submit("/set system \"\"\"You are"), std::nullopt);
+  EXPECT_TRUE(m.in_block());
+  EXPECT_EQ(m.typed(), "/set system \"\"\"You are");
+  EXPECT_EQ(m.submit("a careful scribe."), std::nullopt);
+  EXPECT_EQ(m.typed(), "/set system \"\"\"You are\na careful scribe.");
+  std::optional<std::string> message = m.submit("\"\"\"");
+  EXPECT_EQ(message, "/set system \"\"\"You are\na careful scribe.\"\"\"");
+  EXPECT_EQ(m.typed(), "");
+  // What the command parser makes of it: the block without its quotes is the system prompt.
+  ChatCommand command = parse_chat_command(*message);
+  EXPECT_EQ(command.kind, ChatCommand::Kind::SetSystem);
+  EXPECT_EQ(command.text, "You are\na careful scribe.");
+  // A command with two """ on its line is complete.
+  EXPECT_EQ(m.submit("/set system \"\"\"Be brief.\"\"\""), "/set system \"\"\"Be brief.\"\"\"");
+  EXPECT_FALSE(m.in_block());
 }
 
 TEST(TuiInputLayout, WrapsAndPlacesCursor) {
