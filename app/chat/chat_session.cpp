@@ -189,6 +189,7 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
   if (!result.ok) {
     std::lock_guard lock(mutex_);
     conversation_.messages.pop_back();  // the failed turn leaves the conversation as it was
+    if (conversation_.messages.empty()) conversation_.title.clear();  // a refused first message names nothing
     return result;
   }
   autosave(result);

@@ -244,7 +244,7 @@ TEST_F(CmdRunTest, LineModeTermAndHupSaveTheTurnThenExit) {
   for (int signal : {SIGTERM, SIGHUP}) {
     const fs::path data = dir_ / ("data" + std::to_string(signal));
     ::setenv("XDG_DATA_HOME", data.c_str(), 1);
-    RunResult r = run_dschat({"--model", slow.string()}, "Hello there\n", signal);
+    RunResult r = run_dschat({"--model", slow.string(), "--save"}, "Hello there\n", signal);
     ::unsetenv("XDG_DATA_HOME");
     EXPECT_EQ(r.exit_code, 128 + signal) << r.err;
     EXPECT_GT(r.out_when_interrupted, 0u);
