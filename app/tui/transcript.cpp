@@ -48,16 +48,16 @@ std::string format_reply_stats(const GenerationStats& stats) {
 std::string format_reply_stats(const GenerationStats& stats, int reasoning_tokens) {
   char reasoning[48] = "";
   if (reasoning_tokens > 0) std::snprintf(reasoning, sizeof reasoning, " (%d reasoning)", reasoning_tokens);
-  char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "%d tokens%s, %.1f tok/s | prompt %d tokens (%d cached), %.0f tok/s | %s",
+  // MTP speculative decoding: the share of drafts the model kept (before the stop word, which ends
+  // the line).
+  char drafts[48] = "";
+  if (stats.drafted_tokens > 0)
+    std::snprintf(drafts, sizeof drafts, " | drafts %.0f%% kept", 100.0 * stats.acceptance_rate());
+  char buffer[320];
+  std::snprintf(buffer, sizeof buffer, "%d tokens%s, %.1f tok/s | prompt %d tokens (%d cached), %.0f tok/s%s | %s",
                 stats.generated_tokens, reasoning, stats.decode_tokens_per_second, stats.prompt_tokens,
-                stats.reused_tokens, stats.prefill_tokens_per_second, stop_word(stats.stop));
-  std::string line = buffer;
-  if (stats.drafted_tokens > 0) {  // MTP speculative decoding: the share of drafts the model kept
-    std::snprintf(buffer, sizeof buffer, " | drafts %.0f%% kept", 100.0 * stats.acceptance_rate());
-    line += buffer;
-  }
-  return line;
+                stats.reused_tokens, stats.prefill_tokens_per_second, drafts, stop_word(stats.stop));
+  return buffer;
 }
 
 void Transcript::set_conversation(std::shared_ptr<const Conversation> conversation) {

@@ -121,7 +121,7 @@ TEST(TuiTranscript, StatsLineFollowsTheSetting) {
   speculated.drafted_tokens = 30;
   speculated.accepted_tokens = 25;
   EXPECT_EQ(format_reply_stats(speculated),
-            "42 tokens, 55.1 tok/s | prompt 120 tokens (100 cached), 300 tok/s | eos | drafts 83% kept");
+            "42 tokens, 55.1 tok/s | prompt 120 tokens (100 cached), 300 tok/s | drafts 83% kept | eos");
   Message reply = assistant("x");
   reply.stats = stats;
   Transcript t;
