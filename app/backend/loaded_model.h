@@ -2,6 +2,7 @@
 // says about generation (sampling defaults, every end-of-sequence id).
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -38,6 +39,12 @@ struct LoadedModel {
   // Tests put a scripted context here.
   std::function<std::unique_ptr<InferenceContext>(int max_tokens)> context_factory;
 
+  // The context size for a request of `requested` tokens (--ctx; 0 = the model's maximum), at
+  // most max_position_embeddings.
+  int context_capacity(int requested) const {
+    const int max_positions = model->config().max_position_embeddings;
+    return requested > 0 ? std::min(requested, max_positions) : max_positions;
+  }
   std::unique_ptr<InferenceContext> create_context(int max_tokens, const ContextOptions& options = {}) const {
     return context_factory ? context_factory(max_tokens) : InferenceContext::create(*model, max_tokens, options);
   }

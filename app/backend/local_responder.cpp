@@ -6,30 +6,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "app/backend/streaming_text_decoder.h"
 #include "common/out_of_memory.h"
 
 namespace dschat {
 
 namespace {
 
-// The tokenizer's streaming decoder behind the engine's TokenTextDecoder interface.
-class StreamingTextDecoder final : public TokenTextDecoder {
- public:
-  explicit StreamingTextDecoder(const Tokenizer& tokenizer) : decoder_(tokenizer, /*skip_special=*/true) {}
-  std::string push(int32_t id) override { return decoder_.push(id); }
-  std::string finish() override { return decoder_.finish(); }
-  void reset() override { decoder_.reset(); }
-
- private:
-  StreamingDecoder decoder_;
-};
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int context_capacity(const LoadedModel& model, int requested) {
-  int max_positions = model.model->config().max_position_embeddings;
-  return requested > 0 ? std::min(requested, max_positions) : max_positions;
-}
 
 // Non-empty when a memory-mapped weight file changed under the running model: pages of a file that
 // shrank read as zeros, and the bytes of a file written in place show through the mapping
@@ -51,7 +35,7 @@ LocalResponder::LocalResponder(std::shared_ptr<const LoadedModel> model, const L
       draft_tokens_(options.draft_tokens >= 0 ? options.draft_tokens
                     : model_->model->has_mtp_module() ? kDefaultDraftTokens : 0),
       context_options_{.mtp = draft_tokens_ > 0, .draft_vocab = options.draft_vocab, .cache_type = options.cache_type},
-      context_(model_->create_context(context_capacity(*model_, options.context_tokens), context_options_)) {
+      context_(model_->create_context(model_->context_capacity(options.context_tokens), context_options_)) {
   context_capacity_.store(context_->capacity());
   const Tokenizer& tokenizer = *model_->tokenizer;
   for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {

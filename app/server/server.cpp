@@ -9,6 +9,7 @@
 #include <random>
 
 #include "app/backend/chat_template.h"
+#include "app/backend/streaming_text_decoder.h"
 #include "app/server/context_pool.h"
 #include "app/server/openai_response.h"
 #include "common/out_of_memory.h"
@@ -20,24 +21,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// The tokenizer's streaming decoder behind the engine's TokenTextDecoder interface.
-class StreamingTextDecoder final : public TokenTextDecoder {
- public:
-  explicit StreamingTextDecoder(const Tokenizer& tokenizer) : decoder_(tokenizer, /*skip_special=*/true) {}
-  std::string push(int32_t id) override { return decoder_.push(id); }
-  std::string finish() override { return decoder_.finish(); }
-  void reset() override { decoder_.reset(); }
-
- private:
-  StreamingDecoder decoder_;
-};
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int context_capacity(const LoadedModel& model, int requested) {
-  const int max_positions = model.model->config().max_position_embeddings;
-  return requested > 0 ? std::min(requested, max_positions) : max_positions;
-}
 
 // A request ready to run: its prompt's ids and the generation's settings.
 struct Job {
@@ -95,7 +79,7 @@ struct Server::Impl {
     if (options.parallel < 1) throw std::invalid_argument("--parallel must be at least 1");
     std::vector<std::unique_ptr<InferenceContext>> contexts;
     for (int i = 0; i < options.parallel; ++i)
-      contexts.push_back(model->create_context(context_capacity(*model, options.context_tokens)));
+      contexts.push_back(model->create_context(model->context_capacity(options.context_tokens)));
     capacity = contexts.front()->capacity();
     pool = std::make_unique<ContextPool>(std::move(contexts));
     id_salt = std::random_device{}();
