@@ -15,6 +15,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+: > "$tmp/log"  # exists before the background server opens it: the poll below reads it at once
 fail() {
   echo "serve_http_test: $*" >&2
   echo "--- server log:" >&2

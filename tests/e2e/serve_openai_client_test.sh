@@ -16,6 +16,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+: > "$tmp/log"  # exists before the background server opens it: the poll below reads it at once
 
 OPENAI_TEST_KEY=k-0123 "$dschat" serve --model "$here/../../assets/model" --port 0 --api-key-env OPENAI_TEST_KEY 2> "$tmp/log" &
 pid=$!
