@@ -2,12 +2,13 @@
 # Builds one libFuzzer target (clang, -fsanitize=fuzzer,address,undefined) and runs it for
 # SECONDS on its seed corpus. Usage: tests/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags]
 #   TARGET: safetensors_header safetensors_index model_config tokenizer_json tokenizer_encode
-#           conversation pt_zip pickle pt_checkpoint chat_command
+#           conversation pt_zip pickle pt_checkpoint chat_command gguf_file openai_request
+#           sse_stream
 # New inputs go to $BUILD/corpus/TARGET (not the repository); crashes to $BUILD/findings/TARGET/.
 # Keep a finding as tests/fuzz/regressions/TARGET/<name> once it is fixed: CI replays it.
 # Environment: DSCHAT_FUZZ_BUILD (default build-fuzz), JOBS (default 2), CXX (default clang++-14).
 set -e
-[ $# -ge 2 ] || { sed -n 2,8p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,9p "$0"; exit 2; }
 target=$1; seconds=$2; shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DSCHAT_FUZZ_BUILD:-$root/build-fuzz}
@@ -29,8 +30,8 @@ regressions="$root/tests/fuzz/regressions/$target"
 # 4 KB default, which cannot reach them.
 case $target in
   tokenizer_json) max_len=1048576 ;;
-  safetensors_header|safetensors_index|model_config|conversation) max_len=524288 ;;
-  pt_zip|pickle|pt_checkpoint|tokenizer_encode) max_len=65536 ;;
+  safetensors_header|safetensors_index|model_config|conversation|openai_request) max_len=524288 ;;
+  pt_zip|pickle|pt_checkpoint|tokenizer_encode|gguf_file|sse_stream) max_len=65536 ;;
   *) max_len=8192 ;;
 esac
 exec "$build/tests/fuzz/${target}_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
