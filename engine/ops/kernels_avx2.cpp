@@ -1,12 +1,14 @@
 // The AVX2 level (AVX2 + FMA + F16C, x86-64-v3), compiled with function target attributes so
 // the rest of the build stays portable; picked at run time (weight_kernels.cpp).
-// Float types: the loops of matmul_float_body.h compiled for this level. The GGUF block types: the
+// Float types: the loops of matmul_float_body.h compiled for this level (the GEMM), the GEMV of
+// float_gemv_avx2.cpp. The GGUF block types: the
 // dot products of ggml_dot_avx2.cpp, one per output (block_gemv.h). Q8_0 / Q4_0: one block
 // dot product per output (block_gemv.h), signed int8 × int8 via the usual trick: maddubs needs
 // unsigned × signed, so multiply |w| by x with w's sign moved onto it (sign_epi8), then widen
 // pairs to int32 with madd(…, 1).
 #include "engine/ops/block_dot.h"
 #include "engine/ops/block_gemv.h"
+#include "engine/ops/float_gemv.h"
 #include "engine/ops/fp8_kernels.h"
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/ggml_widen.h"
@@ -236,10 +238,6 @@ DSCHAT_AVX2 void float_rows(const WeightMatrix& w, const float* x, int64_t n, fl
                             int64_t r1, KernelScratch& scratch) {
   float_body::rows(w, x, n, y, ldy, r0, r1, scratch);
 }
-DSCHAT_AVX2 void float_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
-                            int64_t r1, KernelScratch& scratch) {
-  float_body::rows(w, x.x, x.n, y, ldy, r0, r1, scratch);
-}
 DSCHAT_AVX2 void q8_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                            int64_t r1, KernelScratch& scratch) {
   gemv_four_rows<false>(w, x, y, ldy, r0, r1, scratch);
@@ -275,7 +273,7 @@ GemvKernel ggml_gemv(DType type) {
 
 WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::F8_E4M3) return fp8_weight_kernels("avx2", fp8_gemv_avx2, float_rows, fp8_row_to_f32_avx2);
-  WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
+  WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv_avx2, q8_0_gemv, q4_0_gemv, ggml_gemv);
   if (type == DType::Q8_0) k.row_to_f32 = widen_quantized_row<false>;
   if (type == DType::Q4_0) k.row_to_f32 = widen_quantized_row<true>;
   // The K-quants' widening vectorised (the prefill GEMM widens every row), bit-identical.

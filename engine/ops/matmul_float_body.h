@@ -56,11 +56,13 @@ typedef float Float8 __attribute__((vector_size(32)));
     a3 += load8(w3 + i) * xv;
   }
   float s0 = horizontal_sum(a0), s1 = horizontal_sum(a1), s2 = horizontal_sum(a2), s3 = horizontal_sum(a3);
+  // The tail as explicit fused multiply-adds: the compiler may not contract it one way here and
+  // another in float_gemv_avx2.cpp, whose GEMV must give these sums bit for bit.
   for (; i < n; ++i) {
-    s0 += w0[i] * x[i];
-    s1 += w1[i] * x[i];
-    s2 += w2[i] * x[i];
-    s3 += w3[i] * x[i];
+    s0 = std::fma(w0[i], x[i], s0);
+    s1 = std::fma(w1[i], x[i], s1);
+    s2 = std::fma(w2[i], x[i], s2);
+    s3 = std::fma(w3[i], x[i], s3);
   }
   out[0] = s0;
   out[1] = s1;

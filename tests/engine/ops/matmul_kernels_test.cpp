@@ -224,7 +224,7 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
     ASSERT_TRUE(k.available()) << level << " " << dtype_name(dtype);
     for (int64_t cols : {int64_t{7}, int64_t{64}, int64_t{161}, int64_t{544}}) {
       if (dtype_is_block(dtype) && cols % kQuantBlock != 0) continue;
-      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{19}}) {
+      for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{4}, int64_t{5}, int64_t{19}}) {
         const int64_t rows = 37;
         std::vector<float> wv = random_values(cols * 31 + n, rows * cols, 0.05f);
         std::vector<float> x = random_values(cols * 17 + n, n * cols, 1.0f);
@@ -248,6 +248,45 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
             }
             ASSERT_NEAR(y[t * ldy + r], ref, 1e-5 * scale + 1e-7)
                 << level << " " << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A GEMV of n tokens gives bit for bit the outputs of n one-token GEMVs (MTP's verify pass of
+// k+1 tokens must equal k+1 decode steps exactly), for the float dtypes at every level; on the
+// AVX2 level it also equals the GEMM's per-token product bit for bit (float_gemv.h keeps its order).
+TEST_P(FloatKernels, SeveralTokensEqualOneTokenCallsBitForBit) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const WeightKernels k = weight_kernels_for(level.c_str(), dtype);
+    ASSERT_TRUE(k.available()) << level << " " << dtype_name(dtype);
+    for (int64_t cols : {int64_t{13}, int64_t{512}, int64_t{520}}) {
+      const int64_t rows = 23;
+      std::vector<float> wv = random_values(cols * 7 + 1, rows * cols, 0.05f);
+      std::vector<std::byte> storage;
+      const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
+      for (int64_t n = 2; n <= std::min<int64_t>(4, k.gemv_max_tokens); ++n) {
+        std::vector<float> x = random_values(cols * 5 + n, n * cols, 1.0f);
+        const int64_t r0 = 2, r1 = rows - 1;
+        std::vector<float> batched(n * rows, 0.0f), single(rows, 0.0f), gemm(rows, 0.0f);
+        level_rows(k, m, x.data(), n, batched.data(), rows, r0, r1);
+        for (int64_t t = 0; t < n; ++t) {
+          level_rows(k, m, x.data() + t * cols, 1, single.data(), rows, r0, r1);
+          KernelScratch scratch;
+          k.gemm(m, x.data() + t * cols, 1, gemm.data(), rows, r0, r1, scratch);
+          for (int64_t r = r0; r < r1; ++r) {
+            ASSERT_EQ(std::memcmp(&batched[t * rows + r], &single[r], sizeof(float)), 0)
+                << level << " " << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r
+                << ": " << batched[t * rows + r] << " vs " << single[r];
+            if (level == "avx2") {
+              ASSERT_EQ(std::memcmp(&batched[t * rows + r], &gemm[r], sizeof(float)), 0)
+                  << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r << ": "
+                  << batched[t * rows + r] << " vs the GEMM's " << gemm[r];
+            }
           }
         }
       }
