@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Input during a reply: a message sent while a reply streams shows as queued under it and goes
+# out when the reply ends by itself; /show runs at once and /undo waits, visibly; Up takes the
+# queued entry back into the input; Esc stops the reply and takes the queued message back (it is
+# not sent); after Ctrl+C a queued message stays held until Enter on an empty line sends it.
+set -u
+source "$(dirname "$0")/tmux_lib.sh" "$1"
+
+start_chat 120 50
+wait_loaded
+wait_for '^>>> '
+set_long_replies
+# User messages in the autosaved conversation (saved after every turn).
+users() {
+  python3 -c 'import json,glob,sys; f=sorted(glob.glob(sys.argv[1]+"/*.json")); print(sum(m["role"]=="user" for m in json.load(open(f[-1]))["messages"]) if f else 0)' \
+    "$XDG_DATA_HOME/dschat/conversations"
+}
+
+# 1. Queued during a reply, sent when it ends by itself.
+type_line "Tell me about the sea."
+wait_for 'replying \(Esc stops\)' 20
+type_line "And the mountains?"
+wait_for '^  queued: And the mountains\?$' 5
+screen | grep -q '(sent when the reply ends; Up takes it back to edit)' || fail "no note under the queued message"
+screen | grep -q '^  And the mountains?$' && fail "the queued message was sent during the reply"
+wait_for '^  And the mountains\?$' 60   # the first reply ended: the second message went out
+sleep 0.5
+wait_gone 'queued: And the mountains' 5
+wait_reply_done 60
+[ "$(users)" = 2 ] || fail "expected two user messages, saw $(users)"
+
+# 2. Read-only commands run during a reply; the others wait; Up takes one back; Esc stops the
+#    reply and takes the queued message back into the input, sending nothing.
+type_line "Tell me a long story."
+wait_for 'replying \(Esc stops\)' 20
+type_line "/show parameters"
+wait_for 'temperature 100$' 5
+screen | grep -q 'replying (Esc stops)' || fail "the reply ended before /show could be tried during it"
+type_line "What then?"
+type_line "/undo"
+wait_for '^  queued: /undo$' 5
+screen | grep -q '^  queued: What then?$' || fail "the first queued message is not shown"
+keys Up
+wait_for '^>>> /undo' 5
+wait_gone '^  queued: /undo$' 5
+keys C-u
+wait_gone '^>>> /undo' 5
+keys Escape
+wait_reply_done 10
+wait_for '^  \[stopped\]' 5
+wait_for '^>>> What then\?' 5
+wait_gone 'queued: What then' 5
+sleep 1
+[ "$(users)" = 3 ] || fail "a queued message was sent after Esc (user messages: $(users))"
+screen | grep -q 'removed the last exchange' && fail "the /undo taken back was run"
+keys C-u
+
+# 3. Ctrl+C stops the reply; what is queued is held, shown as not sent, and goes out on Enter.
+type_line "One more story."
+wait_for 'replying \(Esc stops\)' 20
+type_line "Held message"
+wait_for '^  queued: Held message$' 5
+keys C-c
+wait_reply_done 10
+wait_for '\(not sent: Enter on an empty line sends, Up or Esc takes it back to edit\)' 5
+sleep 1
+screen | grep -q '^  queued: Held message$' || fail "the held message vanished"
+[ "$(users)" = 4 ] || fail "the held message was sent by itself (user messages: $(users))"
+keys Enter
+wait_for '^  Held message$' 10
+wait_gone 'queued: Held message' 5
+wait_for 'replying \(Esc stops\)' 20
+keys Escape
+wait_reply_done 10
+[ "$(users)" = 5 ] || fail "expected five user messages, saw $(users)"
+type_line "/bye"
+wait_for '\[exit status 0\]' 10
+stop_chat
+echo PASS
