@@ -519,7 +519,10 @@ class ChatApp {
     dispatch_queue();
   }
   void on(const ConversationEvent& e) {
-    if (e.conversation) transcript_.set_conversation(e.conversation), conversation_ = e.conversation;
+    if (e.conversation) {
+      transcript_.set_conversation(e.conversation);
+      conversation_ = e.conversation;
+    }
     if (e.show) show_ = e.show;
     if (!e.file.empty()) file_ = e.file;
     status_.context_used = e.context_used;
@@ -608,6 +611,7 @@ class ChatApp {
   }
 
  public:
+  // What to print on the normal screen once the window has closed (app.h).
   ChatExitView exit_view() const {
     ChatExitView view;
     const int cols = terminal_.cols();
@@ -626,7 +630,6 @@ class ChatApp {
   }
 
  private:
-
   ChatAppOptions options_;
   Terminal terminal_;
   std::unique_ptr<ReadlineInput> readline_;
