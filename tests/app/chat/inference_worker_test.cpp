@@ -262,7 +262,9 @@ TEST(InferenceWorker, FinishStopsAndLeavesTheLastEventsToDrain) {
   for (const WorkerEvent& e : rest) {
     if (is<TurnFinishedEvent>(e)) finished = &as<TurnFinishedEvent>(e);
     if (is<ConversationEvent>(e)) last = &as<ConversationEvent>(e);
-    if (is<TurnStartedEvent>(e)) EXPECT_NE(as<TurnStartedEvent>(e).user_message, "never");
+    if (is<TurnStartedEvent>(e)) {
+      EXPECT_NE(as<TurnStartedEvent>(e).user_message, "never");
+    }
   }
   ASSERT_TRUE(finished);
   EXPECT_TRUE(finished->interrupted);
