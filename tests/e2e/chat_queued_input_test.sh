@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Input during a reply: a message sent while a reply streams shows as queued under it and goes
-# out when the reply ends by itself; /show runs at once and /undo waits, visibly; Up takes the
+# Input during a reply: a message sent while a reply streams goes out when the reply ends by
+# itself; it shows as queued under the reply; /show runs at once and /undo waits, visibly; Up takes the
 # queued entry back into the input; Esc stops the reply and takes the queued message back (it is
 # not sent); after Ctrl+C a queued message stays held until Enter on an empty line sends it.
 set -u
@@ -16,18 +16,25 @@ users() {
     "$XDG_DATA_HOME/dschat/conversations"
 }
 
-# 1. Queued during a reply, sent when it ends by itself.
+# 1. A message sent right behind another waits for its reply to end by itself, then goes out
+#    (typed in the same instant, so it is queued whatever the machine's speed; short replies).
+type_line "/set parameter num_predict 40"
+wait_for 'set num_predict to 40' 10
 type_line "Tell me about the sea."
-wait_for 'replying \(Esc stops\)' 20
 type_line "And the mountains?"
-wait_for '^  queued: And the mountains\?$' 5
-screen | grep -q '(sent when the reply ends; Up takes it back to edit)' || fail "no note under the queued message"
-screen | grep -q '^  And the mountains?$' && fail "the queued message was sent during the reply"
-wait_for '^  And the mountains\?$' 60   # the first reply ended: the second message went out
+wait_for '^  And the mountains\?$' 30
+wait_reply_done 30
 sleep 0.5
-wait_gone 'queued: And the mountains' 5
-wait_reply_done 60
-[ "$(users)" = 2 ] || fail "expected two user messages, saw $(users)"
+python3 -c '
+import json, glob, sys
+f = sorted(glob.glob(sys.argv[1] + "/*.json"))[-1]
+m = json.load(open(f))["messages"]
+assert [x["role"] for x in m] == ["user", "assistant"] * 2, [x["role"] for x in m]
+assert m[0]["content"] == "Tell me about the sea." and m[2]["content"] == "And the mountains?", m
+assert not m[1].get("interrupted"), m[1]
+' "$XDG_DATA_HOME/dschat/conversations" || fail "the queued message did not wait for the whole first reply"
+type_line "/set parameter num_predict 1000"
+wait_for 'set num_predict to 1000' 10
 
 # 2. Read-only commands run during a reply; the others wait; Up takes one back; Esc stops the
 #    reply and takes the queued message back into the input, sending nothing.
@@ -40,6 +47,8 @@ type_line "What then?"
 type_line "/undo"
 wait_for '^  queued: /undo$' 5
 screen | grep -q '^  queued: What then?$' || fail "the first queued message is not shown"
+screen | grep -q '(sent when the reply ends; Up takes it back to edit)' || fail "no note under the queued messages"
+screen | grep -q '^  What then?$' && fail "a queued message was sent during the reply"
 keys Up
 wait_for '^>>> /undo' 5
 wait_gone '^  queued: /undo$' 5
