@@ -45,6 +45,7 @@ std::string clipboard_unavailable_reason(const char* term, bool stdout_is_termin
   if (!stdout_is_terminal) return "/copy needs a terminal: stdout is not one, so there is no clipboard to reach";
   if (!term || !*term) return "/copy needs a terminal that takes OSC 52: TERM is not set";
   if (std::strcmp(term, "dumb") == 0) return "/copy needs a terminal that takes OSC 52: TERM=dumb takes no escape sequences";
+  if (std::strcmp(term, "linux") == 0) return "/copy needs a terminal that takes OSC 52: the Linux console (TERM=linux) has no clipboard";
   return "";
 }
 

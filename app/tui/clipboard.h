@@ -21,7 +21,8 @@ std::string base64_encode(std::string_view bytes);
 std::string osc52_sequence(std::string_view text, bool in_tmux);
 
 // Why /copy cannot reach a clipboard here ("" when it can): stdout is not a terminal, or TERM is
-// unset or "dumb" (a terminal that understands no escape sequences, so none is sent).
+// unset or "dumb" (a terminal that understands no escape sequences, so none is sent), or the
+// Linux console (TERM=linux), which ignores OSC 52.
 std::string clipboard_unavailable_reason(const char* term, bool stdout_is_terminal);
 
 // Larger texts are refused: terminals drop or truncate long OSC 52 sequences (xterm and tmux

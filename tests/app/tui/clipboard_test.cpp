@@ -66,6 +66,7 @@ TEST(Clipboard, SaysWhyItCannotCopy) {
   EXPECT_EQ(clipboard_unavailable_reason("xterm-kitty", true), "");
   EXPECT_NE(clipboard_unavailable_reason("dumb", true).find("TERM=dumb"), std::string::npos);
   EXPECT_NE(clipboard_unavailable_reason(nullptr, true).find("TERM is not set"), std::string::npos);
+  EXPECT_NE(clipboard_unavailable_reason("linux", true).find("Linux console"), std::string::npos);
   EXPECT_NE(clipboard_unavailable_reason("xterm", false).find("not"), std::string::npos);
 }
 
