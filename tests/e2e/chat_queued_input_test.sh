@@ -49,6 +49,24 @@ wait_for '^  queued: /undo$' 5
 screen | grep -q '^  queued: What then?$' || fail "the first queued message is not shown"
 screen | grep -q '(sent when the reply ends; Up takes it back to edit)' || fail "no note under the queued messages"
 screen | grep -q '^  What then?$' && fail "a queued message was sent during the reply"
+# Drawn apart from the conversation: the queued lines in the notice colour (the SGR in force
+# where they begin sets foreground 35), the note under them dim (SGR 2).
+tmx capture-pane -p -e -t chat > "$E2E_DIR/attrs"
+python3 - "$E2E_DIR/attrs" <<'PY' || fail "the queue is not drawn in its own attributes"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+def sgr_before(needle):
+    at = text.index(needle)
+    codes = []
+    for m in re.finditer(r"\x1b\[([0-9;]*)m", text[:at]):
+        codes = [] if m.group(1) in ("", "0") else codes + m.group(1).split(";")
+    return codes
+q, note = sgr_before("queued: What then?"), sgr_before("(sent when the reply ends")
+last = lambda codes, c: max([i for i, x in enumerate(codes) if x == c], default=-1)
+assert last(q, "35") > last(q, "39"), q
+assert "2" in note, note
+print("queued line SGR", q, "note SGR", note)
+PY
 keys Up
 wait_for '^>>> /undo' 5
 wait_gone '^  queued: /undo$' 5
