@@ -190,6 +190,14 @@ ChatCommand parse_chat_command(std::string_view line) {
     c.on = value == "on";
     return c;
   }
+  if (command == "copy") {
+    std::string n(next_word(rest));
+    if (!rest.empty() || (!n.empty() && (n.find_first_not_of("0123456789") != std::string::npos || n.size() > 6 ||
+                                         std::stoi(n) == 0))) {
+      return invalid("usage: /copy [N] (the last reply, or its Nth code block, numbered [N] on screen)");
+    }
+    return make(Kind::Copy, "", n);
+  }
   if (command.empty()) return invalid("empty command; type /? for help");
   return invalid("unknown command '/" + command + "'; type /? for help (start with // to send a line beginning with /)");
 }
@@ -218,10 +226,12 @@ std::string chat_help_text(std::string_view topic) {
   if (topic == "shortcuts") {
     return "Enter            send              Alt+Enter      new line\n"
            "\"\"\" ... \"\"\"      a multi-line message (paste keeps newlines too)\n"
-           "Ctrl+C / Esc     stop the reply (the partial reply is kept)\n"
+           "Ctrl+C / Esc     stop the reply (the partial reply is kept; queued messages are not sent)\n"
+           "Enter (replying) queue the message: sent when the reply ends; Up or Esc takes it back\n"
            "Ctrl+C           clear the line    Ctrl+D (empty line)  quit\n"
            "Up/Down          history           Ctrl+R         search the history\n"
            "PgUp/PgDn        scroll            Home/End (empty line) top/bottom\n"
+           "mouse wheel      scroll            Shift+drag     select text (mouse reporting is on)\n"
            "Ctrl+L           redraw            Ctrl+A/E/K/U/W  readline editing";
   }
   return "/set parameter NAME VALUE  change sampling (/? set)\n"
@@ -235,6 +245,7 @@ std::string chat_help_text(std::string_view topic) {
          "/load PATH|N|TITLE         open a saved conversation (a file, the Nth of /list, a title)\n"
          "/export md|json PATH       write the conversation as Markdown or JSON\n"
          "/stats on|off              show statistics after each reply\n"
+         "/copy [N]                  copy the last reply, or its code block [N] (OSC 52)\n"
          "/bye, /exit                quit (Ctrl+D too)\n"
          "/? shortcuts               keys";
 }

@@ -26,6 +26,7 @@ struct ChatCommand {
     List,          // /list: the saved conversations, newest first
     Export,        // /export md|json PATH: `name` = "md"|"json", `text` = path
     Stats,         // /stats on|off: `on`
+    Copy,          // /copy [N]: `text` = "" (the last reply) or N (its Nth fenced code block, from 1)
     Exit,          // /bye, /exit
     Invalid,       // `error` is a one-line explanation
   };

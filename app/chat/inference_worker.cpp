@@ -64,6 +64,11 @@ InferenceWorker::InferenceWorker(std::unique_ptr<ChatBackend> backend) : backend
 }
 
 InferenceWorker::~InferenceWorker() {
+  finish();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void InferenceWorker::finish() {
   {
     std::lock_guard lock(command_mutex_);
     stopping_ = true;
@@ -72,12 +77,12 @@ InferenceWorker::~InferenceWorker() {
   cancel();
   command_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 void InferenceWorker::send(WorkerCommand command) {
   {
     std::lock_guard lock(command_mutex_);
+    if (stopping_) return;
     commands_.push_back(std::move(command));
     busy_ = true;
   }
@@ -121,8 +126,15 @@ void InferenceWorker::post(WorkerEvent event) {
 }
 
 void InferenceWorker::post_conversation() {
-  post(ConversationEvent{std::make_shared<const Conversation>(backend_->conversation()), backend_->context_used(),
-                         backend_->context_max()});
+  ConversationEvent event{std::make_shared<const Conversation>(backend_->conversation()), backend_->context_used(),
+                          backend_->context_max(), backend_->file_path(), std::nullopt};
+  try {
+    event.show = ShowTexts{backend_->show("info"), backend_->show("parameters"), backend_->show("system"),
+                           backend_->show("template")};
+  } catch (const std::exception&) {
+    // No model loaded: /show goes through the worker and says so.
+  }
+  post(std::move(event));
 }
 
 TurnCallbacks InferenceWorker::turn_callbacks() {
@@ -233,6 +245,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
       case K::SetParameter:
         backend_->set_parameter(command.name, command.text);
         notice("set " + command.name + " to " + command.text);
+        post_conversation();  // for /show parameters
         return;
       case K::SetSystem:
         backend_->set_system_prompt(command.text);

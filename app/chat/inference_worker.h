@@ -57,6 +57,8 @@ class ChatBackend {
   virtual std::vector<std::string> take_notices() { return {}; }
   virtual int context_used() const = 0;
   virtual int context_max() const = 0;
+  // The conversation's file once it has been saved ("" before).
+  virtual std::filesystem::path file_path() const { return {}; }
   // Any thread: stop the running generation or cache rebuild.
   virtual void request_cancel() = 0;
 };
@@ -109,10 +111,17 @@ struct TurnFinishedEvent {
   std::string error;
   GenerationStats stats;
 };
+// What /show answers, as of the event: the UI answers /show from this at once, also while a
+// reply streams (the backend is the worker's alone). Empty before the model has loaded.
+struct ShowTexts {
+  std::string info, parameters, system, template_text;
+};
 struct ConversationEvent {
   std::shared_ptr<const Conversation> conversation;  // a snapshot
   int context_used = 0;
   int context_max = 0;
+  std::filesystem::path file;  // ChatBackend::file_path()
+  std::optional<ShowTexts> show;
 };
 struct NoticeEvent {
   std::string text;  // information, e.g. "saved to ...", /show output
@@ -131,6 +140,9 @@ class InferenceWorker {
   InferenceWorker& operator=(const InferenceWorker&) = delete;
 
   void send(WorkerCommand command);
+  // Stops the running command (as cancel()), drops the queued ones and waits for the thread to
+  // end; the events it posted until then can still be drained. Later sends are ignored.
+  void finish();
   // Stops the running load or generation (the partial reply is kept). Any thread.
   void cancel();
   // Readable while events are waiting (level-triggered until drain()).

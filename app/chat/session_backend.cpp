@@ -90,6 +90,7 @@ std::vector<std::string> SessionBackend::take_notices() {
 }
 int SessionBackend::context_used() const { return session_ ? session_->context_used() : 0; }
 int SessionBackend::context_max() const { return session_ ? session_->context_max() : 0; }
+std::filesystem::path SessionBackend::file_path() const { return session_ ? session_->file_path() : std::filesystem::path(); }
 
 void SessionBackend::request_cancel() {
   std::lock_guard lock(session_mutex_);

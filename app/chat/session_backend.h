@@ -44,6 +44,7 @@ class SessionBackend : public ChatBackend {
   std::vector<std::string> take_notices() override;
   int context_used() const override;
   int context_max() const override;
+  std::filesystem::path file_path() const override;
   void request_cancel() override;
 
  private:

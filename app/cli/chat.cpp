@@ -9,6 +9,7 @@
 #include <clocale>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "app/cli/terminal_safe_text.h"
@@ -25,6 +26,7 @@
 #include "app/tui/history_file.h"
 #include "app/chat/session_backend.h"
 #include "app/tui/app.h"
+#include "app/tui/clipboard.h"
 #include "app/tui/input.h"
 #include "app/tui/terminal_check.h"
 #include "common/bounded_read.h"
@@ -296,6 +298,31 @@ int run_line_mode(const ChatArguments& args, bool interactive) {
           std::fprintf(stderr, "exported to %s\n", terminal_safe_text(command.text).c_str());
           break;
         case K::Stats: break;
+        case K::Copy: {
+          // Line mode prints replies raw and has no window, but a real terminal can still take OSC 52.
+          const std::string why = clipboard_unavailable_reason(std::getenv("TERM"), isatty(STDOUT_FILENO));
+          if (!why.empty()) {
+            std::fprintf(stderr, "%s\n", why.c_str());
+            break;
+          }
+          std::string reason;
+          const Conversation conversation = session.conversation();
+          const std::optional<CopyChoice> choice = choose_copy(conversation, command.text, reason);
+          if (!choice) {
+            std::fprintf(stderr, "%s\n", reason.c_str());
+          } else if (choice->text.size() > kMaxCopyBytes) {
+            std::fprintf(stderr, "not copied: %s has %zu bytes, more than terminals take by OSC 52\n",
+                         choice->description.c_str(), choice->text.size());
+          } else {
+            const char* tmux = std::getenv("TMUX");
+            const std::string sequence = osc52_sequence(choice->text, tmux && *tmux);
+            std::fwrite(sequence.data(), 1, sequence.size(), stdout);
+            std::fflush(stdout);
+            std::fprintf(stderr, "copied %s (%zu bytes) to the clipboard by OSC 52\n", choice->description.c_str(),
+                         choice->text.size());
+          }
+          break;
+        }
         case K::Exit:
           line_session = nullptr;
           print_exit_line();
@@ -345,7 +372,14 @@ int run_terminal_mode(const ChatArguments& args) {
   const char* no_color = std::getenv("NO_COLOR");
   options.colour = !(no_color && *no_color);
   if (!backend) backend = std::make_unique<SessionBackend>(args.model_dir, args.session, args.load);
-  return run_chat_tui(std::move(backend), options);
+  ChatExitView view;
+  const int status = run_chat_tui(std::move(backend), options, &view);
+  // The window was the alternate screen: its last view of the conversation stays on the normal
+  // screen (as after ollama run), then where it was saved and how to resume it.
+  for (const std::string& line : view.lines) std::printf("%s\n", terminal_safe_text(line).c_str());
+  if (!view.resume.empty()) std::printf("%s\n", terminal_safe_text(view.resume).c_str());
+  std::fflush(stdout);
+  return status;
 }
 
 }  // namespace

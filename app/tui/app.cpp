@@ -17,7 +17,10 @@
 
 #include "app/chat/chat_commands.h"
 #include "app/chat/conversation_list.h"
+#include "app/chat/conversation_store.h"
+#include "app/tui/clipboard.h"
 #include "app/tui/history_file.h"
+#include "app/tui/input_queue.h"
 #include "app/tui/text_layout.h"
 #include "app/tui/input.h"
 #include "app/tui/readline.h"
@@ -39,6 +42,7 @@ constexpr auto kInsistentInterrupt = 2s;
 constexpr const char* kPrompt = ">>> ";
 constexpr const char* kContinuation = "... ";
 constexpr const char* kPlaceholder = "Send a message (/? for help)";
+constexpr int kWheelLines = 3;  // lines per wheel step, as most terminals and pagers scroll
 
 // Signal handlers only set flags and poke the self-pipe (async-signal-safe).
 int signal_pipe[2] = {-1, -1};
@@ -88,10 +92,16 @@ class SignalHandlers {
   struct sigaction old_[5] {};
 };
 
+// VAR set to something other than "" or "0".
+bool env_flag(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value && std::string(value) != "0";
+}
+
 class ChatApp {
  public:
   ChatApp(std::unique_ptr<ChatBackend> backend, const ChatAppOptions& options)
-      : options_(options), terminal_(options.colour) {
+      : options_(options), terminal_(options.colour, options.mouse && !env_flag("DSCHAT_NOMOUSE")) {
     history_ = options.history_path.empty() ? std::vector<std::string>{} : load_history(options.history_path);
     readline_ = std::make_unique<ReadlineInput>([this](const std::string& line) { on_line(line); }, history_);
     readline_->set_prompt(kPrompt);
@@ -187,7 +197,7 @@ class ChatApp {
   KeyContext key_context() const {
     return KeyContext{.generating = generating_, .loading = status_.loading,
                       .line_empty = readline_->line_empty() && !readline_->searching(),
-                      .in_block = multiline_.in_block()};
+                      .in_block = multiline_.in_block(), .has_queued = !queue_.empty()};
   }
 
   void handle_key(const InputEvent& event) {
@@ -210,7 +220,23 @@ class ChatApp {
     switch (action) {
       case KeyAction::StopReply:
         worker_->cancel();
+        queue_.hold();  // stopping never sends what is queued (even if the reply was just ending)
         show_hint("stopping...");
+        break;
+      case KeyAction::StopReplyAndTakeBack:
+        worker_->cancel();
+        queue_.hold();
+        show_hint("stopping...");
+        take_back_queued();
+        break;
+      case KeyAction::TakeBackQueued:
+        take_back_queued();
+        break;
+      case KeyAction::ScrollLinesUp:
+        scroll_.scroll_lines(kWheelLines, last_total_, last_height_);
+        break;
+      case KeyAction::ScrollLinesDown:
+        scroll_.scroll_lines(-kWheelLines, last_total_, last_height_);
         break;
       case KeyAction::CancelLoad:
         worker_->cancel();
@@ -252,6 +278,26 @@ class ChatApp {
     }
   }
 
+  // The last queued entry back into the (empty) input line, to edit or send again.
+  void take_back_queued() {
+    if (std::optional<std::string> text = queue_.take_back()) {
+      readline_->insert(*text);
+      dirty_ = true;
+    }
+  }
+
+  // A turn runs or has been asked for: what is typed now waits in the queue.
+  bool busy() const { return generating_ || turn_pending_; }
+
+  // Sends queued entries in order until one starts a turn (or the queue is held or empty).
+  void dispatch_queue() {
+    while (!busy() && !quit_) {
+      std::optional<std::string> next = queue_.next();
+      if (!next) return;
+      submit(*next);
+    }
+  }
+
   void show_hint(std::string text) {
     hint_ = std::move(text);
     hint_until_ = Clock::now() + 3s;
@@ -268,10 +314,29 @@ class ChatApp {
     if (!message) return;
     std::string_view trimmed = *message;
     while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n')) trimmed.remove_prefix(1);
-    if (trimmed.empty()) return;
+    if (trimmed.empty()) {
+      // Enter on an empty line sends what a stopped reply held in the queue.
+      if (queue_.held() && !busy()) {
+        queue_.release();
+        dispatch_queue();
+      }
+      return;
+    }
     remember(*message);
     hint_.reset();
     scroll_.to_bottom();
+    // During a reply (or with entries waiting) only read-only commands run at once; the rest
+    // queue behind the reply, visibly, in the order typed.
+    if (busy() || !queue_.empty()) {
+      if (runs_during_reply(parse_chat_command(*message).kind)) {
+        submit(*message);
+        return;
+      }
+      queue_.push(*message);
+      queue_.release();  // a new message sends what was held, in order
+      dispatch_queue();
+      return;
+    }
     submit(*message);
   }
 
@@ -308,6 +373,7 @@ class ChatApp {
         }
         if (status_.loading) notice("(the message will be sent when the model has loaded)");
         send(WorkerCommand::Kind::Submit, "", command.text);
+        turn_pending_ = true;
         return;
       case K::Help:
         notice(chat_help_text(command.text));
@@ -319,7 +385,14 @@ class ChatApp {
         send(WorkerCommand::Kind::SetSystem, "", command.text);
         return;
       case K::Show:
-        send(WorkerCommand::Kind::Show, command.name);
+        if (show_) {  // at once, also during a reply: the worker's last snapshot
+          notice(command.name == "info"         ? show_->info
+                 : command.name == "parameters" ? show_->parameters
+                 : command.name == "system"     ? show_->system
+                                                : show_->template_text);
+        } else {
+          send(WorkerCommand::Kind::Show, command.name);
+        }
         return;
       case K::Clear:
         transcript_.clear_notices();
@@ -327,6 +400,7 @@ class ChatApp {
         return;
       case K::Regenerate:
         send(WorkerCommand::Kind::Regenerate);
+        turn_pending_ = true;
         return;
       case K::Undo:
         send(WorkerCommand::Kind::Undo);
@@ -367,6 +441,9 @@ class ChatApp {
         transcript_.set_show_stats(command.on);
         notice(command.on ? "statistics on" : "statistics off");
         return;
+      case K::Copy:
+        copy(command.text);
+        return;
       case K::Exit:
         quit_ = true;
         return;
@@ -374,6 +451,27 @@ class ChatApp {
         error(command.error);
         return;
     }
+  }
+
+  // /copy [N]: the last reply (or its code block [N]) to the terminal's clipboard by OSC 52.
+  void copy(const std::string& which) {
+    const std::string why = clipboard_unavailable_reason(std::getenv("TERM"), isatty(STDOUT_FILENO));
+    if (!why.empty()) return error(why);
+    std::string reason;
+    std::optional<CopyChoice> choice =
+        conversation_ ? choose_copy(*conversation_, which, reason) : std::nullopt;
+    if (!choice) return error(reason.empty() ? "nothing to copy yet: there is no reply" : reason);
+    if (choice->text.size() > kMaxCopyBytes) {
+      return error("not copied: " + choice->description + " has " + std::to_string(choice->text.size()) +
+                   " bytes, more than terminals take by OSC 52 (" + std::to_string(kMaxCopyBytes) +
+                   "); /export md PATH writes it to a file");
+    }
+    const char* tmux = std::getenv("TMUX");
+    const bool in_tmux = tmux && *tmux;
+    terminal_.write_raw_sequence(osc52_sequence(choice->text, in_tmux));
+    notice("copied " + choice->description + " (" + std::to_string(choice->text.size()) +
+           " bytes) to the clipboard by OSC 52" +
+           (in_tmux ? "; in tmux this needs set-clipboard on (or allow-passthrough on)" : ""));
   }
 
   // One overload per event type (std::visit in handle_event).
@@ -412,13 +510,21 @@ class ChatApp {
   void on(const PieceEvent& e) { transcript_.append_piece(e.text); }
   void on(const TurnFinishedEvent& e) {
     generating_ = false;
+    turn_pending_ = false;
+    if (e.interrupted) queue_.hold();  // a stopped reply sends nothing queued by itself
     hint_.reset();  // "stopping..." has happened
     transcript_.end_turn(e.interrupted);
     if (!e.ok) error(e.error);
     if (e.ok && e.stats.decode_tokens_per_second > 0) status_.last_tokens_per_second = e.stats.decode_tokens_per_second;
+    dispatch_queue();
   }
   void on(const ConversationEvent& e) {
-    if (e.conversation) transcript_.set_conversation(e.conversation);
+    if (e.conversation) {
+      transcript_.set_conversation(e.conversation);
+      conversation_ = e.conversation;
+    }
+    if (e.show) show_ = e.show;
+    if (!e.file.empty()) file_ = e.file;
     status_.context_used = e.context_used;
     status_.context_max = e.context_max;
   }
@@ -460,7 +566,7 @@ class ChatApp {
     int status_row = rows - input_rows - 1;
     int height = status_row;
 
-    std::vector<StyledLine> lines = transcript_.render(cols);
+    std::vector<StyledLine> lines = screen_lines(cols, /*leaving=*/false);
     int total = static_cast<int>(lines.size());
     if (total != last_total_) scroll_.content_changed(last_total_, total);
     last_total_ = total;
@@ -485,18 +591,56 @@ class ChatApp {
     terminal_.end_frame(status_row + 1 + input.cursor_row - first_input, input.cursor_col, true);
   }
 
+  // The transcript and, under it, what waits in the queue.
+  std::vector<StyledLine> screen_lines(int cols, bool leaving) const {
+    std::vector<StyledLine> lines = transcript_.render(cols);
+    std::vector<std::string> queued = queued_lines(queue_, leaving);
+    for (size_t i = 0; i < queued.size(); ++i) {
+      const LineStyle style = i + 1 < queued.size() ? LineStyle::Notice : LineStyle::Stats;
+      for (std::string& row : wrap_text(queued[i], std::max(1, cols - 2))) lines.emplace_back(style, "  " + row);
+    }
+    return lines;
+  }
+
   void shutdown() {
     // Stop what runs; the session keeps the partial reply and autosaves it (after every turn).
-    worker_->cancel();
+    // The events up to the end still count: the last snapshot and the file it went to.
+    worker_->finish();
+    for (const WorkerEvent& e : worker_->drain()) handle_event(e);
     worker_.reset();
   }
 
+ public:
+  // What to print on the normal screen once the window has closed (app.h).
+  ChatExitView exit_view() const {
+    ChatExitView view;
+    const int cols = terminal_.cols();
+    if (cols >= kMinCols && last_height_ > 0) {
+      std::vector<StyledLine> lines = screen_lines(cols, /*leaving=*/true);
+      const int total = static_cast<int>(lines.size());
+      const int first = scroll_.first_visible(total, last_height_);
+      for (int y = first; y < total && y < first + last_height_; ++y) {
+        view.lines.push_back(lines[static_cast<size_t>(y)].text);
+      }
+    }
+    while (!view.lines.empty() && view.lines.front().empty()) view.lines.erase(view.lines.begin());
+    std::error_code ec;
+    if (!file_.empty() && std::filesystem::exists(file_, ec)) view.resume = resume_line(file_);
+    return view;
+  }
+
+ private:
   ChatAppOptions options_;
   Terminal terminal_;
   std::unique_ptr<ReadlineInput> readline_;
   std::unique_ptr<InferenceWorker> worker_;
   InputDecoder decoder_;
   MultilineInput multiline_;
+  InputQueue queue_;
+  bool turn_pending_ = false;  // a Submit/Regenerate was sent and its TurnFinished has not come
+  std::optional<ShowTexts> show_;
+  std::shared_ptr<const Conversation> conversation_;  // the last snapshot (for /copy)
+  std::filesystem::path file_;  // where the conversation was saved
   Transcript transcript_;
   ScrollState scroll_;
   StatusInfo status_;
@@ -517,10 +661,15 @@ class ChatApp {
 
 }  // namespace
 
-int run_chat_tui(std::unique_ptr<ChatBackend> backend, const ChatAppOptions& options) {
+int run_chat_tui(std::unique_ptr<ChatBackend> backend, const ChatAppOptions& options, ChatExitView* exit_view) {
   SignalHandlers signals;  // before curses, so ncurses leaves SIGWINCH/SIGINT/SIGTERM to us
-  ChatApp app(std::move(backend), options);
-  return app.run();
+  int status = 0;
+  {
+    ChatApp app(std::move(backend), options);
+    status = app.run();
+    if (exit_view) *exit_view = app.exit_view();
+  }  // the window is closed: the terminal shows its normal screen again
+  return status;
 }
 
 }  // namespace dschat

@@ -28,6 +28,14 @@ Kind csi_key(std::string_view seq) {
   if (body == "F" || body == "4~" || body == "8~") return Kind::End;
   if (body == "1;5H" || body == "7;5~") return Kind::CtrlHome;
   if (body == "1;5F" || body == "8;5~") return Kind::CtrlEnd;
+  if (body == "A") return Kind::Up;
+  // SGR mouse (DECSET 1006): "<" button ";" x ";" y, then M (press) or m (release).
+  if (body.starts_with("<") && (body.ends_with("M") || body.ends_with("m"))) {
+    std::string_view button = body.substr(1, body.find(';') == std::string_view::npos ? 0 : body.find(';') - 1);
+    if (body.ends_with("M") && button == "64") return Kind::WheelUp;
+    if (body.ends_with("M") && button == "65") return Kind::WheelDown;
+    return Kind::Mouse;
+  }
   return Kind::Bytes;
 }
 
@@ -134,7 +142,9 @@ void InputDecoder::decode(std::vector<InputEvent>& out, bool at_timeout) {
         }
         std::string_view seq = std::string_view(held_).substr(i, 3);
         i += 3;
-        if (seq[2] == 'H') {
+        if (seq[2] == 'A') {
+          out.push_back({Kind::Up, std::string(seq)});
+        } else if (seq[2] == 'H') {
           out.push_back({Kind::Home, std::string(seq)});
         } else if (seq[2] == 'F') {
           out.push_back({Kind::End, std::string(seq)});
@@ -158,8 +168,21 @@ KeyAction decide_key(InputEvent::Kind key, const KeyContext& context) {
       if (!context.line_empty || context.in_block) return KeyAction::ClearLine;
       return KeyAction::ExitHint;
     case Kind::Escape:
-      if (context.generating) return KeyAction::StopReply;
+      if (context.generating) {
+        return context.has_queued && context.line_empty && !context.in_block ? KeyAction::StopReplyAndTakeBack
+                                                                             : KeyAction::StopReply;
+      }
       if (context.loading) return KeyAction::CancelLoad;
+      if (context.has_queued && context.line_empty && !context.in_block) return KeyAction::TakeBackQueued;
+      return KeyAction::Ignore;
+    case Kind::Up:
+      if (context.has_queued && context.line_empty && !context.in_block) return KeyAction::TakeBackQueued;
+      return KeyAction::Forward;  // readline: the history
+    case Kind::WheelUp:
+      return KeyAction::ScrollLinesUp;
+    case Kind::WheelDown:
+      return KeyAction::ScrollLinesDown;
+    case Kind::Mouse:
       return KeyAction::Ignore;
     case Kind::CtrlD:
       if (context.line_empty && !context.in_block) return KeyAction::Exit;

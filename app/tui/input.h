@@ -1,6 +1,7 @@
 // Keyboard input of the chat, as pure logic without a terminal:
 //  - InputDecoder splits raw terminal bytes into the keys the chat handles itself (Ctrl+C, Esc,
-//    PgUp/PgDn/Home/End, Alt+Enter, bracketed paste) and bytes for readline;
+//    Up, PgUp/PgDn/Home/End, Alt+Enter, bracketed paste, the mouse wheel in xterm's SGR mouse
+//    encoding, CSI < button ; x ; y M) and bytes for readline;
 //  - decide_key() says what a key does in the current state (stop the reply, clear the line...);
 //  - MultilineInput assembles ollama-style """ blocks;
 //  - layout_input() places prompt + buffer in rows of the input window and finds the cursor.
@@ -20,6 +21,9 @@ struct InputEvent {
     Paste,      // a bracketed paste's text, in `bytes` (newlines included, never submits)
     CtrlC, CtrlD, CtrlL, Escape, AltEnter,
     PageUp, PageDown, Home, End, CtrlHome, CtrlEnd,
+    Up,                   // the arrow (its bytes go to readline unless it takes back a queued message)
+    WheelUp, WheelDown,   // mouse wheel (SGR buttons 64 and 65)
+    Mouse,                // any other mouse report (clicks, drags): ignored
   };
   Kind kind = Kind::Bytes;
   std::string bytes;
@@ -52,7 +56,10 @@ enum class KeyAction {
   Exit,           // save and quit
   Redraw,
   ScrollPageUp, ScrollPageDown, ScrollTop, ScrollBottom,
+  ScrollLinesUp, ScrollLinesDown,  // the mouse wheel: a few lines
   InsertNewline,  // a newline into the buffer (Alt+Enter)
+  TakeBackQueued,       // the last queued message back into the (empty) input line
+  StopReplyAndTakeBack, // Esc during a reply with a message queued: both
   Ignore,
 };
 
@@ -61,6 +68,7 @@ struct KeyContext {
   bool loading = false;     // the model is loading
   bool line_empty = true;   // readline's buffer is empty
   bool in_block = false;    // inside a """ block
+  bool has_queued = false;  // messages typed during a reply wait in the queue (app/tui/input_queue.h)
 };
 
 KeyAction decide_key(InputEvent::Kind key, const KeyContext& context);

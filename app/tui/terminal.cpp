@@ -20,6 +20,10 @@ enum Pair : short { kUserPair = 1, kAssistantPair, kErrorPair, kNoticePair, kCod
 
 constexpr const char* kPasteOn = "\x1b[?2004h";
 constexpr const char* kPasteOff = "\x1b[?2004l";
+// Button press/release reports (1000) in the SGR encoding (1006: "CSI < b ; x ; y M", no limit
+// on columns): the wheel arrives as buttons 64 and 65 (app/tui/input.cpp).
+constexpr const char* kMouseOn = "\x1b[?1000h\x1b[?1006h";
+constexpr const char* kMouseOff = "\x1b[?1006l\x1b[?1000l";
 
 void write_raw(const char* s) {
   std::fputs(s, stdout);
@@ -75,7 +79,7 @@ attr_t style_attr(LineStyle style, bool colour) {
 
 }  // namespace
 
-Terminal::Terminal(bool colour) {
+Terminal::Terminal(bool colour, bool mouse) : mouse_(mouse) {
   // A LINES or COLUMNS curses cannot hold (above 32767) is checked before curses sees it: curses
   // sizes its screen from them (a malloc of a wrapped-around size) before it refuses, and then
   // says "unknown terminal type". Name the variable instead.
@@ -115,13 +119,14 @@ Terminal::Terminal(bool colour) {
     colour_ = true;
   }
   write_raw(kPasteOn);
+  if (mouse_) write_raw(kMouseOn);
 }
 
-Terminal::~Terminal() {
-  if (!isendwin()) {
-    write_raw(kPasteOff);
-    endwin();
-  }
+Terminal::~Terminal() { suspend(); }
+
+void Terminal::write_raw_sequence(std::string_view bytes) {
+  std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+  std::fflush(stdout);
 }
 
 void Terminal::update_size() {
@@ -214,12 +219,14 @@ void Terminal::invalidate() { clearok(curscr, TRUE); }
 void Terminal::suspend() {
   if (!isendwin()) {
     write_raw(kPasteOff);
+    if (mouse_) write_raw(kMouseOff);
     endwin();
   }
 }
 
 void Terminal::resume() {
   write_raw(kPasteOn);
+  if (mouse_) write_raw(kMouseOn);
   refresh();
   update_size();
   invalidate();

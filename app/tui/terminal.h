@@ -13,8 +13,9 @@ namespace dschat {
 
 class Terminal {
  public:
-  // Starts curses (raw mode, no echo), turns bracketed paste on. `colour`: use colours.
-  explicit Terminal(bool colour);
+  // Starts curses (raw mode, no echo), turns bracketed paste on, and mouse reporting (xterm's
+  // DECSET 1000 with the SGR encoding 1006, for the wheel) when `mouse`. `colour`: use colours.
+  explicit Terminal(bool colour, bool mouse = true);
   ~Terminal();  // restores the terminal (also safe after an exception)
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
@@ -34,6 +35,8 @@ class Terminal {
   // Dim placeholder text.
   void draw_hint(int row, int col, std::string_view text, int max_width);
   void end_frame(int cursor_row, int cursor_col, bool cursor_visible);
+  // Bytes for the terminal itself, between frames (e.g. OSC 52, which moves no cursor).
+  void write_raw_sequence(std::string_view bytes);
   // Forces a full repaint on the next frame (Ctrl+L, SIGCONT).
   void invalidate();
   // Leaves curses temporarily (restore) and comes back (after SIGCONT).
@@ -42,6 +45,7 @@ class Terminal {
 
  private:
   bool colour_ = false;
+  bool mouse_ = false;
 };
 
 }  // namespace dschat

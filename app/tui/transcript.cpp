@@ -261,6 +261,11 @@ void ScrollState::page_up(int total_lines, int height) {
 
 void ScrollState::page_down(int, int height) { from_bottom_ = std::max(0, from_bottom_ - std::max(1, height - 1)); }
 
+void ScrollState::scroll_lines(int lines, int total_lines, int height) {
+  const int max_offset = std::max(0, total_lines - height);
+  from_bottom_ = std::clamp(std::min(from_bottom_, max_offset) + lines, 0, max_offset);
+}
+
 void ScrollState::to_top(int total_lines, int height) { from_bottom_ = std::max(0, total_lines - height); }
 
 void ScrollState::content_changed(int old_total, int new_total) {

@@ -125,6 +125,8 @@ class ScrollState {
   void page_up(int total_lines, int height);
   void page_down(int total_lines, int height);
   void to_top(int total_lines, int height);
+  // `lines` up (> 0) or down (< 0), as the mouse wheel does.
+  void scroll_lines(int lines, int total_lines, int height);
   void to_bottom() { from_bottom_ = 0; }
   // Call with the new total after the transcript changed; keeps the view still when scrolled.
   void content_changed(int old_total, int new_total);

@@ -92,6 +92,7 @@ class FakeBackend : public ChatBackend {
   Conversation conversation() const override { return conversation_; }
   int context_used() const override { return static_cast<int>(conversation_.messages.size()) * 10; }
   int context_max() const override { return 4096; }
+  std::filesystem::path file_path() const override { return conversation_.messages.empty() ? "" : "/c/auto.json"; }
   void request_cancel() override { cancel_ = true; }
   std::vector<std::string> take_notices() override {
     if (shared_.save_notice.empty() || conversation_.messages.empty() || notice_taken_) return {};
@@ -216,6 +217,62 @@ TEST(InferenceWorker, LoadFailureAndCancellation) {
   auto events = collect(worker, [](const WorkerEvent& e) { return is<LoadFailedEvent>(e); });
   EXPECT_TRUE(as<LoadFailedEvent>(events.back()).cancelled);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+// The UI answers /show at once from the snapshots (also while a reply streams): each carries
+// what show() says, kept current by /set parameter, and the conversation's file.
+TEST(InferenceWorker, SnapshotsCarryShowTextsAndTheFile) {
+  FakeBackend::Shared shared;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  const ConversationEvent& loaded = as<ConversationEvent>(events.back());
+  ASSERT_TRUE(loaded.show);
+  EXPECT_EQ(loaded.show->parameters, "temperature 0.7");
+  EXPECT_EQ(loaded.show->info, "info");
+  EXPECT_EQ(loaded.show->template_text, "template");
+  EXPECT_TRUE(loaded.file.empty());
+  worker.send({CK::SetParameter, "temperature", "0.2"});
+  events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  ASSERT_TRUE(as<ConversationEvent>(events.back()).show);
+  EXPECT_EQ(as<ConversationEvent>(events.back()).show->parameters, "temperature 0.2");
+  worker.send({CK::Submit, "", "hi"});
+  events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  EXPECT_EQ(as<ConversationEvent>(events.back()).file, "/c/auto.json");
+}
+
+// finish() (the chat is leaving): the running reply stops, queued commands are dropped, and the
+// events up to the end can still be drained (the kept partial reply, where it was saved).
+TEST(InferenceWorker, FinishStopsAndLeavesTheLastEventsToDrain) {
+  FakeBackend::Shared shared;
+  shared.reply_words = 100000;  // ~100 s unless stopped
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", ""});
+  worker.send({CK::Submit, "", "long"});
+  worker.send({CK::Submit, "", "never"});
+  collect(worker, [](const WorkerEvent& e) { return is<PieceEvent>(e); });
+  const auto start = std::chrono::steady_clock::now();
+  worker.finish();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  std::vector<WorkerEvent> rest(std::make_move_iterator(leftover.begin()), std::make_move_iterator(leftover.end()));
+  leftover.clear();
+  for (WorkerEvent& e : worker.drain()) rest.push_back(std::move(e));
+  const TurnFinishedEvent* finished = nullptr;
+  const ConversationEvent* last = nullptr;
+  for (const WorkerEvent& e : rest) {
+    if (is<TurnFinishedEvent>(e)) finished = &as<TurnFinishedEvent>(e);
+    if (is<ConversationEvent>(e)) last = &as<ConversationEvent>(e);
+    if (is<TurnStartedEvent>(e)) {
+      EXPECT_NE(as<TurnStartedEvent>(e).user_message, "never");
+    }
+  }
+  ASSERT_TRUE(finished);
+  EXPECT_TRUE(finished->interrupted);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->conversation->messages.size(), 2u);
+  EXPECT_EQ(last->file, "/c/auto.json");
+  worker.send({CK::Submit, "", "after"});  // ignored, no hang
+  EXPECT_TRUE(worker.drain().empty());
 }
 
 TEST(InferenceWorker, TurnStreamsPiecesInOrderThenSnapshot) {

@@ -31,11 +31,49 @@ TEST(TuiInputDecoder, RecognisesNavigationKeys) {
   auto events = d.feed("\x1b[5~\x1b[6~\x1b[H\x1b[F\x1bOH\x1b[1~\x1b[4~\x1b[1;5H\x1b[1;5F");
   EXPECT_EQ(kinds(events), (std::vector<Kind>{Kind::PageUp, Kind::PageDown, Kind::Home, Kind::End, Kind::Home,
                                               Kind::Home, Kind::End, Kind::CtrlHome, Kind::CtrlEnd}));
-  // Arrows and Alt+letter go to readline unchanged.
-  events = d.feed("\x1b[A\x1b" "b");
+  // Other arrows and Alt+letter go to readline unchanged; Up is a key of its own (it can take
+  // back a queued message) that keeps its bytes for readline.
+  events = d.feed("\x1b[B\x1b" "b");
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, Kind::Bytes);
-  EXPECT_EQ(events[0].bytes, "\x1b[A\x1b" "b");
+  EXPECT_EQ(events[0].bytes, "\x1b[B\x1b" "b");
+  events = d.feed("\x1b[A\x1bOAx");
+  EXPECT_EQ(kinds(events), (std::vector<Kind>{Kind::Up, Kind::Up, Kind::Bytes}));
+  EXPECT_EQ(events[0].bytes, "\x1b[A");
+  EXPECT_EQ(events[1].bytes, "\x1bOA");
+}
+
+// xterm's SGR mouse reports (ctlseqs, "SGR (1006)"): CSI < Cb ; Cx ; Cy M for a press, m for a
+// release; the wheel is buttons 64 (up) and 65 (down); modifiers add 4/8/16 (not the wheel then).
+TEST(TuiInputDecoder, MouseWheelInSgrEncoding) {
+  InputDecoder d;
+  auto events = d.feed("\x1b[<64;10;5M\x1b[<65;300;120M\x1b[<0;3;4M\x1b[<0;3;4m\x1b[<68;1;1M");
+  EXPECT_EQ(kinds(events), (std::vector<Kind>{Kind::WheelUp, Kind::WheelDown, Kind::Mouse, Kind::Mouse, Kind::Mouse}));
+  // A report split across reads is held until complete.
+  events = d.feed("\x1b[<65;1");
+  EXPECT_TRUE(events.empty());
+  events = d.feed("2;7M");
+  EXPECT_EQ(kinds(events), (std::vector<Kind>{Kind::WheelDown}));
+  EXPECT_EQ(decide_key(Kind::WheelUp, {}), KeyAction::ScrollLinesUp);
+  EXPECT_EQ(decide_key(Kind::WheelDown, {.generating = true}), KeyAction::ScrollLinesDown);
+  EXPECT_EQ(decide_key(Kind::Mouse, {}), KeyAction::Ignore);
+}
+
+TEST(TuiKeys, UpAndEscTakeBackAQueuedMessage) {
+  // Nothing queued: Up is readline's history, Esc at the prompt does nothing.
+  EXPECT_EQ(decide_key(Kind::Up, {}), KeyAction::Forward);
+  EXPECT_EQ(decide_key(Kind::Escape, {}), KeyAction::Ignore);
+  // Queued and the line empty: both take it back, during a reply too (Esc also stops it).
+  EXPECT_EQ(decide_key(Kind::Up, {.has_queued = true}), KeyAction::TakeBackQueued);
+  EXPECT_EQ(decide_key(Kind::Up, {.generating = true, .has_queued = true}), KeyAction::TakeBackQueued);
+  EXPECT_EQ(decide_key(Kind::Escape, {.has_queued = true}), KeyAction::TakeBackQueued);
+  EXPECT_EQ(decide_key(Kind::Escape, {.generating = true, .has_queued = true}), KeyAction::StopReplyAndTakeBack);
+  // Ctrl+C only stops; a line being typed is never replaced.
+  EXPECT_EQ(decide_key(Kind::CtrlC, {.generating = true, .has_queued = true}), KeyAction::StopReply);
+  EXPECT_EQ(decide_key(Kind::Up, {.line_empty = false, .has_queued = true}), KeyAction::Forward);
+  EXPECT_EQ(decide_key(Kind::Escape, {.generating = true, .line_empty = false, .has_queued = true}),
+            KeyAction::StopReply);
+  EXPECT_EQ(decide_key(Kind::Up, {.in_block = true, .has_queued = true}), KeyAction::Forward);
 }
 
 TEST(TuiInputDecoder, LoneEscapeNeedsTheTimeout) {

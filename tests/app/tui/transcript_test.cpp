@@ -151,6 +151,23 @@ TEST(TuiScroll, PagesAndStaysPutWhileScrolled) {
   EXPECT_EQ(s.first_visible(3, 10), 0);
 }
 
+// The mouse wheel: a few lines a step, never past the top or below the bottom.
+TEST(TuiScroll, WheelLinesStayWithinTheTranscript) {
+  ScrollState s;
+  s.scroll_lines(3, 100, 10);
+  EXPECT_EQ(s.first_visible(100, 10), 87);
+  s.scroll_lines(3, 100, 10);
+  EXPECT_EQ(s.lines_below(), 6);
+  s.scroll_lines(1000, 100, 10);
+  EXPECT_EQ(s.first_visible(100, 10), 0);
+  s.scroll_lines(-3, 100, 10);
+  EXPECT_EQ(s.first_visible(100, 10), 3);
+  s.scroll_lines(-1000, 100, 10);
+  EXPECT_EQ(s.lines_below(), 0);
+  s.scroll_lines(3, 5, 10);  // everything fits: nothing to scroll
+  EXPECT_EQ(s.lines_below(), 0);
+}
+
 TEST(TuiStatus, ProgressAndStatusFitTheWidth) {
   EXPECT_EQ(format_bytes(12), "12 B");
   EXPECT_EQ(format_bytes(1'234'567), "1.2 MB");
