@@ -16,7 +16,7 @@ llama.cpp treats a deepseek2 file without q_lora as V2-Lite only at 26 or 27 lay
 q_lora for the GGUF of a short model.
 
 Usage: /usr/bin/python3 tools/make_wide_checkpoint.py OUT_DIR [--layers 6] [--dense-layers 1]
-           [--no-q-lora] [--q-lora-rank 1536] [--seed 0] [--gguf FILE --llama-cpp DIR]
+           [--no-q-lora] [--q-lora-rank 1536] [--seed 0] [--mtp] [--gguf FILE --llama-cpp DIR]
 Not committed (too large). The HF directory has no tokenizer: `dschat bench` needs none.
 """
 import argparse
@@ -75,9 +75,14 @@ def tensor_plan(c: dict) -> list:
     nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
     kv, ql = c["kv_lora_rank"], c["q_lora_rank"]
     plan = [("model.embed_tokens.weight", (c["vocab_size"], h), "BF16", "w")]
-    for i in range(c["num_hidden_layers"]):
+    layers = c["num_hidden_layers"] + c.get("num_nextn_predict_layers", 0)
+    for i in range(layers):
         p = f"model.layers.{i}."
         a = p + "self_attn."
+        if i >= c["num_hidden_layers"]:  # an MTP module (official layout; embedding and head shared)
+            plan += [(p + "enorm.weight", (h,), "BF16", "norm"), (p + "hnorm.weight", (h,), "BF16", "norm"),
+                     (p + "eh_proj.weight", (h, 2 * h), "BF16", "w"),
+                     (p + "shared_head.norm.weight", (h,), "BF16", "norm")]
         plan.append((p + "input_layernorm.weight", (h,), "BF16", "norm"))
         if ql:
             plan += [(a + "q_a_proj.weight", (ql, h), "BF16", "w"),
@@ -286,11 +291,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gguf", help="also write this llama.cpp GGUF (BF16) of the same weights")
     ap.add_argument("--llama-cpp", default="/work/llama.cpp", help="llama.cpp checkout (gguf-py, vocab file)")
+    ap.add_argument("--mtp", action="store_true",
+                    help="add one MTP module after the main layers (random: for the cost side of speculation)")
     ap.add_argument("--skip-safetensors", action="store_true", help="reuse OUT_DIR/model.safetensors")
     args = ap.parse_args()
 
     config = dict(WIDE_SHAPE, num_hidden_layers=args.layers, first_k_dense_replace=args.dense_layers,
-                  q_lora_rank=None if args.no_q_lora else args.q_lora_rank)
+                  q_lora_rank=None if args.no_q_lora else args.q_lora_rank,
+                  num_nextn_predict_layers=1 if args.mtp else 0)
     plan = tensor_plan(config)
     os.makedirs(args.out_dir, exist_ok=True)
     st = os.path.join(args.out_dir, "model.safetensors")
