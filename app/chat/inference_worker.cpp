@@ -233,6 +233,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
       case K::SetParameter:
         backend_->set_parameter(command.name, command.text);
         notice("set " + command.name + " to " + command.text);
+        post_conversation();  // num_ctx changes the context's size the status line shows
         return;
       case K::SetSystem:
         backend_->set_system_prompt(command.text);

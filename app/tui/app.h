@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/chat/inference_worker.h"
+#include "app/tui/transcript.h"
 
 namespace dschat {
 
@@ -20,6 +21,8 @@ struct ChatAppOptions {
   std::filesystem::path history_path;     // "" = no history file
   std::filesystem::path conversations_dir;  // for /list and /load N ("" = the default directory)
   bool colour = true;
+  bool markdown = true;                   // /set markdown (the config file's "markdown")
+  ThinkDisplay think = ThinkDisplay::Fold;  // /set think (the config file's "think")
 };
 
 // Runs the chat on the terminal until the user leaves. Returns the exit status.
