@@ -57,6 +57,7 @@ std::vector<ModelEntry> list_models(const fs::path& dir) {
       entry.bytes = fs::file_size(path, ec);
       entry.modified = fs::last_write_time(path, ec);
     } else {
+      entry.modified = fs::file_time_type::min();  // (the clock's epoch, {}, is in the year 2174)
       for (const fs::directory_entry& file : fs::directory_iterator(path, ec)) {
         std::error_code file_ec;
         if (!file.is_regular_file(file_ec)) continue;

@@ -25,7 +25,7 @@ struct UserConfigError : std::runtime_error {
 struct UserConfig {
   std::filesystem::path file;          // where it was read from ("" = there was none)
   std::optional<std::string> model;    // --model's default: a path ("~" expanded) or a models-directory name
-  SamplingOverrides sampling;          // in the file's key order
+  SamplingOverrides sampling;          // each key once (so their order does not matter)
   std::optional<bool> markdown;        // /set markdown on|off
   std::optional<std::string> think;    // /set think show|fold|hide
   std::optional<bool> colour;          // false: no colours (as NO_COLOR)

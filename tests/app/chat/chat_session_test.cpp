@@ -459,7 +459,7 @@ TEST_F(ChatSessionTest, NumCtxResizesTheContextWithinTheModelsMaximum) {
   ASSERT_TRUE(again.ok) << again.error;
   EXPECT_EQ(again.stats.reused_tokens, 0);
   EXPECT_EQ(context_->capacity(), 128);
-  for (const std::string& too_large : {"513", "99999999999"}) {
+  for (const char* too_large : {"513", "99999999999"}) {
     try {
       session->set_parameter("num_ctx", too_large);
       FAIL() << "num_ctx " << too_large << " accepted";

@@ -53,6 +53,11 @@ TEST_F(ModelsDirectory, ListsModelsByNameWithFormatAndSize) {
   expect(2, "sharded", "safetensors", 30);
   expect(3, "tiny-hf", "safetensors", 5100);
   expect(4, "variant", "pt", 700);
+  // When it last changed: its newest file's time (written just now), for a directory too.
+  for (const ModelEntry& m : models) {
+    const auto age = fs::file_time_type::clock::now() - m.modified;
+    EXPECT_LT(std::chrono::abs(age), std::chrono::hours(1)) << m.name;
+  }
   EXPECT_TRUE(list_models(tmp_ / "nothing-here").empty());
 }
 
@@ -70,7 +75,9 @@ TEST_F(ModelsDirectory, ModelNamesResolveInTheDirectoryAndPathsStayPaths) {
   EXPECT_EQ(resolve_model_argument((tmp_ / "elsewhere").string(), dir_), tmp_ / "elsewhere");
   EXPECT_EQ(resolve_model_argument(".", dir_), fs::path("."));
   const char* home = std::getenv("HOME");
-  if (home && *home) EXPECT_EQ(resolve_model_argument("~/m", dir_), fs::path(home) / "m");
+  if (home && *home) {
+    EXPECT_EQ(resolve_model_argument("~/m", dir_), fs::path(home) / "m");
+  }
 }
 
 TEST(ModelsDirectoryPath, LivesUnderXdgDataHome) {

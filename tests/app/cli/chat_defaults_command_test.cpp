@@ -72,7 +72,7 @@ TEST_F(ChatDefaults, TheConfigFileSetsDefaultsAndTheCommandLineGoesOverThem) {
 TEST_F(ChatDefaults, ABadConfigFileIsAnErrorNamingTheFileAndKey) {
   const std::string file = (tmp_ / "config" / "dschat" / "config.json").string();
   write_config(R"({"temprature": 0.3})");
-  for (const std::string& command : {"", "run "}) {
+  for (const std::string command : {"", "run "}) {
     const test::CommandResult r = show(command + (command.empty() ? "" : "hi"));
     EXPECT_EQ(r.status, 1) << command;
     EXPECT_NE(r.err.find(file + ": unknown key \"temprature\""), std::string::npos) << r.err;
