@@ -100,8 +100,11 @@ TEST_F(ChatDefaults, ModelsAreFoundByNameAndListed) {
   const std::string bundled = (fs::path(DSCHAT_SOURCE_DIR) / "assets" / "model").string();
   EXPECT_NE(show("--model " + bundled).out.find("path: " + bundled + "\n"), std::string::npos);
   EXPECT_NE(show("", "DSCHAT_MODEL_DIR=" + bundled).out.find("path: " + bundled + "\n"), std::string::npos);
-  const test::CommandResult run = test::run("run --model bible -n 3 --temp 0 Hello", env());
-  EXPECT_EQ(run.status, 0) << run.err;
+  // The other commands that take --model find it by name too.
+  for (const char* command : {"run --model bible -n 3 --temp 0 Hello", "info --model bible", "bench --model bible -p 4 -n 2 -r 1 -t 1"}) {
+    const test::CommandResult other = test::run(command, env());
+    EXPECT_EQ(other.status, 0) << command << ": " << other.err;
+  }
   // A name that is nowhere is named as given.
   const test::CommandResult missing = show("--model nosuchmodel");
   EXPECT_EQ(missing.status, 1);
