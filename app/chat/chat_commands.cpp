@@ -83,6 +83,8 @@ std::string check_parameter(const std::string& name, const std::string& value) {
     if (!parse_integer(value, n) || n < 0) return "seed must be an integer >= 0 (0 = random), not '" + value + "'";
   } else if (name == "num_predict") {
     if (!parse_integer(value, n) || n < -1) return "num_predict must be an integer >= -1 (-1 = no limit), not '" + value + "'";
+  } else if (name == "num_ctx") {  // the upper bound is the model's: the session checks it
+    if (!parse_integer(value, n) || n < 16) return "num_ctx must be a number of tokens, at least 16, not '" + value + "'";
   }
   return "";
 }
@@ -135,7 +137,8 @@ ChatCommand parse_set(std::string_view rest) {
 
 const std::vector<std::string>& settable_parameters() {
   static const std::vector<std::string> names = {"temperature", "top_k",         "top_p", "min_p",
-                                                 "repeat_penalty", "repeat_last_n", "seed",  "num_predict"};
+                                                 "repeat_penalty", "repeat_last_n", "seed",  "num_predict",
+                                                 "num_ctx"};
   return names;
 }
 
@@ -213,6 +216,7 @@ std::string chat_help_text(std::string_view topic) {
            "    repeat_last_n N   how many recent tokens the penalty looks at\n"
            "    seed S            random seed (0 = a new one each time)\n"
            "    num_predict N     at most N tokens a reply (-1 = no limit)\n"
+           "    num_ctx N         the context's size in tokens (a new, empty cache; at most the model's)\n"
            "/set system TEXT            set the system prompt (\"\"\"...\"\"\" for several lines)\n"
            "/set think show|fold|hide   a reply's reasoning (<think>): in full, one line (default), not at all\n"
            "/set markdown on|off        render replies' Markdown (default on)";

@@ -45,7 +45,10 @@ ChatSession::ChatSession(std::unique_ptr<Responder> responder, ChatSessionOption
   conversation_.created = conversation_.updated = utc_now_iso8601();
   conversation_.model = {responder_->model_path(), responder_->model_name()};
   conversation_.system = options_.system;
-  set_sampling(options_.sampling.value_or(defaults.sampling));
+  SamplingParams sampling = options_.sampling.value_or(defaults.sampling);
+  for (const auto& [name, value] : options_.sampling_overrides) set_sampling_parameter(sampling, name, value);
+  for (const auto& [name, value] : options_.sampling_options) set_sampling_parameter(sampling, name, value);
+  set_sampling(sampling);
   // --ctx beyond what the model was trained for: the responder made the largest context it has,
   // and the user is told, not left to find out from the status line.
   if (const int capacity = responder_->context_max(); capacity > 0 && options_.context_tokens > capacity) {
@@ -285,7 +288,7 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
   }
   if (name == "num_ctx") {
     long long v = parse_whole_integer(value, "num_ctx needs an integer");
-    if (v < 0 || v > std::numeric_limits<int>::max()) v = 0;  // out of every range: the responder says which
+    v = std::clamp<long long>(v, 0, std::numeric_limits<int>::max());  // out of range: the responder says how
     responder_->set_context_size(static_cast<int>(v));        // throws std::invalid_argument
     std::lock_guard lock(mutex_);
     options_.context_tokens = static_cast<int>(v);
@@ -373,7 +376,8 @@ void ChatSession::load(const std::filesystem::path& path) {
     // if that holds the same bytes; an older copy's turns go to a new id on the first save.
     revision = loaded_revision;
   }
-  const SamplingParams sampling = loaded.sampling;
+  SamplingParams sampling = loaded.sampling;
+  for (const auto& [name, value] : options_.sampling_options) set_sampling_parameter(sampling, name, value);
   // Replies keep the name of the model that wrote them (files from before per-reply names: the
   // file's model), though the conversation goes on with this one.
   for (Message& m : loaded.messages)
@@ -393,6 +397,12 @@ void ChatSession::load(const std::filesystem::path& path) {
   const int first = responder_->rebuild_cache(messages_in_context(), cancel_);
   std::lock_guard lock(mutex_);
   first_in_context_ = first;
+  if (first > 0) {
+    const size_t total = conversation_.messages.size();
+    notices_.push_back("This conversation is longer than the context (" + std::to_string(responder_->context_max()) +
+                       " tokens): the model sees the last " + std::to_string(total - static_cast<size_t>(first)) +
+                       " of its " + std::to_string(total) + " messages.");
+  }
 }
 
 void ChatSession::export_markdown(const std::filesystem::path& path) const {

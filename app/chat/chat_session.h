@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/backend/loaded_model.h"
@@ -31,6 +32,10 @@
 #include "engine/sampler.h"
 
 namespace dschat {
+
+// Sampling parameters by their /set names and values as typed ({"temperature", "0"}), applied in
+// order (a later one wins): the config file's, then the command line's.
+using SamplingOverrides = std::vector<std::pair<std::string, std::string>>;
 
 struct ChatSessionOptions {
   std::string template_name;                // "" = detect from tokenizer_config.json (local responder)
@@ -43,6 +48,9 @@ struct ChatSessionOptions {
   int draft_vocab = 8192;                   // the draft head's rows (--draft-vocab; 0 = all)
   CacheType cache_type = CacheType::F32;    // the latent cache's element type (--cache-type; local responder)
   std::optional<SamplingParams> sampling;   // nullopt = the responder's defaults (the model directory's)
+  SamplingOverrides sampling_overrides;     // set over `sampling` at the start (the config file's)
+  SamplingOverrides sampling_options;       // then these, and again over a loaded conversation's
+                                            // own values (the command line's: what was asked for)
   std::string system;                       // system prompt
   bool autosave = true;                     // save the file after every turn
   std::filesystem::path conversations_dir;  // "" = default_conversations_dir()

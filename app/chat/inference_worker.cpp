@@ -245,7 +245,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
       case K::SetParameter:
         backend_->set_parameter(command.name, command.text);
         notice("set " + command.name + " to " + command.text);
-        post_conversation();  // for /show parameters
+        post_conversation();  // for /show parameters, and num_ctx changes the size the status line shows
         return;
       case K::SetSystem:
         backend_->set_system_prompt(command.text);

@@ -25,6 +25,7 @@
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
 #include "app/cli/speculation_cost.h"
+#include "app/cli/model_option.h"
 #include "app/cli/weight_type_option.h"
 #include "engine/generation.h"
 #include "engine/model.h"
@@ -38,7 +39,7 @@ const char* kBenchHelp =
     "                    [--type-output TYPE] [--cache-type f32|bf16|fp8|q8_0] [-r REPS] [--json]\n"
     "  Measures prefill (p tokens in one batch) and decode (n tokens one at a time) speed in\n"
     "  tokens/s, mean +- sd over REPS repetitions after a warm-up, plus load time and peak RSS.\n"
-    "  --model PATH     model directory, .gguf or .pt file (default: the bundled model)\n"
+    "  --model PATH     model directory, .gguf or .pt file, or a NAME of dschat list (default: the bundled model)\n"
     "  -p, --n-prompt   prefill tokens (default 512; 0 skips prefill)\n"
     "  -n, --n-gen      decode tokens (default 128; 0 skips decode)\n"
     "  -d, --depth N    tokens already in the cache before each prefill and decode (default 0)\n"
@@ -243,7 +244,7 @@ int cmd_bench(const Args& args) {
     options.weight_type = type.type;
     options.output_weight_type = output_type.type;
     const auto load_start = std::chrono::steady_clock::now();
-    const std::string model_dir = cl.get_or("--model", default_model_dir());
+    const std::string model_dir = model_option(cl.get("--model"), UserConfig{}).string();  // a NAME of dschat list too
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const double load_s = seconds_since(load_start);
     const ModelConfig& config = model->config();

@@ -19,6 +19,9 @@
 #include "app/backend/remote_responder.h"
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
+#include "app/cli/model_option.h"
+#include "app/cli/sampling_options.h"
+#include "app/chat/user_config.h"
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
 #include "common/bounded_read.h"
@@ -31,7 +34,8 @@ namespace {
 const char* kRunUsage =
     "usage: dschat run [--model DIR] [options] (TEXT | --prompt TEXT)\n"
     "  Streams the model's reply to one prompt to stdout.\n"
-    "  --model DIR           model directory (default: the bundled model)\n"
+    "  --model PATH|NAME     model directory, .gguf or .pt file, or the name of one in the models\n"
+    "                        directory (dschat list; default: the config file's, else the bundled model)\n"
     "  --remote URL          a remote OpenAI-compatible engine instead (e.g. http://HOST:8000/v1);\n"
     "                        --model, --template, --ctx, --draft, -t do not apply\n"
     "  --remote-model NAME   the remote model (default: the first the server lists)\n"
@@ -102,12 +106,11 @@ void print_stats(const TurnResult& r) {
 int cmd_run(const Args& args) {
   std::optional<CommandLine> cl;
   try {
-    cl.emplace(args,
-               std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
-                                     "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
-                                     "--remote-model", "--api-key-env"},
-               std::set<std::string>{"--verbose", "--help", "--no-mtp"},
+    std::set<std::string> value_options{"--model", "--prompt", "--n-predict", "--template", "--system", "--ctx",
+                                        "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
+                                        "--remote-model", "--api-key-env"};
+    value_options.merge(sampling_option_names());
+    cl.emplace(args, value_options, std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
   } catch (const CommandLineError& e) {
@@ -137,7 +140,8 @@ int cmd_run(const Args& args) {
     }
     if (!prompt_arg) throw CommandLineError("a prompt is required: dschat run TEXT, or --prompt TEXT ('-' reads stdin)");
     prompt = *prompt_arg == "-" ? read_stdin() : *prompt_arg;
-    model_dir = cl->get_or("--model", default_model_dir());
+    UserConfig config = load_user_config(default_user_config_path());  // UserConfigError: exit 1 below
+    model_dir = model_option(cl->get("--model"), config).string();
     options.max_reply_tokens = static_cast<int>(cl->get_int("--n-predict", -1, -1, 100'000'000));
     if (options.max_reply_tokens == 0)
       throw CommandLineError("-n 0 would give an empty reply: use -1 for no limit or a number of tokens");
@@ -153,6 +157,9 @@ int cmd_run(const Args& args) {
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");
     options.autosave = false;
+    // Over the directory's defaults (a remote engine: dschat's): the config file's, then the options'.
+    options.sampling_overrides = config.sampling;
+    options.sampling_options = sampling_overrides(*cl);
     load_options.threads = static_cast<int>(cl->get_int("--threads", 0, 0, 1024));
   } catch (const CommandLineError& e) {
     report_error("run", std::string(e.what()) + " (see dschat run --help)");
@@ -160,6 +167,8 @@ int cmd_run(const Args& args) {
   } catch (const std::invalid_argument& e) {
     report_error("run", error_message(e));
     return 2;
+  } catch (const UserConfigError& e) {
+    return report_error("run", e.what());
   }
 
   struct sigaction action {};
@@ -188,22 +197,6 @@ int cmd_run(const Args& args) {
   if (g_interrupted) return 130;
   if (model)
     for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
-
-  // Sampling: the directory's defaults (a remote engine: dschat's), then the options given.
-  SamplingParams sampling = model ? model->sampling_defaults : remote_responder->defaults().sampling;
-  try {
-    const std::pair<const char*, const char*> names[] = {
-        {"--temp", "temperature"},   {"--top-k", "top_k"},
-        {"--top-p", "top_p"},        {"--min-p", "min_p"},
-        {"--repeat-penalty", "repeat_penalty"}, {"--repeat-last-n", "repeat_last_n"},
-        {"--seed", "seed"}};
-    for (const auto& [option, parameter] : names)
-      if (auto value = cl->get(option)) set_sampling_parameter(sampling, parameter, *value);
-  } catch (const std::invalid_argument& e) {
-    report_error("run", error_message(e));
-    return 2;
-  }
-  options.sampling = sampling;
 
   std::unique_ptr<ChatSession> session;
   try {

@@ -33,6 +33,7 @@ regressions="$root/tests/fuzz/regressions/$target"
 case $target in
   tokenizer_json) max_len=1048576 ;;
   safetensors_header|safetensors_index|model_config|conversation|openai_request) max_len=524288 ;;
+  user_config) max_len=1048576 ;;  # the file limit (1 MiB), deep nesting within it
   pt_zip|pickle|pt_checkpoint|tokenizer_encode|gguf_file|sse_stream) max_len=65536 ;;
   *) max_len=8192 ;;
 esac
