@@ -108,6 +108,7 @@ struct TurnFinishedEvent {
   bool interrupted = false;
   std::string error;
   GenerationStats stats;
+  bool message_kept = false;  // TurnResult::message_kept
 };
 struct ConversationEvent {
   std::shared_ptr<const Conversation> conversation;  // a snapshot

@@ -17,6 +17,7 @@
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
 #include "app/backend/remote_responder.h"
+#include "app/backend/stop_strings.h"
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
 #include "app/cli/commands.h"
@@ -33,7 +34,8 @@ const char* kRunUsage =
     "  Streams the model's reply to one prompt to stdout.\n"
     "  --model DIR           model directory (default: the bundled model)\n"
     "  --remote URL          a remote OpenAI-compatible engine instead (e.g. http://HOST:8000/v1);\n"
-    "                        --model, --template, --ctx, --draft, -t do not apply\n"
+    "                        --model, --template, --ctx, --draft, --no-mtp, --draft-vocab,\n"
+    "                        --cache-type and -t are for a local model and refused with it\n"
     "  --remote-model NAME   the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR     send the API key held in environment variable VAR (default: none)\n"
     "  TEXT, --prompt TEXT   the prompt (the words of TEXT joined by spaces); '-' reads it from stdin\n"
@@ -46,6 +48,8 @@ const char* kRunUsage =
     "  --repeat-penalty R    penalise recent tokens (1 = off)\n"
     "  --repeat-last-n N     how many recent tokens the penalty looks at (default 64)\n"
     "  --seed S              random seed (0 = random); the same seed gives the same reply\n"
+    "  --stop TEXT           end the reply where TEXT appears (not printed; \\n \\t \\s \\\\ escapes);\n"
+    "                        a remote engine gets it as the request's stop\n"
     "  --template NAME       chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT         system prompt\n"
     "  --ctx N               context size in tokens (default: the model's maximum)\n"
@@ -105,7 +109,7 @@ int cmd_run(const Args& args) {
     cl.emplace(args,
                std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
                                      "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
+                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote", "--stop",
                                      "--remote-model", "--api-key-env"},
                std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
@@ -126,7 +130,7 @@ int cmd_run(const Args& args) {
   std::optional<std::string> model_dir;
   RemoteArguments remote;
   try {
-    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--no-mtp", "--draft-vocab", "--threads", "--cache-type"});
     // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
     if (prompt_arg && !cl->positional().empty())
@@ -152,6 +156,7 @@ int cmd_run(const Args& args) {
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");
+    if (auto stop = cl->get("--stop")) options.stop = {parse_stop_string(*stop)};  // std::invalid_argument
     options.autosave = false;
     load_options.threads = static_cast<int>(cl->get_int("--threads", 0, 0, 1024));
   } catch (const CommandLineError& e) {
