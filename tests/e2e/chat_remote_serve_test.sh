@@ -76,7 +76,12 @@ remote_stopped=$("$DSCHAT" run --remote "http://127.0.0.1:$PORT" --temp 0 -n 12 
   fail "dschat run --remote --stop failed: $remote_stopped"
 [ "$remote_stopped" = "$local_stopped" ] || fail "with --stop: remote [$remote_stopped], local [$local_stopped]"
 case $local_stopped in *"$stop_word"*) fail "the stop string was printed: [$local_stopped]" ;; esac
-tail -1 "$E2E_DIR/serve.log" | grep -q 'POST /v1/chat/completions 200 .* stop=stop ' ||
+# (The server logs a request after its last byte went out: the client may be done before that.)
+for ((i = 0; i < 100; i++)); do
+  grep -q 'POST /v1/chat/completions 200 .* stop=stop ' "$E2E_DIR/serve.log" && break
+  sleep 0.05
+done
+grep -q 'POST /v1/chat/completions 200 .* stop=stop ' "$E2E_DIR/serve.log" ||
   fail "the server did not stop at the stop string: $(tail -1 "$E2E_DIR/serve.log")"
 echo "--stop '$stop_word': [$local_stopped] here and there"
 
@@ -126,6 +131,10 @@ wait_reply_done 30
 last_messages 2 | head -1 | grep -qx 'user: "are you still there"' || fail "after /regen: $(last_messages 2)"
 last_messages 1 | grep -q '^assistant: "' || fail "no reply after /regen: $(last_messages 1)"
 last_messages 1 | grep -q '\[interrupted\]$' && fail "the resent reply is marked interrupted: $(last_messages 1)"
+for ((i = 0; i < 100; i++)); do
+  grep -q 'POST /v1/chat/completions 200' "$E2E_DIR/serve.log" && break
+  sleep 0.05
+done
 grep -q 'POST /v1/chat/completions 200' "$E2E_DIR/serve.log" || fail "the restarted server answered nothing"
 stop_chat
 echo "PASS"
