@@ -220,6 +220,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
   options.max_tokens = request.max_reply_tokens >= 0 ? std::min(request.max_reply_tokens, room) : room;
   options.eos_ids = model_->eos_ids;
   options.stop_strings = template_.stop_strings();
+  options.stop_strings.insert(options.stop_strings.end(), request.stop.begin(), request.stop.end());
   options.cancel = &cancel;
   options.draft_tokens = draft_tokens_;
 

@@ -9,6 +9,7 @@
 
 #include "app/backend/local_responder.h"
 #include "app/backend/reasoning.h"
+#include "app/backend/stop_strings.h"
 #include "app/chat/conversation_list.h"
 #include "common/out_of_memory.h"
 
@@ -129,6 +130,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
     request.sampling.seed = seed_;
     request.restart_sampling = restart_sampling_;
     request.max_reply_tokens = options_.max_reply_tokens;
+    request.stop = options_.stop;
   }
   // Pieces that arrive before </think> are the reasoning's (a piece is a token, except where the
   // stop-string hold-back joins a few).
@@ -149,6 +151,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   ReplyResult reply = responder_->respond(request, counting, cancel_);
   TurnResult result;
   result.ok = reply.ok;
+  result.message_kept = !reply.ok && reply.retryable;
   result.error = std::move(reply.error);
   result.reply = reply.reply;
   result.stats = reply.stats;
@@ -182,13 +185,21 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
   {
     std::lock_guard lock(mutex_);
     if (!conversation_.messages.empty() && conversation_.messages.back().role == Role::User) {
-      result.error = "the last message has no reply yet";
+      result.error = "the last message has no reply yet: /regen sends it again, /undo removes it";
       return result;
     }
     if (conversation_.messages.empty() && conversation_.title.empty()) conversation_.title = conversation_title(user_text);
     conversation_.messages.push_back({Role::User, user_text, utc_now_iso8601(), std::nullopt, false});
   }
   result = generate_reply(callbacks);
+  if (!result.ok && result.message_kept) {
+    {
+      std::lock_guard lock(mutex_);
+      conversation_.updated = utc_now_iso8601();
+    }
+    autosave(result);  // the message is not lost if dschat ends before it is answered
+    return result;
+  }
   if (!result.ok) {
     std::lock_guard lock(mutex_);
     conversation_.messages.pop_back();  // the failed turn leaves the conversation as it was
@@ -202,19 +213,26 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
 TurnResult ChatSession::regenerate(const TurnCallbacks& callbacks) {
   TurnResult result;
   Message previous;
+  bool unanswered = false;
   {
     std::lock_guard lock(mutex_);
-    if (conversation_.messages.empty() || conversation_.messages.back().role != Role::Assistant) {
+    if (conversation_.messages.empty()) {
       result.error = "there is no reply to regenerate";
       return result;
     }
-    previous = std::move(conversation_.messages.back());
-    conversation_.messages.pop_back();
+    unanswered = conversation_.messages.back().role == Role::User;  // a failed turn kept its message
+    if (!unanswered) {
+      previous = std::move(conversation_.messages.back());
+      conversation_.messages.pop_back();
+    }
   }
   result = generate_reply(callbacks);  // the responder's cache rolls back to the shared prefix
   if (!result.ok) {
-    std::lock_guard lock(mutex_);
-    conversation_.messages.push_back(std::move(previous));
+    if (!unanswered) {
+      std::lock_guard lock(mutex_);
+      conversation_.messages.push_back(std::move(previous));
+    }
+    result.message_kept = unanswered;  // it stays, as it was
     return result;
   }
   autosave(result);
@@ -281,6 +299,12 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
     options_.max_reply_tokens = static_cast<int>(v);
     return;
   }
+  if (name == "stop") {
+    std::vector<std::string> stop = parse_stop_list(value);  // throws std::invalid_argument
+    std::lock_guard lock(mutex_);
+    options_.stop = std::move(stop);
+    return;
+  }
   if (name == "draft") {  // MTP speculative decoding, tokens drafted per step
     const long long v = parse_whole_integer(value, "draft needs an integer (0 = off, 1 to 3 tokens per step)");
     responder_->set_draft_tokens(v < 0 || v > 3 ? -1 : static_cast<int>(v));  // throws std::invalid_argument
@@ -316,6 +340,7 @@ std::string ChatSession::parameters_text() const {
       << "repeat_last_n " << p.repeat_window << '\n'
       << "seed " << p.seed << (p.seed == 0 ? " (random: " + std::to_string(seed_) + ")" : "") << '\n'
       << "num_predict " << options_.max_reply_tokens << '\n'
+      << "stop " << stop_list_text(options_.stop) << '\n'
       << "num_ctx " << responder_->context_max() << '\n'
       << "draft " << responder_->draft_tokens() << '\n';
   return out.str();

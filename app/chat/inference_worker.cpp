@@ -172,7 +172,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
   auto notice = [this](std::string text) { post(NoticeEvent{std::move(text)}); };
   auto error_event = [this](std::string text) { post(ErrorEvent{std::move(text)}); };
   auto finish_turn = [this](const TurnResult& result) {
-    post(TurnFinishedEvent{result.ok, result.interrupted, result.error, result.stats});
+    post(TurnFinishedEvent{result.ok, result.interrupted, result.error, result.stats, result.message_kept});
     if (result.save_error) {
       post(ErrorEvent{"autosave failed: " + *result.save_error + " (the conversation is kept in memory; try /save PATH)"});
     }

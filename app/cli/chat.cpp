@@ -47,7 +47,7 @@ const char* kChatOptions =
     "                    else the bundled demo model\n"
     "  --remote URL      chat with a remote OpenAI-compatible engine (vLLM, SGLang, llama-server,\n"
     "                    dschat serve) at URL, e.g. http://HOST:8000/v1 (/v1 is added to a bare\n"
-    "                    host); the model options below do not apply\n"
+    "                    host); the local model's options below are refused with it\n"
     "  --remote-model NAME  the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR send the API key held in environment variable VAR (default: no key)\n"
     "  --resume [ARG]    reopen the last conversation (on a terminal with several: asks which),\n"
@@ -131,7 +131,7 @@ ChatArguments parse_arguments(const Args& raw) {
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
-  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--no-mtp", "--draft-vocab", "--threads", "--cache-type"});
   parsed.list_conversations = cl.has("--conversations");
   parsed.save_line_mode = cl.has("--save");
   parsed.model_arg = cl.get("--model");
@@ -242,6 +242,7 @@ int run_line_mode(const ChatArguments& args, bool interactive) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (!result.ok) std::fprintf(stderr, "error: %s\n", terminal_safe_text(result.error).c_str());
+    if (result.message_kept) std::fputs("your message is kept: /regen sends it again, /undo removes it\n", stderr);
     if (result.save_error) std::fprintf(stderr, "autosave failed: %s\n", terminal_safe_text(*result.save_error).c_str());
   };
   MultilineInput multiline;

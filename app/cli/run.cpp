@@ -17,6 +17,7 @@
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
 #include "app/backend/remote_responder.h"
+#include "app/backend/stop_strings.h"
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
 #include "app/cli/model_option.h"
@@ -37,7 +38,8 @@ const char* kRunUsage =
     "  --model PATH|NAME     model directory, .gguf or .pt file, or the name of one in the models\n"
     "                        directory (dschat list; default: the config file's, else the bundled model)\n"
     "  --remote URL          a remote OpenAI-compatible engine instead (e.g. http://HOST:8000/v1);\n"
-    "                        --model, --template, --ctx, --draft, -t do not apply\n"
+    "                        --model, --template, --ctx, --draft, --no-mtp, --draft-vocab,\n"
+    "                        --cache-type and -t are for a local model and refused with it\n"
     "  --remote-model NAME   the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR     send the API key held in environment variable VAR (default: none)\n"
     "  TEXT, --prompt TEXT   the prompt (the words of TEXT joined by spaces); '-' reads it from stdin\n"
@@ -50,6 +52,8 @@ const char* kRunUsage =
     "  --repeat-penalty R    penalise recent tokens (1 = off)\n"
     "  --repeat-last-n N     how many recent tokens the penalty looks at (default 64)\n"
     "  --seed S              random seed (0 = random); the same seed gives the same reply\n"
+    "  --stop TEXT           end the reply where TEXT appears (not printed; \\n \\t \\s \\\\ escapes);\n"
+    "                        a remote engine gets it as the request's stop\n"
     "  --template NAME       chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT         system prompt\n"
     "  --ctx N               context size in tokens (default: the model's maximum)\n"
@@ -108,7 +112,7 @@ int cmd_run(const Args& args) {
   try {
     std::set<std::string> value_options{"--model", "--prompt", "--n-predict", "--template", "--system", "--ctx",
                                         "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
-                                        "--remote-model", "--api-key-env"};
+                                        "--remote-model", "--api-key-env", "--stop"};
     value_options.merge(sampling_option_names());
     cl.emplace(args, value_options, std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
@@ -129,7 +133,7 @@ int cmd_run(const Args& args) {
   std::optional<std::string> model_dir;
   RemoteArguments remote;
   try {
-    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--no-mtp", "--draft-vocab", "--threads", "--cache-type"});
     // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
     if (prompt_arg && !cl->positional().empty())
@@ -156,6 +160,7 @@ int cmd_run(const Args& args) {
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");
+    if (auto stop = cl->get("--stop")) options.stop = {parse_stop_string(*stop)};  // std::invalid_argument
     options.autosave = false;
     // Over the directory's defaults (a remote engine: dschat's): the config file's, then the options'.
     options.sampling_overrides = config.sampling;

@@ -522,6 +522,7 @@ class ChatApp {
     hint_.reset();  // "stopping..." has happened
     transcript_.end_turn(e.interrupted);
     if (!e.ok) error(e.error);
+    if (e.message_kept) notice("your message is kept: /regen sends it again, /undo removes it");
     if (e.ok && e.stats.decode_tokens_per_second > 0) status_.last_tokens_per_second = e.stats.decode_tokens_per_second;
     dispatch_queue();
   }
