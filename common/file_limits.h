@@ -19,7 +19,11 @@ inline constexpr uint64_t kMiB = uint64_t{1} << 20;
 // config.json, generation_config.json, tokenizer_config.json, model.safetensors.index.json.
 inline constexpr FileLimit kJsonConfigLimit{64 * kMiB, "a JSON configuration file"};
 inline constexpr FileLimit kTokenizerJsonLimit{512 * kMiB, "tokenizer.json"};
-inline constexpr FileLimit kConversationLimit{256 * kMiB, "a conversation file"};
+// A conversation is parsed without a DOM (app/chat/conversation_file_parser.h) and saved one
+// message at a time: opening or saving one takes about twice its size (the text and the
+// messages; a DOM took 5 times), so a 2 GiB file, some 500 million tokens of chat, takes about
+// 4.5 GB, what a machine that runs these models has; above it a file is no chat but a mistake.
+inline constexpr FileLimit kConversationLimit{2048 * kMiB, "a conversation file"};
 inline constexpr FileLimit kHistoryLimit{64 * kMiB, "the input history"};
 // The --batch file of `dschat tokenize` and `dschat detokenize`.
 inline constexpr FileLimit kBatchFileLimit{1024 * kMiB, "a batch file"};
