@@ -474,7 +474,7 @@ TEST_F(FaultTest, LoadingWhatIsNotARegularFileIsRefusedAtOnce) {
   test::make_sparse_file(dir_ / "big.json", too_big);
   EXPECT_EQ(test::error_within_a_second([&] { store.load(dir_ / "big.json"); }, fifo),
             (dir_ / "big.json").string() + ": is " + std::to_string(too_big) +
-                " bytes, more than the 2048 MiB limit for a conversation file");
+                " bytes, more than the 1024 MiB limit for a conversation file");
 }
 
 }  // namespace
