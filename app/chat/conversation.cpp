@@ -120,10 +120,12 @@ std::string conversation_file_text(const Conversation& c, const std::string& id)
     for (size_t i = 0; i < c.messages.size(); ++i) {
       const std::string m = message_to_json(c.messages[i]).dump(2);
       text += i == 0 ? "    " : ",\n    ";
-      for (char ch : m) {
-        text += ch;
-        if (ch == '\n') text += "    ";
+      size_t start = 0;
+      for (size_t nl; (nl = m.find('\n', start)) != std::string::npos; start = nl + 1) {
+        text.append(m, start, nl + 1 - start);
+        text += "    ";
       }
+      text.append(m, start);
     }
     text += "\n  ";
   }
