@@ -63,9 +63,11 @@ SEED_SHAPE = {
 DTYPES = {"f32": (torch.float32, "float32"), "bf16": (torch.bfloat16, "bfloat16")}
 
 
-def random_tensors(cfg: DeepseekV3Config, seed: int, dtype: torch.dtype) -> dict:
-    """Same scales as the engine goldens (activations O(1)); e_score_correction_bias stays F32."""
-    shapes = {k: (tuple(v.shape), v.dtype) for k, v in DeepseekV3ForCausalLM(cfg).state_dict().items()}
+def random_tensors(cfg: DeepseekV3Config, seed: int, dtype: torch.dtype, mtp: bool = False) -> dict:
+    """Same scales as the engine goldens (activations O(1)); e_score_correction_bias stays F32.
+    mtp: also the MTP module (model.layers.L), its head shared with lm_head (not stored)."""
+    state = DeepseekV3ForCausalLM(cfg, mtp=mtp).state_dict()
+    shapes = {k: (tuple(v.shape), v.dtype) for k, v in state.items() if not k.endswith("shared_head.head.weight")}
     g = torch.Generator().manual_seed(seed)
     out = {}
     for name, (shape, _) in shapes.items():
@@ -89,13 +91,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shards", type=int, default=1, help="1: model.safetensors; N>1: N shards + index")
     ap.add_argument("--logits-ids", help="comma-separated ids: also write reference_logits.npy")
+    ap.add_argument("--mtp", action="store_true",
+                    help="add one MTP module (num_nextn_predict_layers 1): random, so for the cost side only")
     args = ap.parse_args()
 
     torch_dtype, dtype_name = DTYPES[args.dtype]
-    config = dict(SEED_SHAPE, torch_dtype=dtype_name)
+    config = dict(SEED_SHAPE, torch_dtype=dtype_name, num_nextn_predict_layers=1 if args.mtp else 0)
     cfg = DeepseekV3Config.from_dict(config)
     t0 = time.time()
-    tensors = random_tensors(cfg, args.seed, torch_dtype)
+    tensors = random_tensors(cfg, args.seed, torch_dtype, args.mtp)
     n_params = sum(t.numel() for t in tensors.values())
     n_bytes = sum(t.numel() * t.element_size() for t in tensors.values())
     layout = "hf_single" if args.shards == 1 else "hf_sharded"

@@ -15,8 +15,15 @@ attn_v_b, experts stacked, tokenizer metadata copied from llama.cpp's DeepSeek-L
 llama.cpp treats a deepseek2 file without q_lora as V2-Lite only at 26 or 27 layers, so keep
 q_lora for the GGUF of a short model.
 
+With --v3-attention it writes DeepSeek-V3's attention instead (hidden 7168, 128 heads, q_lora
+1536, kv_lora 512, nope/rope/v 128/64/128, V3's YaRN: factor 40 on 4096 positions, mscale 1/1)
+with V3's expert width (2048, one shared) but few experts and a small vocabulary (--experts 4,
+top-2, --vocab 8192): the latent cache and the attention are V3's, the rest is cut to fit in RAM
+(2 layers: ~1.6 GB). Used for the latent-cache accuracy of docs/benchmarks.md.
+
 Usage: /usr/bin/python3 tools/make_wide_checkpoint.py OUT_DIR [--layers 6] [--dense-layers 1]
-           [--no-q-lora] [--q-lora-rank 1536] [--seed 0] [--gguf FILE --llama-cpp DIR]
+           [--no-q-lora] [--q-lora-rank 1536] [--seed 0] [--mtp] [--gguf FILE --llama-cpp DIR]
+           [--v3-attention [--experts 4] [--vocab 8192]]
 Not committed (too large). The HF directory has no tokenizer: `dschat bench` needs none.
 """
 import argparse
@@ -68,6 +75,31 @@ WIDE_SHAPE = {
     "torch_dtype": "bfloat16",
 }
 
+# DeepSeek-V3's config.json for everything the attention and the latent cache see; the dense
+# width and the expert count are --v3-attention's reductions (V3: 18432, 256 experts, top-8).
+V3_ATTENTION = {
+    "hidden_size": 7168,
+    "intermediate_size": 2048,
+    "moe_intermediate_size": 2048,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "n_shared_experts": 1,
+    "n_routed_experts": 4,
+    "num_experts_per_tok": 2,
+    "routed_scaling_factor": 2.5,
+    "kv_lora_rank": 512,
+    "q_lora_rank": 1536,
+    "qk_rope_head_dim": 64,
+    "v_head_dim": 128,
+    "qk_nope_head_dim": 128,
+    "vocab_size": 8192,
+    "max_position_embeddings": 163840,
+    "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096, "beta_fast": 32,
+                     "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0},
+    "bos_token_id": 0,
+    "eos_token_id": 1,
+}
+
 
 def tensor_plan(c: dict) -> list:
     """(HF name, shape, dtype 'BF16'|'F32', kind) in file order; kind picks the values."""
@@ -75,9 +107,14 @@ def tensor_plan(c: dict) -> list:
     nope, rope, v = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]
     kv, ql = c["kv_lora_rank"], c["q_lora_rank"]
     plan = [("model.embed_tokens.weight", (c["vocab_size"], h), "BF16", "w")]
-    for i in range(c["num_hidden_layers"]):
+    layers = c["num_hidden_layers"] + c.get("num_nextn_predict_layers", 0)
+    for i in range(layers):
         p = f"model.layers.{i}."
         a = p + "self_attn."
+        if i >= c["num_hidden_layers"]:  # an MTP module (official layout; embedding and head shared)
+            plan += [(p + "enorm.weight", (h,), "BF16", "norm"), (p + "hnorm.weight", (h,), "BF16", "norm"),
+                     (p + "eh_proj.weight", (h, 2 * h), "BF16", "w"),
+                     (p + "shared_head.norm.weight", (h,), "BF16", "norm")]
         plan.append((p + "input_layernorm.weight", (h,), "BF16", "norm"))
         if ql:
             plan += [(a + "q_a_proj.weight", (ql, h), "BF16", "w"),
@@ -286,11 +323,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gguf", help="also write this llama.cpp GGUF (BF16) of the same weights")
     ap.add_argument("--llama-cpp", default="/work/llama.cpp", help="llama.cpp checkout (gguf-py, vocab file)")
+    ap.add_argument("--mtp", action="store_true",
+                    help="add one MTP module after the main layers (random: for the cost side of speculation)")
     ap.add_argument("--skip-safetensors", action="store_true", help="reuse OUT_DIR/model.safetensors")
+    ap.add_argument("--v3-attention", action="store_true", help="DeepSeek-V3's attention widths (see above)")
+    ap.add_argument("--experts", type=int, default=4, help="routed experts with --v3-attention")
+    ap.add_argument("--vocab", type=int, default=8192, help="vocabulary with --v3-attention")
     args = ap.parse_args()
 
     config = dict(WIDE_SHAPE, num_hidden_layers=args.layers, first_k_dense_replace=args.dense_layers,
-                  q_lora_rank=None if args.no_q_lora else args.q_lora_rank)
+                  q_lora_rank=None if args.no_q_lora else args.q_lora_rank,
+                  num_nextn_predict_layers=1 if args.mtp else 0)
+    if args.v3_attention:
+        config.update(V3_ATTENTION, n_routed_experts=args.experts, vocab_size=args.vocab,
+                      q_lora_rank=None if args.no_q_lora else args.q_lora_rank)
     plan = tensor_plan(config)
     os.makedirs(args.out_dir, exist_ok=True)
     st = os.path.join(args.out_dir, "model.safetensors")

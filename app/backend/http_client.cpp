@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
@@ -15,8 +17,12 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+using Clock = std::chrono::steady_clock;
+
 struct Transfer {
   const std::function<bool(std::string_view)>* on_data = nullptr;
+  Clock::time_point last_activity = Clock::now();  // the last byte received or sent
+  curl_off_t uploaded = 0;
   const std::atomic<bool>* cancel = nullptr;
   CURL* easy = nullptr;
   HttpResponse response;
@@ -28,6 +34,7 @@ bool is_success(long status) { return status >= 200 && status < 300; }
 size_t on_write(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
+  t->last_activity = Clock::now();
   if (t->cancel->load()) return 0;  // aborts the transfer (CURLE_WRITE_ERROR, reported as cancelled)
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -57,6 +64,7 @@ std::string trim(std::string s) {
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  t->last_activity = Clock::now();
   const std::string line(data, size * count);
   const size_t colon = line.find(':');
   if (colon != std::string::npos) {
@@ -67,8 +75,24 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<Transfer*>(user)->cancel->load() ? 1 : 0;
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t uploaded) {
+  auto* t = static_cast<Transfer*>(user);
+  if (uploaded != t->uploaded) {  // a large request body still going out is not a stall
+    t->uploaded = uploaded;
+    t->last_activity = Clock::now();
+  }
+  return t->cancel->load() ? 1 : 0;
+}
+
+// "120 s", "0.5 s".
+std::string seconds_text(long ms) {
+  char text[32];
+  if (ms % 1000 == 0) {
+    std::snprintf(text, sizeof text, "%ld s", ms / 1000);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f s", ms / 1000.0);
+  }
+  return text;
 }
 
 struct EasyDeleter {
@@ -142,8 +166,6 @@ HttpResponse HttpClient::perform(const std::string& url, const std::vector<std::
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_seconds);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -164,10 +186,17 @@ HttpResponse HttpClient::perform(const std::string& url, const std::vector<std::
   int running = 1;
   CURLcode result = CURLE_OK;
   bool cancelled = false;
+  bool stalled = false;
+  const auto stall_timeout = std::chrono::milliseconds(options_.stall_timeout_ms);
+  t.last_activity = Clock::now();
   while (running) {
     if (curl_multi_perform(multi.get(), &running) != CURLM_OK) break;
     if (cancel.load()) {
       cancelled = true;
+      break;
+    }
+    if (running && Clock::now() - t.last_activity >= stall_timeout) {
+      stalled = true;
       break;
     }
     if (running) curl_multi_poll(multi.get(), nullptr, 0, 50, nullptr);
@@ -181,6 +210,8 @@ HttpResponse HttpClient::perform(const std::string& url, const std::vector<std::
 
   if (cancelled || result == CURLE_ABORTED_BY_CALLBACK || (cancel.load() && result != CURLE_OK))
     throw HttpError(HttpError::Kind::Cancelled, "cancelled");
+  if (stalled)
+    throw HttpError(HttpError::Kind::Stalled, "the server sent nothing for " + seconds_text(options_.stall_timeout_ms));
   if (result == CURLE_WRITE_ERROR && t.stopped_by_reader) return t.response;
   if (result == CURLE_OK) return t.response;
 
@@ -198,8 +229,8 @@ HttpResponse HttpClient::perform(const std::string& url, const std::vector<std::
     case CURLE_OPERATION_TIMEDOUT:
       if (t.response.status == 0 && detail.find("onnect") != std::string::npos)
         throw HttpError(K::Connect, "cannot connect (" + detail + ")");
-      throw HttpError(K::Stalled, "the server sent nothing for " + std::to_string(options_.stall_timeout_seconds) +
-                                      " s (" + detail + ")");
+      throw HttpError(K::Stalled, "the server sent nothing for " + seconds_text(options_.stall_timeout_ms) + " (" +
+                                      detail + ")");
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:

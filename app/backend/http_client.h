@@ -15,8 +15,10 @@ namespace dschat {
 
 struct HttpOptions {
   long connect_timeout_ms = 10'000;
-  // No byte for this long (a stalled server or network) ends the transfer with HttpError::Stalled.
-  long stall_timeout_seconds = 120;
+  // No byte received (nor sent) for this long, a stalled server or network, ends the transfer with
+  // HttpError::Stalled. Timed here from the last byte, not with CURLOPT_LOW_SPEED_*: libcurl
+  // averages the speed over the last ~5 s, so a stall right after some bytes ended ~5 s late.
+  long stall_timeout_ms = 120'000;
 };
 
 // A transfer that did not complete. `what()` is the reason as one line; it never contains the

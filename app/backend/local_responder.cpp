@@ -73,9 +73,11 @@ std::string LocalResponder::model_info() const {
 void LocalResponder::cache_changed() { context_used_.store(context_->size()); }
 
 void LocalResponder::set_context_size(int tokens) {
-  int max_positions = model_->model->config().max_position_embeddings;
-  if (tokens < 16 || tokens > max_positions)
-    throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
+  const int max_positions = model_->model->config().max_position_embeddings;
+  if (tokens > max_positions)
+    throw std::invalid_argument("num_ctx " + std::to_string(tokens) + " is more than this model allows: at most " +
+                                std::to_string(max_positions) + " tokens (its max_position_embeddings)");
+  if (tokens < 16) throw std::invalid_argument("num_ctx must be between 16 and " + std::to_string(max_positions));
   context_ = model_->create_context(tokens, context_options_);
   context_capacity_.store(context_->capacity());
   context_used_.store(0);
@@ -173,10 +175,16 @@ std::vector<int32_t> LocalResponder::build_prompt(const ChatMessages& conversati
   }
   first += 2 * k;
   if (first != first_before) {
-    int dropped = first - first_before;
-    notices.push_back("The conversation no longer fits in the context (" + std::to_string(capacity) +
-                      " tokens): left out the " + std::to_string(dropped) + " oldest message" +
-                      (dropped == 1 ? "" : "s") + "; the model no longer sees " + (dropped == 1 ? "it" : "them") + ".");
+    // Counted against the whole conversation: after a resume (or earlier turns) messages were out
+    // already, and "left out the 22 oldest" of a 10,000-message conversation said too little.
+    const int dropped = first - first_before;
+    const int total = static_cast<int>(messages.size());
+    notices.push_back("The conversation no longer fits in the context (" + std::to_string(capacity) + " tokens): left out the " +
+                      (first_before > 0 ? std::to_string(dropped) + " oldest message" + (dropped == 1 ? "" : "s") +
+                                              " still in it; the model sees the last " + std::to_string(total - first) +
+                                              " of the " + std::to_string(total) + " messages."
+                                        : std::to_string(dropped) + " oldest message" + (dropped == 1 ? "" : "s") +
+                                              "; the model no longer sees " + (dropped == 1 ? "it" : "them") + "."));
     first_in_context = first;
   }
   return ids;
@@ -212,6 +220,7 @@ ReplyResult LocalResponder::respond(const ResponderRequest& request, const Reply
   options.max_tokens = request.max_reply_tokens >= 0 ? std::min(request.max_reply_tokens, room) : room;
   options.eos_ids = model_->eos_ids;
   options.stop_strings = template_.stop_strings();
+  options.stop_strings.insert(options.stop_strings.end(), request.stop.begin(), request.stop.end());
   options.cancel = &cancel;
   options.draft_tokens = draft_tokens_;
 

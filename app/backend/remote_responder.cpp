@@ -160,6 +160,7 @@ std::string RemoteResponder::request_body(const ResponderRequest& request) const
   if (s.min_p > 0) body["min_p"] = s.min_p;
   if (s.repeat_penalty != 1.0f) body["repetition_penalty"] = s.repeat_penalty;
   if (request.max_reply_tokens > 0) body["max_tokens"] = request.max_reply_tokens;
+  if (!request.stop.empty()) body["stop"] = request.stop;
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -173,6 +174,9 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
   int pieces = 0;
   std::string finish_reason;
   std::optional<StreamUsage> usage;
+  // The server is asked to stop at the stop strings; this side stops there too, for a server
+  // that ignores the field (the answer only, as the server's `stop` applies to the content).
+  StopStringFilter stop_filter(request.stop);
   auto emit = [&](const std::string& text) {
     if (text.empty()) return;
     if (pieces++ == 0) first_piece = Clock::now();
@@ -185,10 +189,10 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
       in_reasoning = true;
       emit(d.reasoning_content);
     }
-    if (!d.content.empty()) {
+    if (!d.content.empty() && !stop_filter.stopped()) {
       if (in_reasoning) emit("\n</think>\n\n");
       in_reasoning = false;
-      emit(d.content);
+      emit(stop_filter.push(d.content));
     }
     if (!d.finish_reason.empty()) finish_reason = d.finish_reason;
     if (d.usage) usage = d.usage;
@@ -198,7 +202,7 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
   auto on_data = [&](std::string_view bytes) {
     try {
       sse.feed(bytes, on_delta);
-      return !sse.done();
+      return !sse.done() && !stop_filter.stopped();
     } catch (const std::exception& e) {
       stream_error = e.what();
       return false;
@@ -221,6 +225,7 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
   } catch (const SseError& e) {
     stream_error = e.what();
   }
+  emit(stop_filter.finish());                 // what was held back as a possible stop string's start
   if (in_reasoning) emit("\n</think>\n\n");  // the stream ended inside the reasoning
 
   GenerationStats& stats = result.stats;
@@ -238,6 +243,7 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
     if (result.reply.empty()) {
       result.ok = false;
       result.error = why;
+      result.retryable = true;  // the connection, not the request
       return;
     }
     result.ok = true;  // what came is kept, marked interrupted
@@ -251,12 +257,19 @@ ReplyResult RemoteResponder::respond(const ResponderRequest& request, const Repl
     result.ok = true;
     result.interrupted = true;
     stats.stop = StopReason::User;
+  } else if (stop_filter.stopped()) {  // this side closed the stream at a stop string
+    result.ok = true;
+    stats.stop = StopReason::StopString;
   } else if (!transfer_error.empty()) {
     lost(base_url_ + ": " + transfer_error);
   } else if (response.status < 200 || response.status >= 300) {
     result.ok = false;
     result.error = base_url_ + "/chat/completions: " + http_error_message(response);
     result.reply.clear();
+    // 5xx, 429, 408 may pass; 401/403 want another key (the conversation can be resumed with it).
+    // Other 4xx refuse this request as it is.
+    const long status = response.status;
+    result.retryable = status >= 500 || status == 429 || status == 408 || status == 401 || status == 403 || status < 400;
   } else if (!stream_error.empty()) {
     lost("bad reply stream from " + base_url_ + ": " + stream_error);
   } else if (!sse.done() && finish_reason.empty()) {

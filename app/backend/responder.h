@@ -36,6 +36,9 @@ struct ResponderRequest {
   // the last request); otherwise it goes on where the last reply left it.
   bool restart_sampling = false;
   int max_reply_tokens = -1;  // -1 = no limit (until eos or a full context)
+  // The user's stop strings (app/backend/stop_strings.h): the reply ends where one appears, and
+  // it is not part of the reply.
+  std::vector<std::string> stop;
 };
 
 struct ReplyCallbacks {
@@ -52,6 +55,9 @@ struct ReplyResult {
   std::vector<std::string> notices;  // the same notices as on_notice
   // The first message the model saw (ChatMessages::first_in_context or later), also on error.
   int first_in_context = 0;
+  // On error: the same request may well succeed when sent again (a remote engine that was down,
+  // dropped the connection, answered 5xx or 429), so the session keeps the user's message.
+  bool retryable = false;
 };
 
 // What a session starts from when it is given no parameters.

@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
+
+#include "app/backend/stop_strings.h"
 
 namespace dschat {
 namespace {
@@ -83,6 +86,8 @@ std::string check_parameter(const std::string& name, const std::string& value) {
     if (!parse_integer(value, n) || n < 0) return "seed must be an integer >= 0 (0 = random), not '" + value + "'";
   } else if (name == "num_predict") {
     if (!parse_integer(value, n) || n < -1) return "num_predict must be an integer >= -1 (-1 = no limit), not '" + value + "'";
+  } else if (name == "num_ctx") {  // the upper bound is the model's: the session checks it
+    if (!parse_integer(value, n) || n < 16) return "num_ctx must be a number of tokens, at least 16, not '" + value + "'";
   }
   return "";
 }
@@ -97,6 +102,14 @@ ChatCommand parse_set(std::string_view rest) {
   std::string_view what = next_word(rest);
   if (what == "parameter") {
     std::string name(next_word(rest));
+    if (name == "stop") {  // several strings: the rest of the line
+      try {
+        parse_stop_list(rest);
+      } catch (const std::invalid_argument& e) {
+        return invalid(e.what());
+      }
+      return make(Kind::SetParameter, name, std::string(trim(rest)));
+    }
     std::string value(next_word(rest));
     if (name.empty() || value.empty()) return invalid("usage: /set parameter NAME VALUE (NAME: " + joined_parameters() + ")");
     if (!rest.empty()) return invalid("/set parameter takes one value, got extra '" + std::string(rest) + "'");
@@ -135,7 +148,9 @@ ChatCommand parse_set(std::string_view rest) {
 
 const std::vector<std::string>& settable_parameters() {
   static const std::vector<std::string> names = {"temperature", "top_k",         "top_p", "min_p",
-                                                 "repeat_penalty", "repeat_last_n", "seed",  "num_predict"};
+                                                 "repeat_penalty", "repeat_last_n", "seed",  "num_predict",
+                                                 "num_ctx",
+                                                 "stop"};
   return names;
 }
 
@@ -213,6 +228,8 @@ std::string chat_help_text(std::string_view topic) {
            "    repeat_last_n N   how many recent tokens the penalty looks at\n"
            "    seed S            random seed (0 = a new one each time)\n"
            "    num_predict N     at most N tokens a reply (-1 = no limit)\n"
+           "    num_ctx N         the context's size in tokens (a new, empty cache; at most the model's)\n"
+           "    stop S1 [S2..]    end a reply where one of these (up to 4) appears; \\n \\t \\s \\\\ escapes; off\n"
            "/set system TEXT            set the system prompt (\"\"\"...\"\"\" for several lines)\n"
            "/set think show|fold|hide   a reply's reasoning (<think>): in full, one line (default), not at all\n"
            "/set markdown on|off        render replies' Markdown (default on)";

@@ -9,6 +9,7 @@
 
 #include "app/backend/local_responder.h"
 #include "app/backend/reasoning.h"
+#include "app/backend/stop_strings.h"
 #include "app/chat/conversation_list.h"
 #include "common/out_of_memory.h"
 
@@ -45,7 +46,10 @@ ChatSession::ChatSession(std::unique_ptr<Responder> responder, ChatSessionOption
   conversation_.created = conversation_.updated = utc_now_iso8601();
   conversation_.model = {responder_->model_path(), responder_->model_name()};
   conversation_.system = options_.system;
-  set_sampling(options_.sampling.value_or(defaults.sampling));
+  SamplingParams sampling = options_.sampling.value_or(defaults.sampling);
+  for (const auto& [name, value] : options_.sampling_overrides) set_sampling_parameter(sampling, name, value);
+  for (const auto& [name, value] : options_.sampling_options) set_sampling_parameter(sampling, name, value);
+  set_sampling(sampling);
   // --ctx beyond what the model was trained for: the responder made the largest context it has,
   // and the user is told, not left to find out from the status line.
   if (const int capacity = responder_->context_max(); capacity > 0 && options_.context_tokens > capacity) {
@@ -126,6 +130,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
     request.sampling.seed = seed_;
     request.restart_sampling = restart_sampling_;
     request.max_reply_tokens = options_.max_reply_tokens;
+    request.stop = options_.stop;
   }
   // Pieces that arrive before </think> are the reasoning's (a piece is a token, except where the
   // stop-string hold-back joins a few).
@@ -146,6 +151,7 @@ TurnResult ChatSession::generate_reply(const TurnCallbacks& callbacks) {
   ReplyResult reply = responder_->respond(request, counting, cancel_);
   TurnResult result;
   result.ok = reply.ok;
+  result.message_kept = !reply.ok && reply.retryable;
   result.error = std::move(reply.error);
   result.reply = reply.reply;
   result.stats = reply.stats;
@@ -179,13 +185,21 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
   {
     std::lock_guard lock(mutex_);
     if (!conversation_.messages.empty() && conversation_.messages.back().role == Role::User) {
-      result.error = "the last message has no reply yet";
+      result.error = "the last message has no reply yet: /regen sends it again, /undo removes it";
       return result;
     }
     if (conversation_.messages.empty() && conversation_.title.empty()) conversation_.title = conversation_title(user_text);
     conversation_.messages.push_back({Role::User, user_text, utc_now_iso8601(), std::nullopt, false});
   }
   result = generate_reply(callbacks);
+  if (!result.ok && result.message_kept) {
+    {
+      std::lock_guard lock(mutex_);
+      conversation_.updated = utc_now_iso8601();
+    }
+    autosave(result);  // the message is not lost if dschat ends before it is answered
+    return result;
+  }
   if (!result.ok) {
     std::lock_guard lock(mutex_);
     conversation_.messages.pop_back();  // the failed turn leaves the conversation as it was
@@ -199,19 +213,26 @@ TurnResult ChatSession::submit(const std::string& user_text, const TurnCallbacks
 TurnResult ChatSession::regenerate(const TurnCallbacks& callbacks) {
   TurnResult result;
   Message previous;
+  bool unanswered = false;
   {
     std::lock_guard lock(mutex_);
-    if (conversation_.messages.empty() || conversation_.messages.back().role != Role::Assistant) {
+    if (conversation_.messages.empty()) {
       result.error = "there is no reply to regenerate";
       return result;
     }
-    previous = std::move(conversation_.messages.back());
-    conversation_.messages.pop_back();
+    unanswered = conversation_.messages.back().role == Role::User;  // a failed turn kept its message
+    if (!unanswered) {
+      previous = std::move(conversation_.messages.back());
+      conversation_.messages.pop_back();
+    }
   }
   result = generate_reply(callbacks);  // the responder's cache rolls back to the shared prefix
   if (!result.ok) {
-    std::lock_guard lock(mutex_);
-    conversation_.messages.push_back(std::move(previous));
+    if (!unanswered) {
+      std::lock_guard lock(mutex_);
+      conversation_.messages.push_back(std::move(previous));
+    }
+    result.message_kept = unanswered;  // it stays, as it was
     return result;
   }
   autosave(result);
@@ -278,6 +299,12 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
     options_.max_reply_tokens = static_cast<int>(v);
     return;
   }
+  if (name == "stop") {
+    std::vector<std::string> stop = parse_stop_list(value);  // throws std::invalid_argument
+    std::lock_guard lock(mutex_);
+    options_.stop = std::move(stop);
+    return;
+  }
   if (name == "draft") {  // MTP speculative decoding, tokens drafted per step
     const long long v = parse_whole_integer(value, "draft needs an integer (0 = off, 1 to 3 tokens per step)");
     responder_->set_draft_tokens(v < 0 || v > 3 ? -1 : static_cast<int>(v));  // throws std::invalid_argument
@@ -285,7 +312,7 @@ void ChatSession::set_parameter(const std::string& name, const std::string& valu
   }
   if (name == "num_ctx") {
     long long v = parse_whole_integer(value, "num_ctx needs an integer");
-    if (v < 0 || v > std::numeric_limits<int>::max()) v = 0;  // out of every range: the responder says which
+    v = std::clamp<long long>(v, 0, std::numeric_limits<int>::max());  // out of range: the responder says how
     responder_->set_context_size(static_cast<int>(v));        // throws std::invalid_argument
     std::lock_guard lock(mutex_);
     options_.context_tokens = static_cast<int>(v);
@@ -313,6 +340,7 @@ std::string ChatSession::parameters_text() const {
       << "repeat_last_n " << p.repeat_window << '\n'
       << "seed " << p.seed << (p.seed == 0 ? " (random: " + std::to_string(seed_) + ")" : "") << '\n'
       << "num_predict " << options_.max_reply_tokens << '\n'
+      << "stop " << stop_list_text(options_.stop) << '\n'
       << "num_ctx " << responder_->context_max() << '\n'
       << "draft " << responder_->draft_tokens() << '\n';
   return out.str();
@@ -373,7 +401,8 @@ void ChatSession::load(const std::filesystem::path& path) {
     // if that holds the same bytes; an older copy's turns go to a new id on the first save.
     revision = loaded_revision;
   }
-  const SamplingParams sampling = loaded.sampling;
+  SamplingParams sampling = loaded.sampling;
+  for (const auto& [name, value] : options_.sampling_options) set_sampling_parameter(sampling, name, value);
   // Replies keep the name of the model that wrote them (files from before per-reply names: the
   // file's model), though the conversation goes on with this one.
   for (Message& m : loaded.messages)
@@ -393,6 +422,12 @@ void ChatSession::load(const std::filesystem::path& path) {
   const int first = responder_->rebuild_cache(messages_in_context(), cancel_);
   std::lock_guard lock(mutex_);
   first_in_context_ = first;
+  if (first > 0) {
+    const size_t total = conversation_.messages.size();
+    notices_.push_back("This conversation is longer than the context (" + std::to_string(responder_->context_max()) +
+                       " tokens): the model sees the last " + std::to_string(total - static_cast<size_t>(first)) +
+                       " of its " + std::to_string(total) + " messages.");
+  }
 }
 
 void ChatSession::export_markdown(const std::filesystem::path& path) const {

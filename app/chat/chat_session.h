@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/backend/loaded_model.h"
@@ -31,6 +32,10 @@
 #include "engine/sampler.h"
 
 namespace dschat {
+
+// Sampling parameters by their /set names and values as typed ({"temperature", "0"}), applied in
+// order (a later one wins): the config file's, then the command line's.
+using SamplingOverrides = std::vector<std::pair<std::string, std::string>>;
 
 struct ChatSessionOptions {
   std::string template_name;                // "" = detect from tokenizer_config.json (local responder)
@@ -43,6 +48,10 @@ struct ChatSessionOptions {
   int draft_vocab = 8192;                   // the draft head's rows (--draft-vocab; 0 = all)
   CacheType cache_type = CacheType::F32;    // the latent cache's element type (--cache-type; local responder)
   std::optional<SamplingParams> sampling;   // nullopt = the responder's defaults (the model directory's)
+  SamplingOverrides sampling_overrides;     // set over `sampling` at the start (the config file's)
+  SamplingOverrides sampling_options;       // then these, and again over a loaded conversation's
+                                            // own values (the command line's: what was asked for)
+  std::vector<std::string> stop;            // the user's stop strings (/set parameter stop, --stop)
   std::string system;                       // system prompt
   bool autosave = true;                     // save the file after every turn
   std::filesystem::path conversations_dir;  // "" = default_conversations_dir()
@@ -58,6 +67,10 @@ struct TurnResult {
   bool interrupted = false;           // stopped by request_cancel(); the reply is kept
   std::vector<std::string> notices;   // the same notices as on_notice
   std::optional<std::string> save_error;  // autosave failed (conversation kept in memory)
+  // !ok, and the responder said the request may succeed again (ReplyResult::retryable): the
+  // user's message stays in the conversation (and its file), unanswered; regenerate() sends it
+  // again, undo() removes it.
+  bool message_kept = false;
 };
 
 class ChatSession {
@@ -71,7 +84,8 @@ class ChatSession {
   // Appends the user message, generates the reply (streamed through callbacks.on_piece),
   // appends the reply (marked interrupted when cancelled) and autosaves.
   TurnResult submit(const std::string& user_text, const TurnCallbacks& callbacks = {});
-  // Replaces the last assistant reply with a new one (error when there is none).
+  // Replaces the last assistant reply with a new one; when the last message is the user's (its
+  // turn failed and was kept), answers it. Error when there is neither.
   TurnResult regenerate(const TurnCallbacks& callbacks = {});
   // Removes the last user message and its reply; false when there is nothing to undo.
   bool undo();
@@ -80,7 +94,7 @@ class ChatSession {
 
   void set_system_prompt(const std::string& system);
   // ollama names: temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed,
-  // num_predict, num_ctx. Throws std::invalid_argument with a one-line explanation.
+  // num_predict, num_ctx, stop (parse_stop_list: "S1 S2 ..." or "off"). Throws std::invalid_argument with a one-line explanation.
   void set_parameter(const std::string& name, const std::string& value);
   std::string parameters_text() const;  // one "name value" line each, for /show parameters
 

@@ -172,7 +172,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
   auto notice = [this](std::string text) { post(NoticeEvent{std::move(text)}); };
   auto error_event = [this](std::string text) { post(ErrorEvent{std::move(text)}); };
   auto finish_turn = [this](const TurnResult& result) {
-    post(TurnFinishedEvent{result.ok, result.interrupted, result.error, result.stats});
+    post(TurnFinishedEvent{result.ok, result.interrupted, result.error, result.stats, result.message_kept});
     if (result.save_error) {
       post(ErrorEvent{"autosave failed: " + *result.save_error + " (the conversation is kept in memory; try /save PATH)"});
     }
@@ -245,7 +245,7 @@ void InferenceWorker::execute(const WorkerCommand& command) {
       case K::SetParameter:
         backend_->set_parameter(command.name, command.text);
         notice("set " + command.name + " to " + command.text);
-        post_conversation();  // for /show parameters
+        post_conversation();  // for /show parameters, and num_ctx changes the size the status line shows
         return;
       case K::SetSystem:
         backend_->set_system_prompt(command.text);

@@ -110,6 +110,7 @@ struct TurnFinishedEvent {
   bool interrupted = false;
   std::string error;
   GenerationStats stats;
+  bool message_kept = false;  // TurnResult::message_kept
 };
 // What /show answers, as of the event: the UI answers /show from this at once, also while a
 // reply streams (the backend is the worker's alone). Empty before the model has loaded.

@@ -24,6 +24,8 @@
 #include "app/backend/loaded_model.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/speculation_cost.h"
+#include "app/cli/model_option.h"
 #include "app/cli/weight_type_option.h"
 #include "engine/generation.h"
 #include "engine/model.h"
@@ -37,7 +39,7 @@ const char* kBenchHelp =
     "                    [--type-output TYPE] [--cache-type f32|bf16|fp8|q8_0] [-r REPS] [--json]\n"
     "  Measures prefill (p tokens in one batch) and decode (n tokens one at a time) speed in\n"
     "  tokens/s, mean +- sd over REPS repetitions after a warm-up, plus load time and peak RSS.\n"
-    "  --model PATH     model directory, .gguf or .pt file (default: the bundled model)\n"
+    "  --model PATH     model directory, .gguf or .pt file, or a NAME of dschat list (default: the bundled model)\n"
     "  -p, --n-prompt   prefill tokens (default 512; 0 skips prefill)\n"
     "  -n, --n-gen      decode tokens (default 128; 0 skips decode)\n"
     "  -d, --depth N    tokens already in the cache before each prefill and decode (default 0)\n"
@@ -179,12 +181,16 @@ int bench_mtp(const Model& model, int gen_tokens, int reps, int draft, int draft
   }
   const Stats p = stats_of(plain_tps), m = stats_of(mtp_tps);
   const double rate = drafted ? double(accepted) / drafted : 0, per_step = steps ? double(accepted) / steps : 0;
+  const SpeculationCost cost = measure_speculation_cost(model, *speculative, prompt, std::max(15, 3 * reps));
   if (json) {
     std::printf("{\"type\": \"%s\", \"threads\": %d, \"decode_tokens\": %d, \"draft\": %d, \"draft_vocab\": %d, "
                 "\"decode_tps\": %.3f, \"decode_tps_sd\": %.3f, \"mtp_decode_tps\": %.3f, \"mtp_decode_tps_sd\": %.3f, "
-                "\"acceptance\": %.4f, \"accepted_per_step\": %.4f, \"same_tokens\": %s}\n",
+                "\"acceptance\": %.4f, \"accepted_per_step\": %.4f, \"same_tokens\": %s, \"step_ms\": %.4f, "
+                "\"draft_step_ms\": %.4f, \"verify_ms\": [%.4f, %.4f, %.4f], \"break_even_acceptance\": [%.4f, %.4f, %.4f]}\n",
                 type_name.c_str(), threads, gen_tokens, draft, draft_vocab, p.mean, p.sd, m.mean, m.sd, rate, per_step,
-                same ? "true" : "false");
+                same ? "true" : "false", cost.step_ms, cost.draft_ms, cost.verify_ms[1], cost.verify_ms[2],
+                cost.verify_ms[3], break_even_acceptance(cost, 1), break_even_acceptance(cost, 2),
+                break_even_acceptance(cost, 3));
     return same ? 0 : 1;
   }
   std::printf("model: %s, %s, threads %d, greedy tg%d, repetitions %d, draft %d, draft vocab %d\n",
@@ -196,6 +202,16 @@ int bench_mtp(const Model& model, int gen_tokens, int reps, int draft, int draft
   std::printf("speed-up %.2fx; drafts accepted %d of %d (%.1f%%), %.2f per step; tokens %s\n",
               p.mean > 0 ? m.mean / p.mean : 0, accepted, drafted, 100 * rate, per_step,
               same ? "identical" : "DIFFER (bug)");
+  std::printf("cost (medians, in decode steps of %.3f ms): draft step %.2f; verify of k+1 tokens: ", cost.step_ms,
+              cost.draft_ms / cost.step_ms);
+  for (int k = 1; k <= 3; ++k) std::printf("%sk=%d %.2f", k > 1 ? ", " : "", k, cost.verify_ms[k] / cost.step_ms);
+  std::printf("\nbreak-even acceptance per draft: ");
+  for (int k = 1; k <= 3; ++k) {
+    const double a = break_even_acceptance(cost, k);
+    if (a > 1) std::printf("%sk=%d never", k > 1 ? ", " : "", k);
+    else std::printf("%sk=%d %.0f%%", k > 1 ? ", " : "", k, 100 * a);
+  }
+  std::printf("; expected speed-up at the measured %.0f%%: %.2fx\n", 100 * rate, expected_speedup(cost, draft, rate));
   return same ? 0 : 1;
 }
 
@@ -228,7 +244,7 @@ int cmd_bench(const Args& args) {
     options.weight_type = type.type;
     options.output_weight_type = output_type.type;
     const auto load_start = std::chrono::steady_clock::now();
-    const std::string model_dir = cl.get_or("--model", default_model_dir());
+    const std::string model_dir = model_option(cl.get("--model"), UserConfig{}).string();  // a NAME of dschat list too
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     const double load_s = seconds_since(load_start);
     const ModelConfig& config = model->config();

@@ -19,6 +19,10 @@
 #include "app/chat/chat_session.h"
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
+#include "app/cli/conversation_picker.h"
+#include "app/cli/model_option.h"
+#include "app/cli/sampling_options.h"
+#include "app/chat/user_config.h"
 #include "app/cli/commands.h"
 #include "app/chat/conversation_list.h"
 #include "app/chat/conversation_store.h"
@@ -38,20 +42,30 @@ namespace {
 // The chat's options, also printed by `dschat --help` (main.cpp) and listed in docs/dschat.1
 // (tests/e2e/help_man_page_test.sh keeps the three in step).
 const char* kChatOptions =
-    "  --model PATH      model directory, .gguf or .pt file (default: the bundled demo model,\n"
-    "                    or $DSCHAT_MODEL_DIR)\n"
+    "  --model PATH|NAME model directory, .gguf or .pt file, or NAME in the models directory\n"
+    "                    (dschat list); default: $DSCHAT_MODEL_DIR, the config file's \"model\",\n"
+    "                    else the bundled demo model\n"
     "  --remote URL      chat with a remote OpenAI-compatible engine (vLLM, SGLang, llama-server,\n"
     "                    dschat serve) at URL, e.g. http://HOST:8000/v1 (/v1 is added to a bare\n"
-    "                    host); the model options below do not apply\n"
+    "                    host); the local model's options below are refused with it\n"
     "  --remote-model NAME  the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR send the API key held in environment variable VAR (default: no key)\n"
-    "  --resume [ARG]    reopen the last conversation, or ARG: a number from --conversations,\n"
-    "                    a file, or the start of a title\n"
+    "  --resume [ARG]    reopen the last conversation (on a terminal with several: asks which),\n"
+    "                    or ARG: a number from --conversations, a file, or the start of a title\n"
     "  --conversations   list the saved conversations (numbered, newest first) and exit\n"
     "  --save            without a terminal (line mode), save the conversation too (a\n"
     "                    terminal chat is always saved)\n"
     "  --template NAME   chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT     system prompt\n"
+    "  --temp T          temperature (0 = greedy; default: generation_config.json, else 0.7)\n"
+    "  --top-k K         keep the K most likely tokens (0 = off)\n"
+    "  --top-p P         nucleus sampling (1 = off; default 0.9)\n"
+    "  --min-p P         drop tokens below P x the most likely one's probability (0 = off)\n"
+    "  --repeat-penalty R  penalise recent tokens (1 = off)\n"
+    "  --repeat-last-n N how many recent tokens the penalty looks at (default 64)\n"
+    "  --seed S          random seed (0 = random); the same seed gives the same replies.\n"
+    "                    The sampling options are /set parameter's and go over the model's\n"
+    "                    defaults, the config file and a resumed conversation's own values\n"
     "  --ctx N           context size in tokens (default and maximum: the model's; more is clamped\n"
     "                    with a notice)\n"
     "  --draft N         MTP speculative decoding, N drafted tokens per step (0-3; default 2 when\n"
@@ -67,17 +81,22 @@ const char* kChatOptions =
 
 std::string chat_usage() {
   return std::string("usage: dschat [--model PATH] [--resume [ARG]] [--template NAME] [--system TEXT] [--ctx N]\n"
+                     "              [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]\n"
                      "              [--draft N | --no-mtp] [--draft-vocab N] [--cache-type TYPE] [-t N] [--save]\n"
                      "       dschat --remote URL [--remote-model NAME] [--api-key-env VAR] [--resume [ARG]]\n"
-                     "              [--system TEXT] [--save]\n"
+                     "              [--system TEXT] [--temp T] ... [--save]\n"
                      "       dschat --conversations\n") +
          kChatOptions +
+         "Defaults (model, sampling, markdown, think, colour) can be set in\n"
+         "$XDG_CONFIG_HOME/dschat/config.json (~/.config/dschat/config.json); options go over them.\n"
          "On a terminal this opens the chat window; otherwise prompts are read line by line from\n"
          "stdin and replies are written to stdout. Type /? in the chat for its commands.\n";
 }
 
 struct ChatArguments {
-  std::filesystem::path model_dir;
+  std::optional<std::string> model_arg;  // --model as given
+  std::filesystem::path model_dir;       // what it means (model_option), set with the config file
+  UserConfig config;
   RemoteArguments remote;  // remote.url "" = the local model
   bool resume = false;
   std::string resume_file;  // a file, a number from --conversations or a title's start
@@ -102,22 +121,23 @@ ChatArguments parse_arguments(const Args& raw) {
       args.push_back(raw[i]);
     }
   }
-  CommandLine cl(args,
-                 {"--model", "--template", "--system", "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type",
-                  "--remote", "--remote-model", "--api-key-env"},
-                 {"--help", "--no-mtp", "--conversations", "--save"},
+  std::set<std::string> value_options{"--model", "--template", "--system", "--ctx", "--threads", "--draft",
+                                      "--draft-vocab", "--cache-type", "--remote", "--remote-model", "--api-key-env"};
+  value_options.merge(sampling_option_names());
+  CommandLine cl(args, value_options, {"--help", "--no-mtp", "--conversations", "--save"},
                  {{"-t", "--threads"}, {"-h", "--help"}});
   if (cl.has("--help")) {
     std::fputs(chat_usage().c_str(), stdout);
     std::exit(0);
   }
   if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
-  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+  parsed.remote = remote_arguments(cl, {"--model", "--template", "--ctx", "--draft", "--no-mtp", "--draft-vocab", "--threads", "--cache-type"});
   parsed.list_conversations = cl.has("--conversations");
   parsed.save_line_mode = cl.has("--save");
-  parsed.model_dir = cl.get_or("--model", default_model_dir());
+  parsed.model_arg = cl.get("--model");
   parsed.session.template_name = cl.get_or("--template", "");
   parsed.session.system = cl.get_or("--system", "");
+  parsed.session.sampling_options = sampling_overrides(cl);
   parsed.session.context_tokens = static_cast<int>(cl.get_int("--ctx", 0, 0, 1 << 24));
   parsed.session.draft_tokens = static_cast<int>(cl.get_int("--draft", -1, 0, 3));  // -1: 2 with an MTP module
   if (cl.has("--no-mtp")) {
@@ -130,19 +150,29 @@ ChatArguments parse_arguments(const Args& raw) {
   return parsed;
 }
 
-// The conversation --resume means, or empty with `notice` saying why.
-std::filesystem::path resume_target(const ChatArguments& args, std::string& notice) {
-  if (!args.resume) return {};
+// The conversation --resume means, or empty with `notice` saying why; nullopt: the user chose to
+// leave. `ask`: on a terminal, a bare --resume with several conversations asks which (newest first).
+std::optional<std::filesystem::path> resume_target(const ChatArguments& args, std::string& notice, bool ask) {
+  if (!args.resume) return std::filesystem::path();
+  ConversationStore store(args.session.conversations_dir);
   if (!args.resume_file.empty()) {
     // A number or a title from the listing; a path as it is (a missing file is reported by the load).
     try {
-      return resolve_conversation(ConversationStore(args.session.conversations_dir).list(), args.resume_file);
+      return resolve_conversation(store.list(), args.resume_file);
     } catch (const ConversationError&) {
       if (args.resume_file.find_first_not_of("0123456789") == std::string::npos) throw;
       return expand_home(args.resume_file);
     }
   }
-  std::filesystem::path latest = ConversationStore(args.session.conversations_dir).latest();
+  if (ask) {
+    const std::vector<ConversationFileInfo> conversations = store.list();
+    if (conversations.size() > 1) {
+      const ConversationPick pick = pick_conversation(conversations, stdin, stdout);
+      if (pick.kind == ConversationPick::Kind::Quit) return std::nullopt;
+      return pick.path;  // "" for a new conversation
+    }
+  }
+  std::filesystem::path latest = store.latest();
   if (latest.empty()) notice = "No earlier conversation to resume; starting a new one.";
   return latest;
 }
@@ -163,7 +193,9 @@ void terminate_line_mode(int signal) {
 // prompts are shown, Ctrl+C at a prompt clears it instead of ending, and the exit line is printed.
 int run_line_mode(const ChatArguments& args, bool interactive) {
   std::string resume_notice;
-  std::filesystem::path resume = resume_target(args, resume_notice);
+  const std::optional<std::filesystem::path> resume_choice = resume_target(args, resume_notice, interactive);
+  if (!resume_choice) return 0;
+  const std::filesystem::path resume = *resume_choice;
   if (!resume_notice.empty()) std::fprintf(stderr, "%s\n", terminal_safe_text(resume_notice).c_str());
   std::unique_ptr<Responder> responder;
   if (!args.remote.url.empty()) {
@@ -189,6 +221,7 @@ int run_line_mode(const ChatArguments& args, bool interactive) {
   ChatSession session(std::move(responder), session_options);
   for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   if (!resume.empty()) session.load(resume);
+  for (const std::string& notice : session.take_notices()) std::fprintf(stderr, "%s\n", terminal_safe_text(notice).c_str());
   line_session = &session;
   struct sigaction sa {};
   sa.sa_handler = cancel_line_reply;
@@ -209,6 +242,7 @@ int run_line_mode(const ChatArguments& args, bool interactive) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (!result.ok) std::fprintf(stderr, "error: %s\n", terminal_safe_text(result.error).c_str());
+    if (result.message_kept) std::fputs("your message is kept: /regen sends it again, /undo removes it\n", stderr);
     if (result.save_error) std::fprintf(stderr, "autosave failed: %s\n", terminal_safe_text(*result.save_error).c_str());
   };
   MultilineInput multiline;
@@ -364,13 +398,18 @@ int run_terminal_mode(const ChatArguments& args) {
       options.model_label = args.model_dir.filename().string();  // the load reports what is wrong
     }
   }
-  options.resume = resume_target(args, options.resume_notice);
+  const std::optional<std::filesystem::path> resume = resume_target(args, options.resume_notice, /*ask=*/true);
+  if (!resume) return 0;
+  options.resume = *resume;
   options.conversations_dir = args.session.conversations_dir;
   if (const char* no_history = std::getenv("DSCHAT_NOHISTORY"); !(no_history && *no_history && std::string(no_history) != "0")) {
     options.history_path = default_history_path();
   }
   const char* no_color = std::getenv("NO_COLOR");
-  options.colour = !(no_color && *no_color);
+  options.colour = !(no_color && *no_color) && args.config.colour.value_or(true);
+  options.markdown = args.config.markdown.value_or(true);
+  const std::string think = args.config.think.value_or("fold");
+  options.think = think == "show" ? ThinkDisplay::Show : think == "hide" ? ThinkDisplay::Hide : ThinkDisplay::Fold;
   if (!backend) backend = std::make_unique<SessionBackend>(args.model_dir, args.session, args.load);
   ChatExitView view;
   const int status = run_chat_tui(std::move(backend), options, &view);
@@ -396,6 +435,13 @@ int cmd_chat(const Args& args) {
     return 2;
   }
   std::setlocale(LC_ALL, "");
+  try {
+    parsed.config = load_user_config(default_user_config_path());
+  } catch (const UserConfigError& e) {
+    return report_error("", e.what());
+  }
+  parsed.model_dir = model_option(parsed.model_arg, parsed.config);
+  parsed.session.sampling_overrides = parsed.config.sampling;  // the command line's (sampling_options) go over it
   try {
     if (parsed.list_conversations) {
       const std::string list = format_conversation_list(ConversationStore(parsed.session.conversations_dir).list());

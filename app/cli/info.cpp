@@ -5,6 +5,7 @@
 #include "app/backend/loaded_model.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/model_option.h"
 #include "engine/model.h"
 #include "common/out_of_memory.h"
 
@@ -17,7 +18,8 @@ int cmd_info(const Args& args) {
       std::fputs("usage: dschat info [--model PATH] [-t N]\n"
                  "  Prints the model's configuration, parameter counts (total, active per token, per part),\n"
                  "  memory use, weight dtypes and any warnings from loading.\n"
-                 "  --model PATH      model directory, .gguf or .pt file (default: the bundled model)\n"
+                 "  --model PATH      model directory, .gguf or .pt file, or a NAME of dschat list\n"
+                 "                    (default: $DSCHAT_MODEL_DIR, else the bundled model)\n"
                  "  -t, --threads N   threads for loading (default: 1)\n"
                  "  -h, --help        this help\n",
                  stdout);
@@ -26,7 +28,7 @@ int cmd_info(const Args& args) {
     if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 1, 0, 1024));
-    const std::string model_dir = cl.get_or("--model", default_model_dir());
+    const std::string model_dir = model_option(cl.get("--model"), UserConfig{}).string();  // a NAME from dschat list too
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     std::fputs(terminal_safe_text(model->describe()).c_str(), stdout);
     return 0;

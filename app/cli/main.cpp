@@ -26,6 +26,7 @@ const char* kCommands =
     "       dschat info [--model PATH]       the model's configuration and parameters\n"
     "       dschat convert --model SRC --out FILE.gguf --type TYPE   write a GGUF file (llama.cpp runs it)\n"
     "       dschat serve [options]           an OpenAI-compatible HTTP server (dschat serve --help)\n"
+    "       dschat list                      the models of ~/.local/share/dschat/models (--model NAME)\n"
     "       dschat -h | --help | -V | --version\n"
     "\n"
     "Options of the chat:\n";
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
     else if (command == "info") status = dschat::cmd_info(rest);
     else if (command == "convert") status = dschat::cmd_convert(rest);
     else if (command == "serve") status = dschat::cmd_serve(rest);
+    else if (command == "list") status = dschat::cmd_list(rest);
     else {
       std::fprintf(stderr, "dschat: unknown command '%s'\n\n%s", dschat::terminal_safe_text(command).c_str(), usage().c_str());
       return 2;

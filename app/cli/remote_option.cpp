@@ -32,10 +32,11 @@ RemoteOptions remote_options(const RemoteArguments& args) {
   }
   if (const char* stall = std::getenv("DSCHAT_REMOTE_STALL_SECONDS"); stall && *stall) {
     char* end = nullptr;
-    long seconds = std::strtol(stall, &end, 10);
-    if (*end || seconds < 1 || seconds > 86400)
-      throw CommandLineError("DSCHAT_REMOTE_STALL_SECONDS must be a number of seconds from 1 to 86400");
-    options.http.stall_timeout_seconds = seconds;
+    const double seconds = std::strtod(stall, &end);
+    if (end == stall || *end || !(seconds >= 0.1 && seconds <= 86400))
+      throw CommandLineError("DSCHAT_REMOTE_STALL_SECONDS must be a number of seconds from 0.1 to 86400, not '" +
+                             std::string(stall).substr(0, 40) + "'");
+    options.http.stall_timeout_ms = static_cast<long>(seconds * 1000 + 0.5);
   }
   return options;
 }

@@ -17,8 +17,12 @@
 #include "app/backend/loaded_model.h"
 #include "app/chat/chat_session.h"
 #include "app/backend/remote_responder.h"
+#include "app/backend/stop_strings.h"
 #include "app/cli/command_line.h"
 #include "app/cli/remote_option.h"
+#include "app/cli/model_option.h"
+#include "app/cli/sampling_options.h"
+#include "app/chat/user_config.h"
 #include "app/cli/commands.h"
 #include "app/cli/weight_type_option.h"
 #include "common/bounded_read.h"
@@ -31,9 +35,11 @@ namespace {
 const char* kRunUsage =
     "usage: dschat run [--model DIR] [options] (TEXT | --prompt TEXT)\n"
     "  Streams the model's reply to one prompt to stdout.\n"
-    "  --model DIR           model directory (default: the bundled model)\n"
+    "  --model PATH|NAME     model directory, .gguf or .pt file, or the name of one in the models\n"
+    "                        directory (dschat list; default: the config file's, else the bundled model)\n"
     "  --remote URL          a remote OpenAI-compatible engine instead (e.g. http://HOST:8000/v1);\n"
-    "                        --model, --template, --ctx, --draft, -t do not apply\n"
+    "                        --model, --template, --ctx, --draft, --no-mtp, --draft-vocab,\n"
+    "                        --cache-type and -t are for a local model and refused with it\n"
     "  --remote-model NAME   the remote model (default: the first the server lists)\n"
     "  --api-key-env VAR     send the API key held in environment variable VAR (default: none)\n"
     "  TEXT, --prompt TEXT   the prompt (the words of TEXT joined by spaces); '-' reads it from stdin\n"
@@ -46,6 +52,8 @@ const char* kRunUsage =
     "  --repeat-penalty R    penalise recent tokens (1 = off)\n"
     "  --repeat-last-n N     how many recent tokens the penalty looks at (default 64)\n"
     "  --seed S              random seed (0 = random); the same seed gives the same reply\n"
+    "  --stop TEXT           end the reply where TEXT appears (not printed; \\n \\t \\s \\\\ escapes);\n"
+    "                        a remote engine gets it as the request's stop\n"
     "  --template NAME       chat template: deepseek-v3, deepseek-v2, concat, plain (default: detected)\n"
     "  --system TEXT         system prompt\n"
     "  --ctx N               context size in tokens (default: the model's maximum)\n"
@@ -102,12 +110,11 @@ void print_stats(const TurnResult& r) {
 int cmd_run(const Args& args) {
   std::optional<CommandLine> cl;
   try {
-    cl.emplace(args,
-               std::set<std::string>{"--model", "--prompt", "--n-predict", "--temp", "--top-k", "--top-p", "--min-p",
-                                     "--repeat-penalty", "--repeat-last-n", "--seed", "--template", "--system",
-                                     "--ctx", "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
-                                     "--remote-model", "--api-key-env"},
-               std::set<std::string>{"--verbose", "--help", "--no-mtp"},
+    std::set<std::string> value_options{"--model", "--prompt", "--n-predict", "--template", "--system", "--ctx",
+                                        "--threads", "--draft", "--draft-vocab", "--cache-type", "--remote",
+                                        "--remote-model", "--api-key-env", "--stop"};
+    value_options.merge(sampling_option_names());
+    cl.emplace(args, value_options, std::set<std::string>{"--verbose", "--help", "--no-mtp"},
                std::map<std::string, std::string>{{"-n", "--n-predict"}, {"-t", "--threads"}, {"-v", "--verbose"},
                                                   {"-h", "--help"}});
   } catch (const CommandLineError& e) {
@@ -126,7 +133,7 @@ int cmd_run(const Args& args) {
   std::optional<std::string> model_dir;
   RemoteArguments remote;
   try {
-    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--draft-vocab", "--threads", "--cache-type"});
+    remote = remote_arguments(*cl, {"--model", "--template", "--ctx", "--draft", "--no-mtp", "--draft-vocab", "--threads", "--cache-type"});
     // `dschat run "hi"` is `dschat run --prompt "hi"` (as `ollama run MODEL "hi"`); several words are one prompt.
     auto prompt_arg = cl->get("--prompt");
     if (prompt_arg && !cl->positional().empty())
@@ -137,7 +144,8 @@ int cmd_run(const Args& args) {
     }
     if (!prompt_arg) throw CommandLineError("a prompt is required: dschat run TEXT, or --prompt TEXT ('-' reads stdin)");
     prompt = *prompt_arg == "-" ? read_stdin() : *prompt_arg;
-    model_dir = cl->get_or("--model", default_model_dir());
+    UserConfig config = load_user_config(default_user_config_path());  // UserConfigError: exit 1 below
+    model_dir = model_option(cl->get("--model"), config).string();
     options.max_reply_tokens = static_cast<int>(cl->get_int("--n-predict", -1, -1, 100'000'000));
     if (options.max_reply_tokens == 0)
       throw CommandLineError("-n 0 would give an empty reply: use -1 for no limit or a number of tokens");
@@ -152,7 +160,11 @@ int cmd_run(const Args& args) {
     options.template_name = cl->get_or("--template", "");
     if (!options.template_name.empty()) ChatTemplate::by_name(options.template_name);  // validate early
     options.system = cl->get_or("--system", "");
+    if (auto stop = cl->get("--stop")) options.stop = {parse_stop_string(*stop)};  // std::invalid_argument
     options.autosave = false;
+    // Over the directory's defaults (a remote engine: dschat's): the config file's, then the options'.
+    options.sampling_overrides = config.sampling;
+    options.sampling_options = sampling_overrides(*cl);
     load_options.threads = static_cast<int>(cl->get_int("--threads", 0, 0, 1024));
   } catch (const CommandLineError& e) {
     report_error("run", std::string(e.what()) + " (see dschat run --help)");
@@ -160,6 +172,8 @@ int cmd_run(const Args& args) {
   } catch (const std::invalid_argument& e) {
     report_error("run", error_message(e));
     return 2;
+  } catch (const UserConfigError& e) {
+    return report_error("run", e.what());
   }
 
   struct sigaction action {};
@@ -188,22 +202,6 @@ int cmd_run(const Args& args) {
   if (g_interrupted) return 130;
   if (model)
     for (const std::string& warning : model->warnings) std::fprintf(stderr, "%s\n", terminal_safe_text(warning).c_str());
-
-  // Sampling: the directory's defaults (a remote engine: dschat's), then the options given.
-  SamplingParams sampling = model ? model->sampling_defaults : remote_responder->defaults().sampling;
-  try {
-    const std::pair<const char*, const char*> names[] = {
-        {"--temp", "temperature"},   {"--top-k", "top_k"},
-        {"--top-p", "top_p"},        {"--min-p", "min_p"},
-        {"--repeat-penalty", "repeat_penalty"}, {"--repeat-last-n", "repeat_last_n"},
-        {"--seed", "seed"}};
-    for (const auto& [option, parameter] : names)
-      if (auto value = cl->get(option)) set_sampling_parameter(sampling, parameter, *value);
-  } catch (const std::invalid_argument& e) {
-    report_error("run", error_message(e));
-    return 2;
-  }
-  options.sampling = sampling;
 
   std::unique_ptr<ChatSession> session;
   try {

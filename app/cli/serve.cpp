@@ -18,6 +18,7 @@
 #include "app/backend/loaded_model.h"
 #include "app/cli/command_line.h"
 #include "app/cli/commands.h"
+#include "app/cli/model_option.h"
 #include "app/cli/terminal_safe_text.h"
 #include "app/cli/weight_type_option.h"
 #include "app/server/server.h"
@@ -31,7 +32,7 @@ const char* kServeUsage =
     "usage: dschat serve [--model DIR] [options]\n"
     "  Serves the model over an OpenAI-compatible HTTP API: POST /v1/chat/completions,\n"
     "  POST /v1/completions, GET /v1/models, GET /health (see docs/serving.md).\n"
-    "  --model DIR           model directory or file (default: the bundled model)\n"
+    "  --model DIR|NAME      model directory or file, or a NAME of dschat list (default: the bundled model)\n"
     "  --host ADDR           address to listen on (default 127.0.0.1: this machine only)\n"
     "  --port N              port (default 8080; 0 = a free one, printed at start)\n"
     "  --api-key-env VAR     require 'Authorization: Bearer KEY', KEY read from $VAR\n"
@@ -62,7 +63,7 @@ int cmd_serve(const Args& args) {
       return 0;
     }
     if (!cl->positional().empty()) throw CommandLineError("unexpected argument '" + cl->positional()[0] + "'");
-    model_dir = cl->get_or("--model", default_model_dir());
+    model_dir = model_option(cl->get("--model"), UserConfig{}).string();  // a NAME of dschat list too
     options.host = cl->get_or("--host", "127.0.0.1");
     if (options.host.empty()) throw CommandLineError("--host must not be empty");
     options.port = static_cast<int>(cl->get_int("--port", 8080, 0, 65535));

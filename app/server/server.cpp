@@ -203,25 +203,47 @@ struct Server::Impl {
     if (!prepared) return send_error(res, error);
     auto job = std::make_shared<Job>(std::move(*prepared));
     if (!job->request.stream) {
-      std::optional<ContextPool::Lease> lease = pool->acquire(job->prompt);
-      if (!lease) return send_error(res, {503, "the server is shutting down", "server_error", "", ""});
-      std::string text, failure;
-      std::atomic<bool> cancel{false};
-      GenerationResult result = run(
-          *job, lease->context(),
-          [&](std::string_view piece) {
-            text.append(piece);
-            return true;
-          },
-          cancel, failure);
-      lease.reset();
-      if (!failure.empty()) return send_error(res, {500, failure, "server_error", "", ""});
-      if (job->strip_leading_space)
-        while (!text.empty() && is_space(text.back())) text.pop_back();
-      note(req, result.stats);
-      res.set_content(
-          completion_object(job->meta, text, result.stats).dump(-1, ' ', false, json::error_handler_t::replace),
-          "application/json");
+      auto lease = std::make_shared<std::optional<ContextPool::Lease>>(pool->acquire(job->prompt));
+      if (!*lease) return send_error(res, {503, "the server is shutting down", "server_error", "", ""});
+      // Generated inside the content provider, whose sink sees the connection: a client that
+      // closes it cancels the generation at the next piece (sink.is_writable() peeks at the
+      // socket), as for a stream. The status (200) goes out before the generation; an engine
+      // failure then closes the connection without the body's last chunk (the client sees an
+      // incomplete response, the log the error). The body is sent chunked, in one piece.
+      res.set_chunked_content_provider("application/json", [this, job, lease, &req](std::size_t,
+                                                                                   httplib::DataSink& sink) {
+        std::string text, failure;
+        std::atomic<bool> cancel{false};
+        bool client_gone = false;
+        GenerationResult result = run(
+            *job, (*lease)->context(),
+            [&](std::string_view piece) {
+              text.append(piece);
+              if (!sink.is_writable()) client_gone = true;
+              return !client_gone;
+            },
+            cancel, failure);
+        lease->reset();
+        if (client_gone) {
+          note(req, result.stats);
+          if (LogEntry* entry = log_entry(req)) entry->stop = "client gone";
+          return false;  // the connection is closed
+        }
+        if (!failure.empty()) {
+          std::fprintf(stderr, "dschat serve: %s %s: engine failure: %s\n", req.remote_addr.c_str(),
+                       req.path.substr(0, 200).c_str(), failure.c_str());
+          if (LogEntry* entry = log_entry(req)) entry->stop = "error";
+          return false;
+        }
+        if (job->strip_leading_space)
+          while (!text.empty() && is_space(text.back())) text.pop_back();
+        note(req, result.stats);
+        const std::string body =
+            completion_object(job->meta, text, result.stats).dump(-1, ' ', false, json::error_handler_t::replace);
+        sink.write(body.data(), body.size());
+        sink.done();
+        return true;
+      });
       return;
     }
     res.set_header("Cache-Control", "no-cache");

@@ -105,8 +105,15 @@ class ChatApp {
     history_ = options.history_path.empty() ? std::vector<std::string>{} : load_history(options.history_path);
     readline_ = std::make_unique<ReadlineInput>([this](const std::string& line) { on_line(line); }, history_);
     readline_->set_prompt(kPrompt);
+    readline_->set_completion_display([this](const std::vector<std::string>& candidates) {
+      std::string list;
+      for (const std::string& c : candidates) list += (list.empty() ? "" : "  ") + c;
+      notice(list);
+    });
     status_.model = options.model_label;
     status_.loading = true;
+    transcript_.set_markdown(options.markdown);
+    transcript_.set_think_display(options.think);
     transcript_.add_notice(Transcript::NoticeKind::Info,
                            "dschat " DSCHAT_VERSION " - type a message; /? for help, Ctrl+D or /bye to quit");
     if (!options.resume_notice.empty()) transcript_.add_notice(Transcript::NoticeKind::Info, options.resume_notice);
@@ -515,6 +522,7 @@ class ChatApp {
     hint_.reset();  // "stopping..." has happened
     transcript_.end_turn(e.interrupted);
     if (!e.ok) error(e.error);
+    if (e.message_kept) notice("your message is kept: /regen sends it again, /undo removes it");
     if (e.ok && e.stats.decode_tokens_per_second > 0) status_.last_tokens_per_second = e.stats.decode_tokens_per_second;
     dispatch_queue();
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/chat/inference_worker.h"
+#include "app/tui/transcript.h"
 
 namespace dschat {
 
@@ -23,6 +24,8 @@ struct ChatAppOptions {
   std::filesystem::path conversations_dir;  // for /list and /load N ("" = the default directory)
   bool colour = true;
   bool mouse = true;  // report the mouse wheel (DECSET 1000/1006; Shift+drag still selects)
+  bool markdown = true;                   // /set markdown (the config file's "markdown")
+  ThinkDisplay think = ThinkDisplay::Fold;  // /set think (the config file's "think")
 };
 
 // What stays on the normal screen after the window (the alternate screen) closes: the lines of

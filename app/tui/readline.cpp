@@ -3,7 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <cstring>
 #include <stdexcept>
+
+#include "app/chat/chat_completion.h"
 
 // readline's headers need stdio first.
 #include <readline/history.h>
@@ -18,6 +21,8 @@ struct ReadlineState {
   bool changed = true;
   FILE* null_out = nullptr;
   std::string prompt = ">>> ";
+  std::vector<std::string> candidates;  // of the completion in progress
+  std::function<void(const std::vector<std::string>&)> show_candidates;
 };
 ReadlineState* state = nullptr;
 
@@ -43,6 +48,39 @@ void line_callback(char* line) {
   if (state && state->on_line) state->on_line(text);
 }
 
+char* next_candidate(const char*, int index) {
+  static size_t next = 0;
+  if (index == 0) next = 0;
+  if (!state || next >= state->candidates.size()) return nullptr;
+  return strdup(state->candidates[next++].c_str());  // readline frees it
+}
+
+// The candidates of app/chat/chat_completion.h for the word before the cursor; readline's word
+// (`text`, words broken at spaces only) starts where ours does.
+char** attempted_completion(const char* text, int, int) {
+  rl_attempted_completion_over = 1;  // never readline's own file-name completion
+  if (!state) return nullptr;
+  state->candidates = complete_chat_input(std::string_view(rl_line_buffer, static_cast<size_t>(rl_point))).candidates;
+  if (state->candidates.empty()) return nullptr;
+  // A directory goes on being completed: no space after it.
+  if (state->candidates.size() == 1 && state->candidates[0].ends_with('/')) rl_completion_suppress_append = 1;
+  return rl_completion_matches(text, next_candidate);
+}
+
+void display_candidates(char** matches, int count, int) {
+  if (!state || !state->show_candidates) return;
+  std::vector<std::string> list;
+  for (int i = 1; i <= count; ++i) list.emplace_back(matches[i]);
+  state->show_candidates(list);
+  state->changed = true;
+}
+
+// Tab: completion on a command line, a tab in a message.
+int complete_or_insert(int count, int key) {
+  if (rl_line_buffer && rl_line_buffer[0] == '/') return rl_complete(count, key);
+  return rl_insert(count, key);
+}
+
 }  // namespace
 
 ReadlineInput::ReadlineInput(LineHandler on_line, const std::vector<std::string>& history) {
@@ -63,7 +101,13 @@ ReadlineInput::ReadlineInput(LineHandler on_line, const std::vector<std::string>
   rl_variable_bind("enable-bracketed-paste", "off");  // the app decodes pastes itself
   rl_variable_bind("bell-style", "none");
   rl_variable_bind("horizontal-scroll-mode", "off");
-  rl_bind_key('\t', rl_insert);  // no file-name completion: a tab is a tab
+  rl_completer_word_break_characters = const_cast<char*>(" ");
+  rl_completer_quote_characters = nullptr;
+  rl_attempted_completion_function = attempted_completion;
+  rl_completion_display_matches_hook = display_candidates;
+  rl_variable_bind("show-all-if-ambiguous", "on");  // the candidates with the first Tab
+  rl_variable_bind("completion-query-items", "0");  // never "Display all N possibilities? (y or n)"
+  rl_bind_key('\t', complete_or_insert);
   using_history();
   stifle_history(1000);
   for (const std::string& entry : history) ::add_history(entry.c_str());
@@ -72,6 +116,8 @@ ReadlineInput::ReadlineInput(LineHandler on_line, const std::vector<std::string>
 
 ReadlineInput::~ReadlineInput() {
   rl_callback_handler_remove();
+  rl_attempted_completion_function = nullptr;
+  rl_completion_display_matches_hook = nullptr;
   rl_getc_function = rl_getc;
   rl_input_available_hook = nullptr;
   rl_redisplay_function = rl_redisplay;
@@ -114,6 +160,10 @@ std::string ReadlineInput::buffer() const { return rl_line_buffer ? std::string(
 size_t ReadlineInput::point() const { return static_cast<size_t>(rl_point); }
 bool ReadlineInput::line_empty() const { return rl_end == 0; }
 bool ReadlineInput::searching() const { return RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH) != 0; }
+
+void ReadlineInput::set_completion_display(std::function<void(const std::vector<std::string>&)> show) {
+  state->show_candidates = std::move(show);
+}
 
 bool ReadlineInput::take_changed() {
   bool changed = state->changed;

@@ -38,6 +38,10 @@ class ReadlineInput {
   bool searching() const;              // inside Ctrl+R
   // True once after readline changed what it shows.
   bool take_changed();
+  // Tab on a line that starts with '/' completes it (app/chat/chat_completion.h); when several
+  // candidates remain, `show` gets them to display (readline's own list would go to /dev/null).
+  // Elsewhere Tab inserts a tab.
+  void set_completion_display(std::function<void(const std::vector<std::string>& candidates)> show);
 };
 
 }  // namespace dschat

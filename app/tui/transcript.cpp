@@ -106,7 +106,12 @@ void Transcript::end_turn(bool interrupted) {
 }
 
 void Transcript::add_notice(NoticeKind kind, std::string text) {
-  notices_.push_back({kind, std::move(text), entries().size()});
+  // A notice that comes before the streamed reply's first piece (the oldest messages left out of
+  // the context) is about that reply: it goes above it, not below (where it read as the next
+  // reply's). Later ones (the context filled up) follow the reply.
+  size_t after = entries().size();
+  if (streaming_ && has_pending_reply_ && pending_reply_.empty() && after > 0) --after;
+  notices_.push_back({kind, std::move(text), after});
   ++version_;
 }
 

@@ -235,12 +235,18 @@ std::string DeepSeekModel::describe() const {
   if (!weights_->mtp.empty()) {
     // Parameters of the modules' own tensors (model.layers.L..), the shared embedding and head excluded.
     uint64_t own = 0;
+    const bool pt = !pt_variant_.empty();  // the .pt's heads are mtp_heads.N
     for (const TensorInfo* t : weights_->used) {
-      if (is_mtp_or_cache(t->name, c.num_hidden_layers)) own += static_cast<uint64_t>(t->element_count());
+      if (pt ? t->name.starts_with("mtp_heads.") : is_mtp_or_cache(t->name, c.num_hidden_layers)) {
+        own += static_cast<uint64_t>(t->element_count());
+      }
     }
     const bool shared_head = weights_->mtp[0].head.data == weights_->lm_head.data;
-    s << "multi-token prediction: " << weights_->mtp.size() << " module(s) (layers " << c.num_hidden_layers << ".."
-      << c.num_hidden_layers + weights_->mtp.size() - 1 << "), " << with_commas(own) << " parameters of their own, head "
+    const size_t n = weights_->mtp.size();
+    s << "multi-token prediction: " << n << " module(s) ("
+      << (pt ? "mtp_heads.0.." + std::to_string(n - 1)
+             : "layers " + std::to_string(c.num_hidden_layers) + ".." + std::to_string(c.num_hidden_layers + n - 1))
+      << "), " << with_commas(own) << " parameters of their own, head "
       << (shared_head ? "shared with lm_head" : "own") << "; drafts for speculative decoding (--draft N)\n";
   }
   if (!weights_->ignored.empty()) {

@@ -79,7 +79,11 @@ class DeepSeekContext final : public InferenceContext {
     for (int64_t j = 0; j < steps; ++j) {
       mtp_layer(hidden, &token, 1, position + j, AttentionForm::Absorbed);
       // The module's normed output: the draft head's input and, chained, the next step's h_i.
-      rms_norm(mtp_x_.data(), mtp_->head_norm.data(), H, eps, draft_hidden_.data(), config_.rms_norm_form);
+      if (mtp_->head_norm.empty()) {
+        std::copy(mtp_x_.begin(), mtp_x_.begin() + H, draft_hidden_.begin());
+      } else {
+        rms_norm(mtp_x_.data(), mtp_->head_norm.data(), H, eps, draft_hidden_.data(), config_.rms_norm_form);
+      }
       matmul(workspace_, draft_head_, draft_hidden_.data(), 1, draft_logits_.data());
       token = static_cast<int32_t>(std::max_element(draft_logits_.begin(), draft_logits_.end()) - draft_logits_.begin());
       out[j] = token;
@@ -186,7 +190,8 @@ class DeepSeekContext final : public InferenceContext {
 
   // The MTP module (DeepSeek-V3 §2.2) over n rows: normed main hidden states `hidden` [n, H] of
   // positions position.. and the tokens that follow them, `next` [n]:
-  //   x = eh_proj [enorm(emb(next)) ; hnorm(hidden)],  then its decoder layer on its own cache.
+  //   x = eh_proj [enorm(emb(next)) ; hnorm(hidden)] (+ bias; halves swapped for the .pt head),
+  //   then its decoder layer on its own cache.
   // Leaves the layer's output (before shared_head.norm) in mtp_x_.
   void mtp_layer(const float* hidden, const int32_t* next, int64_t n, int64_t position, AttentionForm form) {
     const int64_t H = config_.hidden_size;
@@ -195,10 +200,15 @@ class DeepSeekContext final : public InferenceContext {
     float* row = sublayer_out_.data();  // scratch: free outside decoder_layer
     for (int64_t i = 0; i < n; ++i) {
       weight_row_to_f32(model_.weights().embed_tokens, next[i], row);
-      rms_norm(row, mtp_->enorm.data(), H, eps, mtp_concat_.data() + i * 2 * H, norm_form);
-      rms_norm(hidden + i * H, mtp_->hnorm.data(), H, eps, mtp_concat_.data() + i * 2 * H + H, norm_form);
+      float* concat = mtp_concat_.data() + i * 2 * H;
+      rms_norm(row, mtp_->enorm.data(), H, eps, concat + (mtp_->hidden_first ? H : 0), norm_form);
+      rms_norm(hidden + i * H, mtp_->hnorm.data(), H, eps, concat + (mtp_->hidden_first ? 0 : H), norm_form);
     }
     matmul(workspace_, mtp_->eh_proj, mtp_concat_.data(), n, mtp_x_.data());
+    if (!mtp_->eh_bias.empty()) {
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t c = 0; c < H; ++c) mtp_x_[i * H + c] += mtp_->eh_bias[c];
+    }
     decoder_layer<false>(mtp_->layer, config_.num_hidden_layers, *mtp_cache_, 0, mtp_x_.data(), n, position, form);
   }
 
@@ -349,15 +359,6 @@ class DeepSeekContext final : public InferenceContext {
 };
 
 }  // namespace
-
-bool InferenceContext::verify(std::span<const int32_t> tokens, std::span<float> all_logits,
-                              const std::atomic<bool>* cancel) {
-  const size_t vocab = all_logits.size() / std::max<size_t>(tokens.size(), 1);
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (!append(tokens.subspan(i, 1), all_logits.subspan(i * vocab, vocab), cancel)) return false;
-  }
-  return true;
-}
 
 uint64_t latent_cache_bytes_per_token(const ModelConfig& config, CacheType type) {
   return uint64_t(config.num_hidden_layers) *

@@ -159,6 +159,13 @@ void read_quantization_config(const ConfigReader& top, const json& q, ModelConfi
   if (activations != "dynamic") {
     top.fail(key + ".activation_scheme", "is '" + activations + "': only 'dynamic' is supported");
   }
+  // DeepSeek-V3.1 and later: "ue8m0" says the scales are powers of two (DeepGEMM's UE8M0 format for
+  // the activations' scales); the weights' scales are still F32 weight_scale_inv tensors.
+  std::string scale_fmt = "ue8m0";
+  r.read_string("scale_fmt", scale_fmt);
+  if (scale_fmt != "ue8m0") {
+    top.fail(key + ".scale_fmt", "is '" + scale_fmt + "': only F32 block scales (absent, or 'ue8m0' as V3.1 has) are supported");
+  }
   if (!q.contains("weight_block_size")) top.fail(key + ".weight_block_size", "is required for fp8");
   const json& b = q.at("weight_block_size");
   if (!(b.is_array() && b.size() == 2 && b[0].is_number_integer() && b[1].is_number_integer() &&

@@ -66,12 +66,17 @@ enum class CheckpointLayout { HuggingFace, Mlx };
 //   h'' = decoder layer(h');  logits = head(head_norm(h''))
 // h_i is the main model's final-normed hidden state (tools/reference/deepseek_v3.py forward_mtp).
 // The embedding and the head are the main model's (views, no copies).
+// DeepSeek-from-Scratch's `.pt` head (mtp_heads.0, tools/pt_variants/mayank_model.py MtpHead):
+//   h' = combine_proj [norm1(h_i) ; norm2(emb(t_{i+1}))] + bias   (the hidden half first)
+//   h'' = its block (attn_norm, mlp_norm);  logits = lm_head(h'')   (no final norm)
 struct MtpWeights {
   std::vector<float> enorm;      // [hidden]
   std::vector<float> hnorm;      // [hidden]
   WeightMatrix eh_proj;          // [hidden, 2·hidden]
+  std::vector<float> eh_bias;    // [hidden] (.pt combine_proj.bias), empty when none
+  bool hidden_first = false;     // eh_proj's columns: [hnorm(h) ; enorm(emb)] (.pt) or [enorm ; hnorm]
   LayerWeights layer;            // a full decoder layer, bound like the main ones
-  std::vector<float> head_norm;  // shared_head.norm [hidden]
+  std::vector<float> head_norm;  // shared_head.norm [hidden]; empty: none (.pt)
   WeightMatrix head;             // shared_head.head [vocab, hidden] when stored, else lm_head
 };
 

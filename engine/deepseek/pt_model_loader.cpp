@@ -6,7 +6,8 @@
 //     q_b_proj   = per head [q_decompress_h (64 rows) ; q_rope_proj_h (32 rows)]   (rotary query from c_q)
 //     kv_a_proj  = [kv_proj (kv_lora rows) ; k_rope_proj (heads·32 rows)]            (rotary key per head from x)
 //     kv_b_proj  = per head [k_decompress_h ; v_decompress_h]
-//     no q norm, RMSNorm w·x/(rms+eps) eps 1e-6, wpe, o_proj and expert biases, router logits + expert_bias.
+//     no q norm, RMSNorm w·x/(rms+eps) eps 1e-6, wpe, o_proj and expert biases, router logits + expert_bias;
+//     mtp_heads.N = an MTP module (model_weights.h MtpWeights: hidden first, biased combine_proj).
 //   ERA (ERA_V4_Sessio15; {'model_state_dict', 'config': model.DeepSeekV3Config, ...}):
 //     q_proj full rank; kv_a_proj = kv_down_proj (no rotary rows); kv_b_proj = per head
 //     [k_nope rows of kv_up_proj ; kv_v_proj_h]; k_rope_from_latent = per head rotary rows of kv_up_proj;
@@ -77,6 +78,7 @@ ModelConfig mayank_config(const PtCheckpoint& ckpt, WeightBinder& b) {
   c.max_position_embeddings = static_cast<int>(b.shape("wpe.weight", 2)[0]);
   c.num_hidden_layers = count_indexed(ckpt, "h.");
   if (c.num_hidden_layers == 0) b.fail("no layers h.0.* in the state dict");
+  c.num_nextn_predict_layers = count_indexed(ckpt, "mtp_heads.");  // the MTP head(s), for drafting
   c.kv_lora_rank = static_cast<int>(b.shape("h.0.attn.kv_proj.weight", 2)[0]);
   c.q_lora_rank = static_cast<int>(b.shape("h.0.attn.q_proj.weight", 2)[0]);
   // RoPE: rope_dim = 2·len(inv_freq); theta from inv_freq[1] = theta^(-2/rope_dim).
@@ -142,54 +144,62 @@ MlpWeights mayank_swiglu(WeightBinder& b, const std::string& p, int64_t hidden, 
   return m;
 }
 
-void bind_mayank(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
+// One block h.N. (norms ln_1 / ln_2) or the MTP head's block (attn_norm / mlp_norm): the
+// attention's interleaved copies, the biased SwiGLU experts.
+LayerWeights bind_mayank_block(const ModelConfig& c, WeightBinder& b, const std::string& p, const std::string& attn_norm,
+                               const std::string& mlp_norm) {
   const int64_t H = c.hidden_size, heads = c.num_attention_heads, D = c.qk_nope_head_dim, R = c.qk_rope_head_dim;
+  LayerWeights L;
+  L.input_layernorm = b.vector(p + attn_norm, H);
+  L.post_attention_layernorm = b.vector(p + mlp_norm, H);
+  AttentionWeights& a = L.attention;
+  const std::string ap = p + "attn.";
+  a.q_a_proj = b.matrix(ap + "q_proj.weight", c.q_lora_rank, H);
+  WeightMatrix q_content = b.matrix(ap + "q_decompress.weight", heads * D, c.q_lora_rank);
+  WeightMatrix q_rope = b.matrix(ap + "q_rope_proj.weight", heads * R, c.q_lora_rank);
+  std::vector<WeightBinder::Rows> q_rows;
+  for (int64_t h = 0; h < heads; ++h) {
+    q_rows.push_back({q_content, h * D, D});
+    q_rows.push_back({q_rope, h * R, R});
+  }
+  a.q_b_proj = b.stack_rows(q_rows, ap + "q_decompress/q_rope_proj");
+  WeightMatrix kv = b.matrix(ap + "kv_proj.weight", c.kv_lora_rank, H);
+  WeightMatrix k_rope = b.matrix(ap + "k_rope_proj.weight", heads * R, H);
+  a.kv_a_proj_with_mqa = b.stack_rows({{kv, 0, c.kv_lora_rank}, {k_rope, 0, heads * R}}, ap + "kv_proj/k_rope_proj");
+  a.kv_a_layernorm = b.vector(ap + "kv_norm.weight", c.kv_lora_rank);
+  WeightMatrix k_up = b.matrix(ap + "k_decompress.weight", heads * D, c.kv_lora_rank);
+  WeightMatrix v_up = b.matrix(ap + "v_decompress.weight", heads * D, c.kv_lora_rank);
+  std::vector<WeightBinder::Rows> kv_rows;
+  for (int64_t h = 0; h < heads; ++h) {
+    kv_rows.push_back({k_up, h * D, D});
+    kv_rows.push_back({v_up, h * D, D});
+  }
+  a.kv_b_proj = b.stack_rows(kv_rows, ap + "k_decompress/v_decompress");
+  a.o_proj = b.matrix(ap + "o_proj.weight", H, heads * D);
+  a.o_proj_bias = b.vector(ap + "o_proj.bias", H);
+
+  L.is_moe = true;
+  MoeWeights& m = L.moe;
+  const std::string mp = p + "mlp.";
+  m.gate = b.matrix(mp + "router.weight", c.n_routed_experts, H);
+  m.e_score_correction_bias = b.vector(mp + "expert_bias", c.n_routed_experts);
+  for (int e = 0; e < c.n_routed_experts; ++e) {
+    m.experts.push_back(mayank_swiglu(b, mp + "experts." + std::to_string(e) + ".", H, c.moe_intermediate_size));
+  }
+  if (c.n_shared_experts) {
+    m.shared = mayank_swiglu(b, mp + "shared_expert.", H, c.shared_expert_intermediate_size);
+    m.has_shared = true;
+  }
+  return L;
+}
+
+void bind_mayank(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
+  const int64_t H = c.hidden_size;
   w.embed_tokens = b.matrix("wte.weight", c.vocab_size, H);
   w.position_embeddings = b.matrix("wpe.weight", c.max_position_embeddings, H);
   w.layers.resize(c.num_hidden_layers);
   for (int l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    LayerWeights& L = w.layers[l];
-    L.input_layernorm = b.vector(p + "ln_1.weight", H);
-    L.post_attention_layernorm = b.vector(p + "ln_2.weight", H);
-    AttentionWeights& a = L.attention;
-    const std::string ap = p + "attn.";
-    a.q_a_proj = b.matrix(ap + "q_proj.weight", c.q_lora_rank, H);
-    WeightMatrix q_content = b.matrix(ap + "q_decompress.weight", heads * D, c.q_lora_rank);
-    WeightMatrix q_rope = b.matrix(ap + "q_rope_proj.weight", heads * R, c.q_lora_rank);
-    std::vector<WeightBinder::Rows> q_rows;
-    for (int64_t h = 0; h < heads; ++h) {
-      q_rows.push_back({q_content, h * D, D});
-      q_rows.push_back({q_rope, h * R, R});
-    }
-    a.q_b_proj = b.stack_rows(q_rows, ap + "q_decompress/q_rope_proj");
-    WeightMatrix kv = b.matrix(ap + "kv_proj.weight", c.kv_lora_rank, H);
-    WeightMatrix k_rope = b.matrix(ap + "k_rope_proj.weight", heads * R, H);
-    a.kv_a_proj_with_mqa = b.stack_rows({{kv, 0, c.kv_lora_rank}, {k_rope, 0, heads * R}}, ap + "kv_proj/k_rope_proj");
-    a.kv_a_layernorm = b.vector(ap + "kv_norm.weight", c.kv_lora_rank);
-    WeightMatrix k_up = b.matrix(ap + "k_decompress.weight", heads * D, c.kv_lora_rank);
-    WeightMatrix v_up = b.matrix(ap + "v_decompress.weight", heads * D, c.kv_lora_rank);
-    std::vector<WeightBinder::Rows> kv_rows;
-    for (int64_t h = 0; h < heads; ++h) {
-      kv_rows.push_back({k_up, h * D, D});
-      kv_rows.push_back({v_up, h * D, D});
-    }
-    a.kv_b_proj = b.stack_rows(kv_rows, ap + "k_decompress/v_decompress");
-    a.o_proj = b.matrix(ap + "o_proj.weight", H, heads * D);
-    a.o_proj_bias = b.vector(ap + "o_proj.bias", H);
-
-    L.is_moe = true;
-    MoeWeights& m = L.moe;
-    const std::string mp = p + "mlp.";
-    m.gate = b.matrix(mp + "router.weight", c.n_routed_experts, H);
-    m.e_score_correction_bias = b.vector(mp + "expert_bias", c.n_routed_experts);
-    for (int e = 0; e < c.n_routed_experts; ++e) {
-      m.experts.push_back(mayank_swiglu(b, mp + "experts." + std::to_string(e) + ".", H, c.moe_intermediate_size));
-    }
-    if (c.n_shared_experts) {
-      m.shared = mayank_swiglu(b, mp + "shared_expert.", H, c.shared_expert_intermediate_size);
-      m.has_shared = true;
-    }
+    w.layers[l] = bind_mayank_block(c, b, "h." + std::to_string(l) + ".", "ln_1.weight", "ln_2.weight");
   }
   w.norm = b.vector("ln_f.weight", H);
   if (c.tie_word_embeddings) {
@@ -197,6 +207,20 @@ void bind_mayank(const ModelConfig& c, WeightBinder& b, ModelWeights& w) {
     if (b.find("lm_head.weight")) b.require("lm_head.weight", {c.vocab_size, H});  // the same storage
   } else {
     w.lm_head = b.matrix("lm_head.weight", c.vocab_size, H);
+  }
+  // The MTP head(s) mtp_heads.N. (MtpWeights: hidden first, combine_proj's bias, no final norm;
+  // the head is lm_head).
+  for (int d = 0; d < c.num_nextn_predict_layers; ++d) {
+    const std::string p = "mtp_heads." + std::to_string(d) + ".";
+    MtpWeights m;
+    m.hidden_first = true;
+    m.hnorm = b.vector(p + "norm1.weight", H);
+    m.enorm = b.vector(p + "norm2.weight", H);
+    m.eh_proj = b.matrix(p + "combine_proj.weight", H, 2 * H);
+    m.eh_bias = b.vector(p + "combine_proj.bias", H);
+    m.layer = bind_mayank_block(c, b, p, "attn_norm.weight", "mlp_norm.weight");
+    m.head = w.lm_head;
+    w.mtp.push_back(std::move(m));
   }
   b.finish([](const std::string& name) {
     return name.starts_with("mtp_heads.") || name.ends_with(".causal_mask") || name.ends_with(".rope.inv_freq");

@@ -51,7 +51,9 @@ DSCHAT_AVX2 inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
 }
 
-// Rows r .. r+R-1 against tokens 0 .. T-1 (R·T accumulators: at most 12 of the 16 registers).
+// Rows r .. r+R-1 against tokens 0 .. T-1. Per 8 columns the T activation vectors are loaded
+// once into registers and each row's weights once, so a step costs T + R loads for R·T FMAs
+// (R·T accumulators + T activations + 1 weight vector: at most 14 of the 16 registers).
 template <DType D, int R, int T>
 DSCHAT_AVX2 inline void tile(const WeightMatrix& w, int64_t r, const float* x, float* y, int64_t ldy) {
   const int64_t cols = w.cols;
@@ -62,9 +64,11 @@ DSCHAT_AVX2 inline void tile(const WeightMatrix& w, int64_t r, const float* x, f
     for (int t = 0; t < T; ++t) acc[k][t] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= cols; i += 8) {
+    __m256 xv[T];
+    for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + t * cols + i);
     for (int k = 0; k < R; ++k) {
       const __m256 wv = widen8<D>(rows[k], i);
-      for (int t = 0; t < T; ++t) acc[k][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + t * cols + i), acc[k][t]);
+      for (int t = 0; t < T; ++t) acc[k][t] = _mm256_fmadd_ps(wv, xv[t], acc[k][t]);
     }
   }
   for (int k = 0; k < R; ++k) {
@@ -79,7 +83,7 @@ DSCHAT_AVX2 inline void tile(const WeightMatrix& w, int64_t r, const float* x, f
 template <DType D, int T>
 DSCHAT_AVX2 void rows_for_tokens(const WeightMatrix& w, const float* x, float* y, int64_t ldy, int64_t r0,
                                  int64_t r1) {
-  constexpr int R = T == 4 ? 3 : 4;
+  constexpr int R = T <= 2 ? 4 : T == 3 ? 3 : 2;
   int64_t r = r0;
   for (; r + R <= r1; r += R) tile<D, R, T>(w, r, x, y, ldy);
   for (; r < r1; ++r) tile<D, 1, T>(w, r, x, y, ldy);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chat and `dschat run` over --remote, against tests/e2e/fake_openai_server.py: a streamed
 # reply shows, a connection dropped mid-reply keeps the partial reply (marked stopped), an HTTP 500
-# shows the server's message and loses nothing, the next turn works again, and the conversation
+# shows the server's message and keeps the user's message (in the file too) for /regen to resend,
+# the next turn works again, and the conversation
 # file keeps every turn with the endpoint and model. The API key goes in the Authorization header
 # and nowhere else (conversation files, history).
 set -u
@@ -56,8 +57,18 @@ wait_for 'partial reply is kept' 10
 wait_for '^  \[stopped\]' 5
 screen | grep -q '^  echo: second' || fail "the partial reply is not on screen"
 
+# A 500: the message stays (in the file too), a new one is refused until /regen resends it.
 type_line "third one fails"
 wait_for 'HTTP 500: fake engine exploded' 10
+wait_for 'your message is kept: /regen sends it again' 5
+wait_reply_done 10
+file=$(find "$XDG_DATA_HOME" -name '*.json' | head -1)
+/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["messages"]; assert m[-1]=={**m[-1],"role":"user","content":"third one fails"}, m[-1]' "$file" ||
+  fail "the message of the failed turn is not the last in the conversation file"
+type_line "not yet"
+wait_for 'the last message has no reply yet: /regen sends it again' 10
+type_line "/regen"
+wait_for '^  echo: third one fails' 10
 wait_reply_done 10
 
 type_line "fourth works"
@@ -76,6 +87,7 @@ assert d["model"] == {"path": "http://127.0.0.1:%s/v1" % sys.argv[2], "name": "f
 m = [(x["role"], x["content"], x.get("interrupted", False)) for x in d["messages"]]
 assert m == [("user", "hello there friend", False), ("assistant", "echo: hello there friend", False),
              ("user", "second message here", False), ("assistant", "echo: second", True),
+             ("user", "third one fails", False), ("assistant", "echo: third one fails", False),
              ("user", "fourth works", False), ("assistant", "echo: fourth works", False)], m
 print("conversation file ok:", len(m), "messages")
 PY
@@ -84,11 +96,13 @@ PY
 import json, sys
 reqs = [json.loads(l) for l in open(sys.argv[1])]
 posts = [r for r in reqs if r["method"] == "POST"]
-assert len(posts) == 4, len(posts)
+assert len(posts) == 5, len(posts)
 assert all(r["authorization"] == "Bearer sk-e2e-7d1c-SECRET" for r in reqs), reqs
-last = json.loads(posts[3]["body"])
+resent = json.loads(posts[3]["body"])  # /regen after the 500: the kept message again
+assert resent["messages"] == json.loads(posts[2]["body"])["messages"], resent["messages"]
+last = json.loads(posts[4]["body"])
 assert [x["content"] for x in last["messages"]] == ["hello there friend", "echo: hello there friend",
-    "second message here", "echo: second", "fourth works"], last["messages"]
+    "second message here", "echo: second", "third one fails", "echo: third one fails", "fourth works"], last["messages"]
 assert last["stream"] is True and last["stream_options"] == {"include_usage": True}
 print("requests ok")
 PY

@@ -14,7 +14,7 @@ fail() { echo "help_man_page_test: $*" >&2; exit 1; }
 
 "$dschat" --help > "$tmp/help.main" || fail "dschat --help failed"
 "$dschat" --model x --help > "$tmp/help.chat" || fail "dschat --model x --help failed"
-for command in run tokenize detokenize logits bench info serve; do
+for command in run tokenize detokenize logits bench info serve list; do
   "$dschat" "$command" --help > "$tmp/help.$command" || fail "dschat $command --help failed"
   "$dschat" "$command" -h > "$tmp/h.$command" || fail "dschat $command -h failed"
   cmp -s "$tmp/help.$command" "$tmp/h.$command" || fail "dschat $command -h differs from --help"

@@ -2,7 +2,8 @@
 # dschat serve on the bundled model, through curl: non-streaming and streaming chat (SSE framed
 # as OpenAI's), completions, /v1/models, /health; the streamed greedy text equals `dschat run
 # --temp 0` on the same prompt; a client that disconnects mid-stream does not hold up the next
-# request; 400/401/404/413 answer with OpenAI error objects; SIGTERM exits 0.
+# request, and one that disconnects from a non-streaming request cancels its generation;
+# 400/401/404/413 answer with OpenAI error objects; SIGTERM exits 0.
 #   serve_http_test.sh PATH/TO/dschat
 set -eu
 dschat=$1
@@ -125,6 +126,23 @@ start=$(date +%s%N)
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "serve_http_test: request after two disconnects answered in $ms ms"
 [ "$(grep -c 'stop=client gone' "$tmp/log")" = 2 ] || fail "the disconnected generations were not cancelled"
+
+# A non-streaming client that goes cancels its generation too (the server peeks at the socket
+# between pieces): logged as such within seconds, far short of the 1000 tokens asked for.
+nlong='{"prompt":"And the LORD said","max_tokens":1000,"temperature":0}'
+curl -sS --max-time 0.5 -H "$auth" -d "$nlong" "$base/v1/completions" > /dev/null 2>&1 || true
+for _ in $(seq 1 100); do
+  [ "$(grep -c 'stop=client gone' "$tmp/log")" = 3 ] && break
+  sleep 0.05
+done
+gone=$(grep 'stop=client gone' "$tmp/log" | tail -1)
+case $gone in
+  *"POST /v1/completions 200 prompt="*" completion="*) ;;
+  *) fail "the disconnected non-streaming generation was not cancelled" ;;
+esac
+completion=$(printf '%s\n' "$gone" | sed -n 's/.* completion=\([0-9]*\) .*/\1/p')
+[ -n "$completion" ] && [ "$completion" -lt 1000 ] || fail "cancelled after $completion tokens: $gone"
+echo "serve_http_test: non-streaming disconnect cancelled after $completion tokens"
 
 # The key never appears in the log.
 if grep -q sekrit "$tmp/log"; then fail "the API key is in the log"; fi

@@ -6,9 +6,10 @@
 #           sse_stream
 # New inputs go to $BUILD/corpus/TARGET (not the repository); crashes to $BUILD/findings/TARGET/.
 # Keep a finding as tests/fuzz/regressions/TARGET/<name> once it is fixed: CI replays it.
-# Environment: DSCHAT_FUZZ_BUILD (default build-fuzz), JOBS (default 2), CXX (default clang++-14).
+# Environment: DSCHAT_FUZZ_BUILD (default build-fuzz), JOBS (default 2), CXX (default clang++-14),
+# DSCHAT_FUZZ_NO_BUILD (set: run the target as already built).
 set -e
-[ $# -ge 2 ] || { sed -n 2,9p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,10p "$0"; exit 2; }
 target=$1; seconds=$2; shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DSCHAT_FUZZ_BUILD:-$root/build-fuzz}
@@ -17,7 +18,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   CXX=${CXX:-clang++-14} cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DDSCHAT_FUZZ=ON -DDSCHAT_BUILD_TESTS=OFF >/dev/null
 fi
-cmake --build "$build" -j"${JOBS:-2}" --target "${target}_fuzzer" >/dev/null
+# DSCHAT_FUZZ_NO_BUILD=1 runs the target as built (a campaign that runs several at once builds first).
+[ -n "$DSCHAT_FUZZ_NO_BUILD" ] || cmake --build "$build" -j"${JOBS:-2}" --target "${target}_fuzzer" >/dev/null
 work="$build/corpus/$target"
 findings="$build/findings/$target"
 mkdir -p "$work" "$findings"
@@ -31,6 +33,7 @@ regressions="$root/tests/fuzz/regressions/$target"
 case $target in
   tokenizer_json) max_len=1048576 ;;
   safetensors_header|safetensors_index|model_config|conversation|openai_request) max_len=524288 ;;
+  user_config) max_len=1048576 ;;  # the file limit (1 MiB), deep nesting within it
   pt_zip|pickle|pt_checkpoint|tokenizer_encode|gguf_file|sse_stream) max_len=65536 ;;
   *) max_len=8192 ;;
 esac

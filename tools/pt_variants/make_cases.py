@@ -7,6 +7,7 @@ as each project saves them, and their golden outputs (notes/golden_contract.md s
   tests/data/pt/<case>/logits.npy    float32 [n_ids, vocab], computed in float64 from the saved weights
   tests/data/pt/<case>/greedy.json   {"prompt": [...], "tokens": [32 ids]} (the project's own generate, argmax)
   tests/data/pt/mayank/greedy_past_window.json   the same past block_size (generate() crops the window)
+  tests/data/pt/mayank/mtp_logits.npy + mtp.json  the MTP head (forward_mtp), float32 [n_ids-1, vocab], argmax
   tests/data/pt/<case>/ablations/<feature>.npy + ablations.json
   tests/data/pt/<case>/case.json     what the case covers
 
@@ -107,10 +108,15 @@ def make_mayank(case_dir):
                    "q_rope from c_q", "rotate-half RoPE", "scale 1/sqrt(head_dim+rope_dim)",
                    "RMSNorm w*x/(rms+eps) eps 1e-6", "biased SwiGLU experts and shared expert",
                    "top-2 of router(x)+expert_bias, softmax over the two biased logits", "o_proj bias",
-                   "causal_mask and inv_freq buffers", "mtp_heads present and unused"],
+                   "causal_mask and inv_freq buffers", "mtp_heads: forward_mtp goldens (mtp_logits.npy)"],
         "greedy": "the original generate() with argmax, window cropped to block_size",
     }
     write_goldens(case_dir, model, ids, ablations, lambda m, p: m.generate_greedy(p, N_GREEDY), about)
+    # The MTP head (mtp_heads.0): its logits for every position, float64, and their argmax.
+    with torch.no_grad():
+        mtp = copy.deepcopy(model).double().eval().forward_mtp(torch.tensor(ids)).numpy()
+    np.save(case_dir / "mtp_logits.npy", mtp.astype(np.float32))
+    (case_dir / "mtp.json").write_text(json.dumps({"argmax": [int(a) for a in mtp.argmax(-1)]}) + "\n")
     # Past the window: an 80-token prompt and 40 greedy tokens cross block_size (96) after 16, from
     # where generate() runs the last 96 tokens again from position 0 each step.
     prompt = (ids * 3)[:80]

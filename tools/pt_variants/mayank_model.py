@@ -175,7 +175,12 @@ class Block(nn.Module):
 
 
 class MtpHead(nn.Module):
-    """Training-only multi-token-prediction head; present in the checkpoint, unused here."""
+    """The multi-token-prediction head (trained by the original, unused by its generate()), as
+    checkpoint-formats.md section 1.3 states it: combined = [norm1(prev_hidden); norm2(emb)]
+    (hidden FIRST, unlike DeepSeek-V3's [emb; hidden]), combine_proj with bias, then a pre-norm
+    block (attn_norm / mlp_norm), logits through the shared lm_head with no final norm.
+    prev_hidden is the ln_f-normed main hidden state; emb is the token embedding alone (wte, no
+    wpe: the text names the token embedding only)."""
 
     def __init__(self, c: MayankConfig):
         super().__init__()
@@ -186,6 +191,13 @@ class MtpHead(nn.Module):
         self.mlp = MoE(c)
         self.attn_norm = RMSNorm(c.n_embd)
         self.mlp_norm = RMSNorm(c.n_embd)
+
+    def forward(self, prev_hidden, future_embed, ab):
+        """prev_hidden, future_embed: [B, T, n_embd] -> the head's hidden [B, T, n_embd]."""
+        combined = torch.cat([self.norm1(prev_hidden, ab), self.norm2(future_embed, ab)], dim=-1)
+        h = self.combine_proj(combined)
+        h = h + self.attn(self.attn_norm(h, ab), ab)
+        return h + self.mlp(self.mlp_norm(h, ab), ab)
 
 
 class MayankModel(nn.Module):
@@ -210,6 +222,20 @@ class MayankModel(nn.Module):
         for block in self.h:
             x = block(x, ab)
         return self.lm_head(self.ln_f(x, ab))[0]
+
+    def forward_mtp(self, idx, ab=None):
+        """idx: [T] -> MTP logits [T-1, vocab]: row i predicts token i+2 from the ln_f-normed main
+        hidden state of position i and the embedding of token i+1 (rows at positions 0..T-2)."""
+        ab = ab or Ablation()
+        T = idx.shape[0]
+        x = self.wte(idx[None])
+        if not ab.no_wpe:
+            x = x + self.wpe(torch.arange(T))[None]
+        for block in self.h:
+            x = block(x, ab)
+        prev = self.ln_f(x, ab)[:, :-1]
+        h = self.mtp_heads[0](prev, self.wte(idx[None, 1:]), ab)
+        return self.lm_head(h)[0]
 
     def generate_greedy(self, ids, n):
         """The original generate() at temperature -> 0: crop to the last block_size tokens."""

@@ -26,7 +26,7 @@ RemoteOptions options_for(const FakeOpenAiServer& server, std::string model = ""
   o.url = server.url();
   o.model = std::move(model);
   o.http.connect_timeout_ms = 2000;
-  o.http.stall_timeout_seconds = 1;
+  o.http.stall_timeout_ms = 300;
   return o;
 }
 
@@ -139,6 +139,32 @@ TEST(RemoteResponder, StreamsAReplyAndSendsTheConversation) {
   EXPECT_NE(responder.model_info().find("$TEST_KEY"), std::string::npos);
 }
 
+TEST(RemoteResponder, StopStringsAreSentAndHonouredHere) {
+  FakeOpenAiServer server;  // ignores `stop`: streams past it
+  server.events = {chunk_event(R"({"content":"one two ST"})"), chunk_event(R"({"content":"OP three"})"),
+                   chunk_event(R"({"content":" four"})"), chunk_event("{}", R"("stop")")};
+  std::atomic<bool> cancel{false};
+  RemoteResponder responder(options_for(server), cancel);
+  ResponderRequest request = two_turn_request();
+  request.stop = {"STOP", "\n\n"};
+  Answer run = respond(responder, request);
+  ASSERT_TRUE(run.result.ok) << run.result.error;
+  EXPECT_EQ(run.result.reply, "one two ");  // the held-back "ST" was the stop string's start
+  EXPECT_EQ(run.streamed, "one two ");
+  EXPECT_FALSE(run.result.interrupted);
+  EXPECT_EQ(run.result.stats.stop, StopReason::StopString);
+  nlohmann::json body = nlohmann::json::parse(server.received().back().body);
+  EXPECT_EQ(body["stop"], nlohmann::json::array({"STOP", "\n\n"}));
+
+  // A held-back prefix that never completes is released at the end; no stop, no field.
+  server.events = {chunk_event(R"({"content":"ends in ST"})"), chunk_event("{}", R"("stop")")};
+  run = respond(responder, request);
+  EXPECT_EQ(run.result.reply, "ends in ST");
+  EXPECT_EQ(run.result.stats.stop, StopReason::Eos);
+  run = respond(responder, two_turn_request());
+  EXPECT_FALSE(nlohmann::json::parse(server.received().back().body).contains("stop"));
+}
+
 TEST(RemoteResponder, ReasoningContentBecomesAThinkBlock) {
   FakeOpenAiServer server;
   server.events = {chunk_event(R"({"reasoning_content":"2+2"})"), chunk_event(R"({"reasoning_content":" is 4"})"),
@@ -203,6 +229,26 @@ TEST(RemoteResponder, HttpErrorsCarryTheServersMessage) {
   EXPECT_NE(error.find("retry after 17 s"), std::string::npos) << error;
 }
 
+TEST(RemoteResponder, ErrorsThatMayPassAreRetryable) {
+  FakeOpenAiServer server;
+  server.mode = Mode::Error;
+  server.error_body = R"({"error":{"message":"no"}})";
+  std::atomic<bool> cancel{false};
+  RemoteResponder responder(options_for(server), cancel);
+  for (int status : {500, 502, 503, 429, 408, 401, 403, 400, 404, 413, 422}) {
+    server.status = status;
+    Answer run = respond(responder, two_turn_request());
+    ASSERT_FALSE(run.result.ok) << status;
+    const bool may_pass = status >= 500 || status == 429 || status == 408 || status == 401 || status == 403;
+    EXPECT_EQ(run.result.retryable, may_pass) << status << ": " << run.result.error;
+  }
+  server.mode = Mode::DropMidStream;  // closed before anything came
+  server.events = {};
+  Answer dropped = respond(responder, two_turn_request());
+  ASSERT_FALSE(dropped.result.ok);
+  EXPECT_TRUE(dropped.result.retryable) << dropped.result.error;
+}
+
 TEST(RemoteResponder, ConnectionRefusedAndUnknownHost) {
   int port = 0;
   {
@@ -248,12 +294,17 @@ TEST(RemoteResponder, StallEndsAfterTheTimeout) {
   server.events = {chunk_event(R"({"content":"Hmm"})")};
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options_for(server), cancel);
+  const auto start = std::chrono::steady_clock::now();
   Answer run = respond(responder, two_turn_request());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(run.result.ok) << run.result.error;
   EXPECT_TRUE(run.result.interrupted);
   EXPECT_EQ(run.result.reply, "Hmm");
   ASSERT_EQ(run.notices.size(), 1u);
-  EXPECT_NE(run.notices[0].find("sent nothing for 1 s"), std::string::npos) << run.notices[0];
+  EXPECT_NE(run.notices[0].find("sent nothing for 0.3 s"), std::string::npos) << run.notices[0];
+  // Timed from the last byte: not libcurl's low-speed average, which ended a 1 s stall after ~6 s.
+  EXPECT_GE(seconds, 0.3);
+  EXPECT_LT(seconds, 3.0);
 }
 
 TEST(RemoteResponder, GarbageIsAnErrorNamingWhatWasWrong) {
@@ -272,7 +323,7 @@ TEST(RemoteResponder, CancelMidStreamReturnsPromptlyWithThePartialText) {
   server.mode = Mode::Stall;
   server.events = {chunk_event(R"({"content":"Partial"})")};
   RemoteOptions options = options_for(server);
-  options.http.stall_timeout_seconds = 30;
+  options.http.stall_timeout_ms = 30'000;
   std::atomic<bool> cancel{false};
   RemoteResponder responder(options, cancel);
   ReplyCallbacks callbacks;

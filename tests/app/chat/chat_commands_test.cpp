@@ -32,6 +32,20 @@ TEST(ChatCommands, HelpAndTopics) {
   EXPECT_NE(chat_help_text("shortcuts").find("Ctrl+D"), std::string::npos);
 }
 
+TEST(ChatCommands, SetParameterStopTakesTheRestOfTheLine) {
+  ChatCommand c = parse_chat_command("/set parameter stop ###  \\n\\nUser:");
+  ASSERT_EQ(c.kind, Kind::SetParameter) << c.error;
+  EXPECT_EQ(c.name, "stop");
+  EXPECT_EQ(c.text, "###  \\n\\nUser:");  // decoded by the session (parse_stop_list)
+  EXPECT_EQ(parse_chat_command("/set parameter stop off").kind, Kind::SetParameter);
+  ChatCommand bad = parse_chat_command("/set parameter stop a b c d e");
+  EXPECT_EQ(bad.kind, Kind::Invalid);
+  EXPECT_NE(bad.error.find("at most 4"), std::string::npos) << bad.error;
+  EXPECT_EQ(parse_chat_command("/set parameter stop").kind, Kind::Invalid);
+  EXPECT_EQ(parse_chat_command("/set parameter stop x\\q").kind, Kind::Invalid);
+  EXPECT_NE(chat_help_text("set").find("stop S1"), std::string::npos);
+}
+
 TEST(ChatCommands, SetParameterValidatesNameAndValue) {
   ChatCommand c = parse_chat_command("  /set parameter temperature 0  ");
   ASSERT_EQ(c.kind, Kind::SetParameter);

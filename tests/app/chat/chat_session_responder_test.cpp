@@ -169,6 +169,7 @@ TEST_F(ChatSessionResponder, AnErrorLeavesTheConversationUnchanged) {
   replies_.push_back(failure("the message does not fit"));
   TurnResult failed = session->submit("Too long");
   EXPECT_FALSE(failed.ok);
+  EXPECT_FALSE(failed.message_kept);
   EXPECT_EQ(failed.error, "the message does not fit");
   EXPECT_EQ(session->conversation().messages.size(), before.messages.size());
   EXPECT_EQ(ConversationStore::load(session->file_path()).messages.size(), 2u);
@@ -181,6 +182,66 @@ TEST_F(ChatSessionResponder, AnErrorLeavesTheConversationUnchanged) {
   EXPECT_EQ(after.messages[1].content, "reply1");  // the previous reply is back
   // The failed regenerate asked without the reply it was to replace.
   EXPECT_EQ(calls_.requests.back().conversation.messages.size(), 1u);
+}
+
+TEST_F(ChatSessionResponder, ARetryableErrorKeepsTheMessageToResendWithRegenerate) {
+  auto session = make_session();
+  ASSERT_TRUE(session->submit("Hi").ok);
+  ReplyResult down = failure("the server at http://h/v1 dropped the connection");
+  down.retryable = true;
+  replies_.push_back(down);
+  TurnResult failed = session->submit("Are you there?");
+  EXPECT_FALSE(failed.ok);
+  EXPECT_TRUE(failed.message_kept);
+  EXPECT_EQ(failed.error, down.error);
+  // In the conversation and in its file, unanswered.
+  ASSERT_EQ(session->conversation().messages.size(), 3u);
+  Conversation saved = ConversationStore::load(session->file_path());
+  ASSERT_EQ(saved.messages.size(), 3u);
+  EXPECT_EQ(saved.messages[2].role, Role::User);
+  EXPECT_EQ(saved.messages[2].content, "Are you there?");
+
+  // A new message is refused with what to do; nothing is asked.
+  TurnResult refused = session->submit("Hello?");
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.error.find("/regen"), std::string::npos) << refused.error;
+  EXPECT_EQ(calls_.requests.size(), 2u);
+
+  // Failing again keeps it again; then regenerate answers it.
+  replies_.push_back(down);
+  TurnResult again = session->regenerate();
+  EXPECT_FALSE(again.ok);
+  EXPECT_TRUE(again.message_kept);
+  ASSERT_EQ(session->conversation().messages.size(), 3u);
+  TurnResult resent = session->regenerate();
+  ASSERT_TRUE(resent.ok) << resent.error;
+  ASSERT_EQ(calls_.requests.size(), 4u);
+  ASSERT_EQ(calls_.requests[3].conversation.messages.size(), 3u);
+  EXPECT_EQ(calls_.requests[3].conversation.messages[2].content, "Are you there?");
+  saved = ConversationStore::load(session->file_path());
+  ASSERT_EQ(saved.messages.size(), 4u);
+  EXPECT_EQ(saved.messages[2].content, "Are you there?");
+  EXPECT_EQ(saved.messages[3].content, "reply4");
+
+  // Or undo removes it.
+  replies_.push_back(down);
+  ASSERT_TRUE(session->submit("Once more").message_kept);
+  ASSERT_TRUE(session->undo());
+  ASSERT_EQ(session->conversation().messages.size(), 4u);
+  EXPECT_EQ(session->conversation().messages.back().content, "reply4");
+}
+
+TEST_F(ChatSessionResponder, StopStringsReachTheRequest) {
+  auto session = make_session();
+  session->set_parameter("stop", "END \\n\\n");
+  EXPECT_NE(session->parameters_text().find("stop END \\n\\n\n"), std::string::npos) << session->parameters_text();
+  ASSERT_TRUE(session->submit("Hi").ok);
+  EXPECT_EQ(calls_.requests.back().stop, (std::vector<std::string>{"END", "\n\n"}));
+  EXPECT_THROW(session->set_parameter("stop", "a b c d e"), std::invalid_argument);
+  session->set_parameter("stop", "off");
+  ASSERT_TRUE(session->submit("Again").ok);
+  EXPECT_TRUE(calls_.requests.back().stop.empty());
+  EXPECT_NE(session->parameters_text().find("stop off\n"), std::string::npos);
 }
 
 TEST_F(ChatSessionResponder, RegenerateAsksWithoutTheLastReplyAndReplacesIt) {

@@ -410,5 +410,91 @@ TEST_F(ChatSessionTest, PlainTemplateStoresTheReplyWithoutSurroundingSpaceAndSto
   EXPECT_EQ(text.rfind("Sys\n\nUser: Hi\nAssistant: Fine.\nUser: Again\nAssistant:", 0), 0u) << text;
 }
 
+// The "left out" notice counts against the whole conversation: after resuming a conversation
+// longer than the context, the model already missed its oldest messages (the resume says how
+// many it sees), and a turn that leaves out more says how many it sees of all of them, not just
+// the few it dropped then (issue 21: "always left out the 22 oldest").
+TEST_F(ChatSessionTest, LeftOutNoticesCountTheWholeConversationAfterAResume) {
+  fs::path file;
+  {
+    auto first = make_session();  // 512 tokens hold all 12 messages
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(first->submit("Hello there " + std::to_string(i)).ok);
+    file = first->file_path();
+  }
+  ChatSessionOptions small;
+  small.context_tokens = 64;
+  auto session = make_session(small);
+  session->take_notices();
+  session->load(file);
+  const int first_after_load = session->first_message_in_context();
+  ASSERT_GT(first_after_load, 0);
+  std::vector<std::string> notices = session->take_notices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_NE(notices[0].find("the model sees the last " + std::to_string(12 - first_after_load) + " of its 12 messages"),
+            std::string::npos)
+      << notices[0];
+
+  std::vector<std::string> turn_notices;
+  TurnCallbacks callbacks{{}, [&](const std::string& n) { turn_notices.push_back(n); }};
+  ASSERT_TRUE(session->submit("One more question", callbacks).ok);
+  const int first = session->first_message_in_context();
+  ASSERT_EQ(turn_notices.size(), 1u);  // the context was full: more went out
+  ASSERT_GT(first, first_after_load);
+  const std::string dropped = std::to_string(first - first_after_load);
+  EXPECT_NE(turn_notices[0].find("left out the " + dropped + " oldest message"), std::string::npos) << turn_notices[0];
+  // 13 messages when the prompt was built (the reply came after): the model saw the last 13 - first.
+  EXPECT_NE(turn_notices[0].find("the model sees the last " + std::to_string(13 - first) + " of the 13 messages"),
+            std::string::npos)
+      << turn_notices[0];
+}
+
+// /set parameter num_ctx N: a new cache of N tokens; beyond the model's maximum a message says so.
+TEST_F(ChatSessionTest, NumCtxResizesTheContextWithinTheModelsMaximum) {
+  auto session = make_session({}, 512);
+  ASSERT_TRUE(session->submit("Hi").ok);
+  session->set_parameter("num_ctx", "128");
+  EXPECT_EQ(session->context_max(), 128);
+  EXPECT_NE(session->parameters_text().find("num_ctx 128\n"), std::string::npos) << session->parameters_text();
+  const TurnResult again = session->submit("Again");  // the whole conversation prefilled into the new cache
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_EQ(again.stats.reused_tokens, 0);
+  EXPECT_EQ(context_->capacity(), 128);
+  for (const char* too_large : {"513", "99999999999"}) {
+    try {
+      session->set_parameter("num_ctx", too_large);
+      FAIL() << "num_ctx " << too_large << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("more than this model allows: at most 512 tokens"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(session->context_max(), 128);  // a refused size changes nothing
+  EXPECT_THROW(session->set_parameter("num_ctx", "8"), std::invalid_argument);
+}
+
+// Sampling from the config file (sampling_overrides) sets a new conversation's values; the
+// command line's (sampling_options) go over a loaded conversation's own values too.
+TEST_F(ChatSessionTest, CommandLineSamplingGoesOverAResumedConversationsValues) {
+  fs::path file;
+  {
+    auto first = make_session();
+    first->set_parameter("temperature", "0.9");
+    first->set_parameter("top_k", "11");
+    ASSERT_TRUE(first->submit("Hi").ok);
+    file = first->file_path();
+  }
+  ChatSessionOptions options;
+  options.sampling_overrides = {{"temperature", "0.3"}, {"top_k", "5"}};  // the config file
+  options.sampling_options = {{"top_k", "2"}};                            // the command line
+  auto session = make_session(options);
+  EXPECT_FLOAT_EQ(session->conversation().sampling.temperature, 0.3f);
+  EXPECT_EQ(session->conversation().sampling.top_k, 2);
+  session->load(file);
+  EXPECT_FLOAT_EQ(session->conversation().sampling.temperature, 0.9f);  // the file's, not the config's
+  EXPECT_EQ(session->conversation().sampling.top_k, 2);                 // the command line's
+  options.sampling_options = {{"temperature", "500"}};
+  EXPECT_THROW(make_session(options), std::invalid_argument);  // (the command line checks it first)
+}
+
 }  // namespace
 }  // namespace dschat

@@ -276,5 +276,24 @@ TEST(TuiTranscript, AfterUndoOlderNoticesStayAboveLaterMessages) {
   EXPECT_LT(at("  b"), at("set temperature to 0"));
 }
 
+// A notice that arrives before the streamed reply's first piece (the oldest messages were left
+// out to make room for it) is shown above that reply, and stays there when the finished
+// conversation replaces the stream; one that arrives after pieces follows the reply.
+TEST(TuiTranscript, NoticesBeforeTheFirstPieceGoAboveTheReply) {
+  Transcript t;
+  t.set_conversation(conversation_of({user("a"), assistant("b")}));
+  t.begin_turn("c");
+  t.add_notice(Transcript::NoticeKind::Info, "left out the 2 oldest messages");
+  t.append_piece("d");
+  t.add_notice(Transcript::NoticeKind::Info, "the context is full");
+  const std::vector<std::string> expected = {"You", "  a", "", "Assistant", "  b", "", "You", "  c",
+                                             "left out the 2 oldest messages", "", "Assistant", "  d",
+                                             "the context is full"};
+  EXPECT_EQ(texts(t.render(40)), expected);
+  t.end_turn(false);
+  t.set_conversation(conversation_of({user("a"), assistant("b"), user("c"), assistant("d")}));
+  EXPECT_EQ(texts(t.render(40)), expected);
+}
+
 }  // namespace
 }  // namespace dschat

@@ -192,6 +192,10 @@ TEST(ModelConfig, RejectsWhatTheEngineCannotHonour) {
   expect_error(with(j, "model_type", "deepseek_v32"), {"deepseek_v32", "sparse attention", "not implemented"});
   EXPECT_FALSE(parse_model_config(j.dump(), "config.json").fp8_block_scales);
   EXPECT_TRUE(parse_model_config(with(j, "quantization_config", fp8).dump(), "config.json").fp8_block_scales);
+  // DeepSeek-V3.1's quantization_config adds "scale_fmt": "ue8m0" (power-of-two F32 scales).
+  EXPECT_TRUE(parse_model_config(with(j, "quantization_config", with(fp8, "scale_fmt", "ue8m0")).dump(), "config.json")
+                  .fp8_block_scales);
+  expect_error(with(j, "quantization_config", with(fp8, "scale_fmt", "e8m0fnu")), {"quantization_config.scale_fmt", "e8m0fnu"});
   try {
     parse_model_config("{not json", "dir/config.json");
     ADD_FAILURE();

@@ -340,5 +340,75 @@ TEST(MtpGeneration, SampledTokensFollowTheModelsDistribution) {
   }
 }
 
+// DeepSeek-from-Scratch's .pt head (mtp_heads.0: hidden first, biased combine_proj, no final
+// norm) against tools/pt_variants/mayank_model.py forward_mtp (tests/data/pt/mayank), on both
+// paths, and greedy output with speculation identical to without.
+class PtMtpReference : public ::testing::Test {
+ protected:
+  static const Model& model() {
+    static std::unique_ptr<Model> m =
+        Model::load(std::filesystem::path(DSCHAT_TEST_DATA_DIR) / "pt" / "mayank" / "model.pt", LoadOptions{});
+    return *m;
+  }
+  void SetUp() override {
+    const std::filesystem::path dir = std::filesystem::path(DSCHAT_TEST_DATA_DIR) / "pt" / "mayank";
+    ids_ = read_json(dir / "ids.json")["ids"].get<std::vector<int32_t>>();
+    argmax_ = read_json(dir / "mtp.json")["argmax"].get<std::vector<int32_t>>();
+    golden_ = read_npy(dir / "mtp_logits.npy");
+    ASSERT_EQ(golden_.shape.size(), 2u);
+    ASSERT_EQ(golden_.shape[0], static_cast<int64_t>(ids_.size()) - 1);
+    columns_ = golden_.shape[1];
+  }
+  const float* golden_row(size_t i) const { return golden_.data.data() + i * columns_; }
+
+  std::vector<int32_t> ids_, argmax_;
+  NpyArray golden_;
+  int64_t columns_ = 0;
+};
+
+TEST_F(PtMtpReference, DraftLogitsMatchForwardMtpOnBothPaths) {
+  ASSERT_EQ(model().config().num_nextn_predict_layers, 1);
+  auto decode = mtp_context(model(), static_cast<int>(ids_.size()), 0, false);
+  ASSERT_TRUE(decode->can_draft());
+  ASSERT_TRUE(decode->append(std::span<const int32_t>(ids_.data(), 1), {}));
+  for (size_t i = 0; i + 1 < ids_.size(); ++i) {
+    int32_t draft = -1;
+    ASSERT_EQ(decode->draft(ids_[i + 1], 1, std::span<int32_t>(&draft, 1)), 1);
+    EXPECT_LE(row_error(decode->draft_logits(), golden_row(i), columns_), kTolerance) << "position " << i;
+    EXPECT_EQ(draft, argmax_[i]) << "position " << i;
+    ASSERT_TRUE(decode->append(std::span<const int32_t>(ids_.data() + i + 1, 1), {}));
+  }
+  auto prefill = mtp_context(model(), static_cast<int>(ids_.size()), 0, false);
+  prefill->set_prefill_chunk(7);
+  const size_t n = ids_.size() - 1;
+  ASSERT_TRUE(prefill->append(std::span<const int32_t>(ids_.data(), n), {}));
+  int32_t draft = -1;
+  ASSERT_EQ(prefill->draft(ids_[n], 1, std::span<int32_t>(&draft, 1)), 1);
+  EXPECT_LE(row_error(prefill->draft_logits(), golden_row(n - 1), columns_), kTolerance);
+  EXPECT_EQ(draft, argmax_[n - 1]);
+}
+
+TEST_F(PtMtpReference, InfoShowsTheHead) {
+  const std::string info = model().describe();
+  EXPECT_NE(info.find("multi-token prediction: 1 module(s) (mtp_heads.0..0)"), std::string::npos) << info;
+  EXPECT_NE(info.find("head shared with lm_head"), std::string::npos) << info;
+}
+
+TEST_F(PtMtpReference, GreedyOutputIdenticalWithAndWithoutSpeculation) {
+  const std::vector<int32_t> prompt(ids_.begin(), ids_.begin() + 12);
+  int drafted = 0;
+  for (int draft : {1, 2, 3}) {
+    GenerationOptions options;
+    options.max_tokens = 60;  // past the 96-token window: generate() crops, as the original does
+    auto plain_context = InferenceContext::create(model(), 96);
+    auto spec_context = mtp_context(model(), 96, 0);
+    const GenerationResult plain = run_generate(model(), *plain_context, prompt, options, 0);
+    const GenerationResult spec = run_generate(model(), *spec_context, prompt, options, draft);
+    expect_same(plain, spec, *plain_context, *spec_context, "draft " + std::to_string(draft));
+    drafted += spec.stats.drafted_tokens;
+  }
+  EXPECT_GT(drafted, 0) << "speculation did not run";
+}
+
 }  // namespace
 }  // namespace dschat

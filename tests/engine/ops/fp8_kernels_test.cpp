@@ -106,6 +106,12 @@ TEST_P(Fp8Kernels, GemvAndGemmEqualTheDequantizedProduct) {
     const WeightMatrix nested = slice.row_slice(70, 30);  // rows 134..163 of the tensor
     expect_product(m, 134, nested, x, n, run(k, nested, x, n), level + " nested slice");
   }
+  // 150 columns: a block of 128, then 22 = 16 + 6 (the AVX2 GEMV's 32-, 16- and 1-byte steps).
+  const Fp8Matrix narrow = random_matrix(40, 150, 2);
+  for (int64_t n : {1, 4}) {
+    const std::vector<float> x = random_x(n * narrow.cols, 20 + n);
+    expect_product(narrow, 0, narrow.view(), x, n, run(k, narrow.view(), x, n), level + " 150 wide n=" + std::to_string(n));
+  }
 }
 
 TEST_P(Fp8Kernels, RowWideningIsExact) {
@@ -132,15 +138,21 @@ TEST_P(Fp8Kernels, NanWeightGivesNan) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
   const WeightKernels k = weight_kernels_for(level.c_str(), DType::F8_E4M3);
-  Fp8Matrix m = random_matrix(4, 64, 3);
-  m.bytes[1 * 64 + 5] = 0x7f;
-  m.bytes[2 * 64 + 40] = 0xff;
-  const std::vector<float> x = random_x(64, 4);
-  const std::vector<float> y = run(k, m.view(), x, 1);
-  EXPECT_FALSE(std::isnan(y[0]));
-  EXPECT_TRUE(std::isnan(y[1]));
-  EXPECT_TRUE(std::isnan(y[2]));
-  EXPECT_FALSE(std::isnan(y[3]));
+  // 150 columns: NaN bytes (+ and -) where the GEMV takes 32 bytes, 16 bytes and one at a time.
+  Fp8Matrix m = random_matrix(6, 150, 3);
+  m.bytes[1 * 150 + 5] = 0x7f;
+  m.bytes[2 * 150 + 40] = 0xff;
+  m.bytes[4 * 150 + 131] = 0x7f;
+  m.bytes[5 * 150 + 147] = 0xff;
+  for (int64_t n : {1, 3}) {
+    const std::vector<float> x = random_x(n * 150, 4);
+    const std::vector<float> y = run(k, m.view(), x, n);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t r = 0; r < 6; ++r) {
+        EXPECT_EQ(std::isnan(y[t * 6 + r]), r != 0 && r != 3) << level << " token " << t << " row " << r;
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, Fp8Kernels, ::testing::Values("scalar", "avx2", "avx512"));
