@@ -3,7 +3,8 @@
 // fields, and each element of "messages". conversation_from_json() applies them to a whole DOM;
 // the streaming parser of conversation files (app/chat/conversation_file_parser.h) to the
 // top-level object without its messages and to one message at a time, so no DOM of the whole file
-// is ever built. Both give the same Conversation and the same errors.
+// is ever built. Both give the same Conversation and the same errors. A key read here must also be
+// in that parser's schema of kept keys (kRoot, kMessage, ... in conversation_file_parser.cpp).
 #pragma once
 
 #include <cstddef>
