@@ -19,7 +19,12 @@ inline constexpr uint64_t kMiB = uint64_t{1} << 20;
 // config.json, generation_config.json, tokenizer_config.json, model.safetensors.index.json.
 inline constexpr FileLimit kJsonConfigLimit{64 * kMiB, "a JSON configuration file"};
 inline constexpr FileLimit kTokenizerJsonLimit{512 * kMiB, "tokenizer.json"};
-inline constexpr FileLimit kConversationLimit{256 * kMiB, "a conversation file"};
+// A conversation is parsed without a DOM (app/chat/conversation_file_parser.h) and written one
+// message at a time: opening one takes about 2.4 times its size (its text and the messages; a DOM
+// took 4 to 5 times, so the limit was 256 MiB), an autosave about 4.4 times (ChatSession::save
+// copies the conversation before writing it). So 1 GiB, twice the largest conversation seen
+// (500 MB), some 250 million tokens of chat: 2.5 GB to open, 4.5 GB to save.
+inline constexpr FileLimit kConversationLimit{1024 * kMiB, "a conversation file"};
 inline constexpr FileLimit kHistoryLimit{64 * kMiB, "the input history"};
 // The --batch file of `dschat tokenize` and `dschat detokenize`.
 inline constexpr FileLimit kBatchFileLimit{1024 * kMiB, "a batch file"};

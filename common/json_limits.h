@@ -23,6 +23,11 @@ struct JsonTooDeep : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The message of JsonTooDeep.
+inline std::string json_too_deep_message(int max_depth) {
+  return "JSON nested deeper than " + std::to_string(max_depth) + " levels";
+}
+
 // Counts nesting in a SAX pass that builds nothing, so the depth is known before any value is.
 // (nlohmann's parser callback would do it in one pass, but its end_object walks the parent's
 // elements to drop discarded ones: quadratic in an array of objects, 10k conversation messages
@@ -47,7 +52,7 @@ class JsonDepthBound : public nlohmann::json_sax<nlohmann::json> {
 
  private:
   bool enter() {
-    if (++depth_ > max_depth_) throw JsonTooDeep("JSON nested deeper than " + std::to_string(max_depth_) + " levels");
+    if (++depth_ > max_depth_) throw JsonTooDeep(json_too_deep_message(max_depth_));
     return true;
   }
   bool leave() {

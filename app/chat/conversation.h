@@ -44,7 +44,13 @@ std::string new_conversation_id();
 // messages (role, content, time; assistant: stats {tokens, tokens_per_second, stop, ...};
 // "interrupted": true when interrupted).
 nlohmann::json conversation_to_json(const Conversation& conversation);
+// The file's text: conversation_to_json(conversation).dump(2) + "\n", byte for byte, made one
+// message at a time without a DOM of the whole conversation (which took about 5 times its text).
+// With `id`: the same conversation under that id (a fork to a new file), without copying it.
+std::string conversation_file_text(const Conversation& conversation);
+std::string conversation_file_text(const Conversation& conversation, const std::string& id);
 // Reads that format back. `origin` names the file in error messages. Throws ConversationError.
+// (A file's text is read without a DOM by parse_conversation_file, app/chat/conversation_file_parser.h.)
 Conversation conversation_from_json(const nlohmann::json& json, const std::string& origin);
 
 // Markdown: a title, the system prompt, then "**User**" / "**Assistant**" sections.

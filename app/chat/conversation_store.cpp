@@ -13,10 +13,10 @@
 #include <cstring>
 #include <optional>
 
+#include "app/chat/conversation_file_parser.h"
 #include "app/chat/directory_lock.h"
 #include "app/chat/xdg_directories.h"
 #include "common/regular_file.h"
-#include "common/json_limits.h"
 
 namespace dschat {
 
@@ -154,21 +154,21 @@ void ConversationStore::create_directory_for(const fs::path& target) const {
 fs::path ConversationStore::save(const Conversation& conversation, const fs::path& path) const {
   fs::path target = path.empty() ? path_for(conversation) : path;
   create_directory_for(target);
-  write_file_atomically(target, conversation_to_json(conversation).dump(2) + "\n", write_);
+  write_file_atomically(target, conversation_file_text(conversation), write_);
   return target;
 }
 
 GuardedSave ConversationStore::save_unless_changed(const Conversation& conversation, const FileRevision& expected,
                                                    const fs::path& path) const {
   const fs::path first_target = path.empty() ? path_for(conversation) : path;
-  Conversation to_write = conversation;
+  std::string id = conversation.id;  // a fork changes only the id: the conversation is not copied
   fs::path target = first_target;
   FileRevision wanted = expected;
   GuardedSave result;
   // A fresh id's file must not exist either; two ids made in the same second by two forking
   // processes collide once in 65536, so a few attempts are plenty.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const std::string contents = conversation_to_json(to_write).dump(2) + "\n";
+    const std::string contents = conversation_file_text(conversation, id);
     create_directory_for(target);
     std::optional<DirectoryLock> lock;
     try {
@@ -182,13 +182,15 @@ GuardedSave ConversationStore::save_unless_changed(const Conversation& conversat
       result.path = target;
       result.revision = revision_of_contents(contents);
       if (target != first_target) {
-        result.forked_id = to_write.id;
+        result.forked_id = id;
         result.changed_path = first_target;
       }
       return result;
     }
-    to_write.id = new_conversation_id();
-    target = path_for(to_write);
+    id = new_conversation_id();
+    Conversation named;  // path_for needs only the id
+    named.id = id;
+    target = path_for(named);
     wanted = FileRevision{};  // the new id's file: nothing may be there yet
   }
   throw ConversationWriteError("cannot save " + first_target.string() +
@@ -203,15 +205,7 @@ Conversation ConversationStore::load(const fs::path& path, FileRevision* revisio
     throw ConversationError(e.what());
   }
   if (revision) *revision = revision_of_contents(text);
-  nlohmann::json j;
-  try {
-    j = parse_json_bounded(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw ConversationError(path.string() + ": not valid JSON (" + e.what() + ")");
-  } catch (const JsonTooDeep& e) {
-    throw ConversationError(path.string() + ": " + e.what());
-  }
-  return conversation_from_json(j, path.string());
+  return parse_conversation_file(text, path.string());  // no DOM of the file
 }
 
 void ConversationStore::export_markdown(const Conversation& conversation, const fs::path& path) const {
@@ -219,7 +213,7 @@ void ConversationStore::export_markdown(const Conversation& conversation, const 
 }
 
 void ConversationStore::export_json(const Conversation& conversation, const fs::path& path) const {
-  write_file_atomically(path, conversation_to_json(conversation).dump(2) + "\n", write_);
+  write_file_atomically(path, conversation_file_text(conversation), write_);
 }
 
 std::vector<ConversationFileInfo> ConversationStore::list() const {

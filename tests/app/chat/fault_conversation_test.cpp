@@ -470,10 +470,11 @@ TEST_F(FaultTest, LoadingWhatIsNotARegularFileIsRefusedAtOnce) {
   fs::create_symlink("/dev/zero", dir_ / "zero.json");
   EXPECT_EQ(test::error_within_a_second([&] { store.load(dir_ / "zero.json"); }, fifo),
             (dir_ / "zero.json").string() + ": is a character device, not a regular file");
-  test::make_sparse_file(dir_ / "big.json", 257 * kMiB);
+  const uint64_t too_big = kConversationLimit.max_bytes + kMiB;
+  test::make_sparse_file(dir_ / "big.json", too_big);
   EXPECT_EQ(test::error_within_a_second([&] { store.load(dir_ / "big.json"); }, fifo),
-            (dir_ / "big.json").string() + ": is " + std::to_string(257 * kMiB) +
-                " bytes, more than the 256 MiB limit for a conversation file");
+            (dir_ / "big.json").string() + ": is " + std::to_string(too_big) +
+                " bytes, more than the 1024 MiB limit for a conversation file");
 }
 
 }  // namespace
