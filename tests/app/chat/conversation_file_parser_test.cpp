@@ -229,7 +229,7 @@ TEST(ConversationFileParser, ALoadTakesLittleMoreThanTheFileAndTheMessages) {
 }
 
 // By hand, for the figures in docs/robustness.md:
-//   DSCHAT_BIG_CONVERSATION=/tmp/c500.json build/tests/app_tests --gtest_also_run_disabled_tests \
+//   DSCHAT_BIG_CONVERSATION=/tmp/c500.json build/tests/app_tests --gtest_also_run_disabled_tests
 //     --gtest_filter='*DISABLED_LoadABigFile*'
 // (the file from tools/make_big_conversation.py /tmp/c500.json 500).
 TEST(ConversationFileParser, DISABLED_LoadABigFile) {
