@@ -309,7 +309,9 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
   data_offset_ = end_of_infos + (alignment_ - end_of_infos % alignment_) % alignment_;
   const uint64_t data_size = data_offset_ <= file_.size() ? file_.size() - data_offset_ : 0;
   for (const GgufTensor& t : tensors_) {
-    if (t.nbytes == 0) continue;
+    // An empty tensor (a dimension of 0) still needs its offset inside the data section: its
+    // address is formed (tensor_data), and a wild offset would be a wild pointer.
+    if (t.nbytes == 0 && t.offset <= data_size) continue;
     if (data_offset_ > file_.size() || t.offset > data_size || t.nbytes > data_size - t.offset) {
       in.fail("tensor '" + printable(t.name) + "' (" + std::to_string(t.nbytes) + " bytes at data offset " +
               std::to_string(t.offset) + ") runs past the end of the file (data section of " +

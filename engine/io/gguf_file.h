@@ -9,6 +9,8 @@
 // count or a length in it: a hostile file is a ModelError naming the file and what is wrong.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -72,7 +74,11 @@ class GgufFile {
   const GgufValue* find(const std::string& key) const;
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
   const GgufTensor* find_tensor(const std::string& name) const;
-  const std::byte* tensor_data(const GgufTensor& t) const { return file_.data() + data_offset_ + t.offset; }
+  // A tensor's bytes (validated inside the file; an empty tensor's address may be the file's end
+  // when the data section's padding is missing).
+  const std::byte* tensor_data(const GgufTensor& t) const {
+    return file_.data() + std::min<uint64_t>(data_offset_ + t.offset, file_.size());
+  }
 
   static constexpr uint32_t kMaxDims = 4;          // GGML_MAX_DIMS
   static constexpr int kMaxArrayNesting = 8;       // arrays of arrays of ...

@@ -184,6 +184,12 @@ TEST_F(GgufFileTest, HostileTensorInfosAreClearErrors) {
   EXPECT_EQ(error_of(with("w", {8}, 0, uint64_t{1} << 62)),
             "tensor 'w' (32 bytes at data offset 4611686018427387904) runs past the end of the file (data section of "
             "128 bytes)");
+  // An empty tensor (a dimension of 0) far past the data: found by the fuzzer (UBSan: pointer
+  // overflow forming its address), tests/fuzz/regressions/gguf_file/empty-tensor-offset-past-the-data.
+  EXPECT_EQ(error_of(with("w", {8, 0}, 0, uint64_t{1} << 40)),
+            "tensor 'w' (0 bytes at data offset 1099511627776) runs past the end of the file (data section of "
+            "128 bytes)");
+  EXPECT_EQ(error_of(with("w", {8, 0}, 0, 128)), "(no error)");  // at the very end: allowed
   Bytes overlap;
   overlap.header(3, 2, 0).tensor("a", {16}, 0, 0).tensor("b", {8}, 0, 32).pad();
   overlap.s.append(128, '\0');
