@@ -370,9 +370,11 @@ TEST(GgufExport, Fp8DirectoryIsWrittenFromItsDequantizedWeights) {
     const std::string what = gguf_file_type_name(type);
     const fs::path out = dir / (what + ".gguf");
     const GgufExportSummary summary = write(src, out, type);
-    EXPECT_EQ(summary.notices.size(), 1u) << what;  // the MTP layer is dropped
+    EXPECT_EQ(summary.notices.size(), 1u) << what;  // the MTP layer is kept
     const GgufFile f(out);
-    EXPECT_EQ(f.find_tensor("blk.4.attn_norm.weight"), nullptr) << "the MTP layer (4) was written";
+    // The MTP layer (4) as a nextn block, its own head (shared_head.head differs from lm_head here).
+    EXPECT_NE(f.find_tensor("blk.4.nextn.eh_proj.weight"), nullptr);
+    EXPECT_NE(f.find_tensor("blk.4.nextn.shared_head_head.weight"), nullptr);
     // Every tensor of layers 1 (dense) and 3 (MoE), the embedding and the head.
     std::map<std::string, std::vector<float>> expect;  // GGUF name -> rows it must hold
     expect["token_embd.weight"] = dequantized(*st, "model.embed_tokens.weight");
