@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "engine/generation.h"
 #include "engine/gguf_export.h"
 #include "engine/io/gguf_file.h"
+#include "engine/io/model_error.h"
 #include "engine/model.h"
 #include "tests/engine/checkpoint_writer.h"
 #include "tests/engine/npy_file.h"
@@ -156,6 +159,31 @@ TEST(GgufMtp, DraftLogitsEqualTheDirectorysAndTheReference) {
     ASSERT_TRUE(b->append(std::span<const int32_t>(ids.data() + i + 1, 1), {}));
   }
   std::printf("draft logits of the GGUF file vs the directory: relative max-abs %.3g\n", worst);
+}
+
+// nextn_predict_layers counts blocks of block_count: as many as block_count is an error naming the key.
+TEST(GgufMtp, NextnLayersNotLessThanBlockCountIsAnErrorNamingTheKey) {
+  std::ifstream in(files().with_mtp, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = "deepseek2.nextn_predict_layers";
+  const size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos);
+  uint32_t type = 0, value = 0;
+  std::memcpy(&type, bytes.data() + at + key.size(), 4);
+  std::memcpy(&value, bytes.data() + at + key.size() + 4, 4);
+  ASSERT_EQ(type, 4u);  // u32
+  ASSERT_EQ(value, 1u);
+  value = 5;
+  std::memcpy(bytes.data() + at + key.size() + 4, &value, 4);
+  const fs::path patched = files().dir / "nextn5.gguf";
+  std::ofstream(patched, std::ios::binary) << bytes;
+  try {
+    load(patched);
+    ADD_FAILURE() << "loaded";
+  } catch (const ModelError& e) {
+    EXPECT_EQ(std::string(e.what()), patched.string() + ": key 'deepseek2.nextn_predict_layers' is 5: must be less "
+                                                         "than block_count (5), which counts them");
+  }
 }
 
 class IdText : public TokenTextDecoder {
