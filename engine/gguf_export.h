@@ -47,7 +47,7 @@ struct GgufExportSummary {
   std::vector<TypeCount> types;  // in order of first use
   size_t tensor_count = 0;
   uint64_t file_bytes = 0;
-  std::vector<std::string> notices;  // what was dropped or differs (MTP layers, fallbacks)
+  std::vector<std::string> notices;  // what was kept, dropped or differs (MTP modules, fallbacks)
 };
 
 // The notices that `model` would get, and a ModelError when deepseek2 cannot express its math

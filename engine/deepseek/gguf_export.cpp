@@ -224,7 +224,7 @@ std::vector<std::string> gguf_export_notices(const Model& model, const GgufExpor
   if (kept_mtp > 0) {
     notices.push_back(std::to_string(kept_mtp) +
                       " multi-token-prediction module(s) kept as nextn layers (deepseek2.nextn_predict_layers); "
-                      "llama.cpp's deepseek2 loader does not read that key and refuses such a file: --no-mtp drops them");
+                      "llama.cpp's deepseek2 loader does not read that key and stops at their tensors (\"wrong number of tensors\"): --no-mtp drops them");
   } else if (stored_mtp > 0) {
     notices.push_back(std::to_string(stored_mtp) + " multi-token-prediction module(s) dropped" +
                       (options.mtp ? " (wired as the .pt head is: deepseek2's nextn layers cannot express it)" : " (--no-mtp)"));
