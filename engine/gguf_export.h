@@ -1,7 +1,8 @@
 // Writes a loaded model as a GGUF file of llama.cpp's architecture `deepseek2` (`dschat convert`):
 // the metadata keys, tensor names and layouts llama.cpp's convert_hf_to_gguf.py writes
 // (conversion/deepseek.py: experts stacked into ffn_*_exps [E, out, in], kv_b_proj split into
-// attn_k_b = W_UKᵀ per head and attn_v_b, MTP layers dropped) and the per-tensor types
+// attn_k_b = W_UKᵀ per head and attn_v_b; MTP modules as nextn blocks after the main
+// ones, as conversion/glm.py keeps GLM-4.5's, unless GgufExportOptions::mtp is false) and the per-tensor types
 // llama-quantize chooses for the file type (src/llama-quant.cpp; docs/engine.md "Writing GGUF"
 // says where dschat differs). The caller gives the tokenizer's keys (tokenizer.ggml.*,
 // tokenizer.chat_template): the engine knows nothing of tokenizers.
@@ -34,6 +35,7 @@ struct GgufExportOptions {
   // no file is left).
   std::function<bool(uint64_t done, uint64_t total)> progress;
   int threads = 0;  // quantizing rows (0: all hardware threads)
+  bool mtp = true;  // write the MTP modules (blk.L.. with nextn.*, deepseek2.nextn_predict_layers)
 };
 
 struct GgufExportSummary {
@@ -45,12 +47,12 @@ struct GgufExportSummary {
   std::vector<TypeCount> types;  // in order of first use
   size_t tensor_count = 0;
   uint64_t file_bytes = 0;
-  std::vector<std::string> notices;  // what was dropped or differs (MTP layers, fallbacks)
+  std::vector<std::string> notices;  // what was kept, dropped or differs (MTP modules, fallbacks)
 };
 
 // The notices that `model` would get, and a ModelError when deepseek2 cannot express its math
 // (some from-scratch .pt variants): checked before anything is written.
-std::vector<std::string> gguf_export_notices(const Model& model);
+std::vector<std::string> gguf_export_notices(const Model& model, const GgufExportOptions& options = {});
 
 // Writes `model` (loaded with WeightType::Native: the weights as stored) to `out`, through a
 // temporary file renamed at the end (engine/io/gguf_writer.h). Throws ModelError.

@@ -169,6 +169,22 @@ const DeepSeekModel& deepseek(const Model& model) {
   return *m;
 }
 
+// The same matrix, or a copy of it (DeepSeek-V3 stores shared_head.head, equal to lm_head).
+bool same_weights(const WeightMatrix& a, const WeightMatrix& b) {
+  if (a.data == b.data) return true;
+  return a.dtype == b.dtype && a.rows == b.rows && a.cols == b.cols && a.scales.empty() && b.scales.empty() &&
+         std::memcmp(a.data, b.data, static_cast<size_t>(a.bytes())) == 0;
+}
+
+// The MTP modules the file can hold: V3's wiring (eh_proj over [enorm(emb) ; hnorm(h)], no bias,
+// shared_head.norm), all or none.
+int exported_mtp_modules(const DeepSeekModel& m) {
+  for (const MtpWeights& mtp : m.weights().mtp) {
+    if (mtp.hidden_first || !mtp.eh_bias.empty() || mtp.head_norm.empty()) return 0;
+  }
+  return static_cast<int>(m.weights().mtp.size());
+}
+
 }  // namespace
 
 std::optional<GgufFileType> parse_gguf_file_type(const std::string& name) {
@@ -182,7 +198,7 @@ std::optional<GgufFileType> parse_gguf_file_type(const std::string& name) {
 const char* gguf_file_type_name(GgufFileType type) { return info_of(type).name; }
 const char* gguf_file_type_names() { return "q8_0|q4_0|q4_k_m|q5_k_m|q6_k|bf16|f16|f32"; }
 
-std::vector<std::string> gguf_export_notices(const Model& model) {
+std::vector<std::string> gguf_export_notices(const Model& model, const GgufExportOptions& options) {
   const ModelConfig& c = model.config();
   const std::string who = "cannot write " + model.name() + " as GGUF deepseek2: ";
   auto refuse = [&](const std::string& why) { throw ModelError(who + why); };
@@ -203,9 +219,15 @@ std::vector<std::string> gguf_export_notices(const Model& model) {
     refuse("its YaRN mscale differs from mscale_all_dim (the file stores only yarn_log_multiplier = 0.1·mscale_all_dim)");
   }
   std::vector<std::string> notices;
-  if (c.num_nextn_predict_layers > 0) {
-    notices.push_back(std::to_string(c.num_nextn_predict_layers) +
-                      " multi-token-prediction layer(s) dropped (llama.cpp's converter drops them too)");
+  const int stored_mtp = static_cast<int>(deepseek(model).weights().mtp.size());
+  const int kept_mtp = options.mtp ? exported_mtp_modules(deepseek(model)) : 0;
+  if (kept_mtp > 0) {
+    notices.push_back(std::to_string(kept_mtp) +
+                      " multi-token-prediction module(s) kept as nextn layers (deepseek2.nextn_predict_layers); "
+                      "llama.cpp's deepseek2 loader does not read that key and stops at their tensors (\"wrong number of tensors\"): --no-mtp drops them");
+  } else if (stored_mtp > 0) {
+    notices.push_back(std::to_string(stored_mtp) + " multi-token-prediction module(s) dropped" +
+                      (options.mtp ? " (wired as the .pt head is: deepseek2's nextn layers cannot express it)" : " (--no-mtp)"));
   }
   if (c.topk_method == TopkMethod::GroupLimitedGreedy) {
     notices.push_back("group-limited routing: llama.cpp ranks groups by their top-2 sum, DeepSeek-V2 by their maximum "
@@ -227,12 +249,14 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
   const ModelConfig& c = m.config();
   const ModelWeights& w = m.weights();
   GgufExportSummary summary;
-  summary.notices = gguf_export_notices(model);
+  summary.notices = gguf_export_notices(model, options);
   const FileTypeInfo& ft = info_of(options.type);
 
   // Tensors.
   std::vector<ExportTensor> tensors;
-  const int layers = c.num_hidden_layers;
+  const int mtp_modules = options.mtp ? exported_mtp_modules(m) : 0;
+  // Blocks as llama-quantize counts them (every ffn_down of the file, the modules' too).
+  const int layers = c.num_hidden_layers + mtp_modules;
   auto matrix = [&](const std::string& name, std::vector<WeightMatrix> pieces, int layer, bool output = false,
                     bool router = false) {
     ExportTensor t;
@@ -252,9 +276,8 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
     t.type = kF32;
     tensors.push_back(std::move(t));
   };
-  matrix("token_embd.weight", {w.embed_tokens}, -1, c.tie_word_embeddings);
-  for (int l = 0; l < layers; ++l) {
-    const LayerWeights& L = w.layers[static_cast<size_t>(l)];
+  // One decoder block blk.l (a main layer or an MTP module's layer).
+  auto block = [&](int l, const LayerWeights& L) {
     const AttentionWeights& a = L.attention;
     const std::string b = "blk." + std::to_string(l) + ".";
     vec(b + "attn_norm.weight", L.input_layernorm);
@@ -293,7 +316,7 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
       matrix(b + "ffn_gate.weight", {L.dense.gate_proj}, l);
       matrix(b + "ffn_up.weight", {L.dense.up_proj}, l);
       matrix(b + "ffn_down.weight", {L.dense.down_proj}, l);
-      continue;
+      return;
     }
     const MoeWeights& moe = L.moe;
     matrix(b + "ffn_gate_inp.weight", {moe.gate}, l, false, true);
@@ -312,6 +335,24 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
       matrix(b + "ffn_up_shexp.weight", {moe.shared.up_proj}, l);
       matrix(b + "ffn_down_shexp.weight", {moe.shared.down_proj}, l);
     }
+  };
+  matrix("token_embd.weight", {w.embed_tokens}, -1, c.tie_word_embeddings);
+  for (int l = 0; l < c.num_hidden_layers; ++l) block(l, w.layers[static_cast<size_t>(l)]);
+  // MTP modules as llama.cpp's converters keep them (conversion/glm.py Glm4MoeModel: blocks after
+  // the main ones, gguf-py constants.py NEXTN_*): the module's decoder layer under blk.l, and
+  // blk.l.nextn.{eh_proj,enorm,hnorm,shared_head_norm}; the embedding and the head it shares are
+  // not written again (nextn.embed_tokens / nextn.shared_head_head are optional in llama.cpp's
+  // loader, src/models/glm4-moe.cpp), a head of its own is written as nextn.shared_head_head.
+  for (int d = 0; d < mtp_modules; ++d) {
+    const MtpWeights& mtp = w.mtp[static_cast<size_t>(d)];
+    const int l = c.num_hidden_layers + d;
+    const std::string b = "blk." + std::to_string(l) + ".nextn.";
+    block(l, mtp.layer);
+    matrix(b + "eh_proj.weight", {mtp.eh_proj}, l);
+    vec(b + "enorm.weight", mtp.enorm);
+    vec(b + "hnorm.weight", mtp.hnorm);
+    vec(b + "shared_head_norm.weight", mtp.head_norm);
+    if (!same_weights(mtp.head, w.lm_head)) matrix(b + "shared_head_head.weight", {mtp.head}, -1, true);
   }
   vec("output_norm.weight", w.norm);
   if (!c.tie_word_embeddings) matrix("output.weight", {w.lm_head}, -1, true);
@@ -327,7 +368,8 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
   writer.add_metadata("general.architecture", gguf_string("deepseek2"));
   writer.add_metadata("general.type", gguf_string("model"));
   writer.add_metadata("general.name", gguf_string(m.name()));
-  writer.add_metadata(a + "block_count", u32(c.num_hidden_layers));
+  writer.add_metadata(a + "block_count", u32(c.num_hidden_layers + mtp_modules));
+  if (mtp_modules > 0) writer.add_metadata(a + "nextn_predict_layers", u32(mtp_modules));
   writer.add_metadata(a + "context_length", u32(c.max_position_embeddings));
   writer.add_metadata(a + "embedding_length", u32(c.hidden_size));
   writer.add_metadata(a + "feed_forward_length", u32(c.intermediate_size));
@@ -344,7 +386,7 @@ GgufExportSummary export_gguf(const Model& model, const std::filesystem::path& o
   writer.add_metadata(a + "expert_gating_func", u32(c.scoring_func == ScoringFunc::Sigmoid ? 2 : 1));
   writer.add_metadata("general.file_type", gguf_u32(ft.ftype));
   writer.add_metadata(a + "leading_dense_block_count",
-                      u32(c.n_routed_experts > 0 ? std::min(c.first_k_dense_replace, layers) : layers));
+                      u32(c.n_routed_experts > 0 ? std::min(c.first_k_dense_replace, c.num_hidden_layers) : c.num_hidden_layers));
   writer.add_metadata(a + "vocab_size", u32(c.vocab_size));
   if (c.q_lora_rank > 0) writer.add_metadata(a + "attention.q_lora_rank", u32(c.q_lora_rank));
   writer.add_metadata(a + "attention.kv_lora_rank", u32(c.kv_lora_rank));

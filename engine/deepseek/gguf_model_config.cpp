@@ -93,6 +93,15 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   ModelConfig c;
   c.model_type = "deepseek2 (GGUF)";
   r.read_int("block_count", c.num_hidden_layers, true);
+  // MTP ("nextn") blocks are the last nextn_predict_layers of block_count (llama-hparams.cpp
+  // n_layer() = n_layer_all - n_layer_nextn; conversion/glm.py writes them so).
+  c.num_nextn_predict_layers = 0;
+  r.read_int("nextn_predict_layers", c.num_nextn_predict_layers);
+  if (c.num_nextn_predict_layers >= c.num_hidden_layers) {
+    r.fail(r.key("nextn_predict_layers"), "is " + std::to_string(c.num_nextn_predict_layers) + ": must be less than block_count (" +
+                                              std::to_string(c.num_hidden_layers) + "), which counts them");
+  }
+  c.num_hidden_layers -= c.num_nextn_predict_layers;
   r.read_int("embedding_length", c.hidden_size, true);
   r.read_int("context_length", c.max_position_embeddings, true);
   r.read_int("attention.head_count", c.num_attention_heads, true);
@@ -225,9 +234,6 @@ ModelConfig gguf_model_config(const GgufFile& file) {
     tok.read_int("eos_token_id", eos);
     c.eos_token_ids = {eos};
   }
-  c.num_nextn_predict_layers = 0;
-  r.read_int("nextn_predict_layers", c.num_nextn_predict_layers);
-
   validate_model_config(c, fname);
   return c;
 }

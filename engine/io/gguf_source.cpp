@@ -10,7 +10,7 @@ namespace dschat {
 namespace {
 
 // Per-block tensor names (gguf-py tensor_mapping.py / constants.py, MODEL_ARCH.DEEPSEEK2).
-constexpr std::array<std::pair<const char*, const char*>, 24> kBlockNames = {{
+constexpr std::array<std::pair<const char*, const char*>, 30> kBlockNames = {{
     {"attn_norm.weight", "input_layernorm.weight"},
     {"ffn_norm.weight", "post_attention_layernorm.weight"},
     {"attn_q.weight", "self_attn.q_proj.weight"},
@@ -35,6 +35,13 @@ constexpr std::array<std::pair<const char*, const char*>, 24> kBlockNames = {{
     {"ffn_gate_shexp.weight", "mlp.shared_experts.gate_proj.weight"},
     {"ffn_up_shexp.weight", "mlp.shared_experts.up_proj.weight"},
     {"ffn_down_shexp.weight", "mlp.shared_experts.down_proj.weight"},
+    // MTP ("nextn") blocks: MODEL_TENSOR.NEXTN_* (constants.py, tensor_mapping.py).
+    {"nextn.eh_proj.weight", "eh_proj.weight"},
+    {"nextn.enorm.weight", "enorm.weight"},
+    {"nextn.hnorm.weight", "hnorm.weight"},
+    {"nextn.shared_head_norm.weight", "shared_head.norm.weight"},
+    {"nextn.shared_head_head.weight", "shared_head.head.weight"},
+    {"nextn.embed_tokens.weight", "embed_tokens.weight"},
 }};
 
 std::string supported_type_names() {

@@ -5,7 +5,9 @@
 //   blk.N.ffn_{gate,up,down}_exps [E, out, in] -> mlp.switch_mlp.*_proj.weight (MLX's stacked layout),
 //   blk.N.attn_k_b [heads, kv_lora, nope] -> self_attn.k_b_proj.weight (W_UKᵀ per head: the
 //   converter's split of kv_b_proj, kept as it is; the binder takes it beside v_b_proj),
-//   blk.N.attn_v_b [heads, v, kv_lora] -> self_attn.v_b_proj.weight.
+//   blk.N.attn_v_b [heads, v, kv_lora] -> self_attn.v_b_proj.weight,
+//   blk.N.nextn.{eh_proj,enorm,hnorm,shared_head_norm,shared_head_head,embed_tokens} (MTP blocks)
+//   -> model.layers.N.{eh_proj,enorm,hnorm,shared_head.norm,shared_head.head,embed_tokens}.weight.
 // Shapes are GGUF's ne reversed (row-major, as safetensors). A tensor of a ggml type dschat has no
 // DType for is an error naming the tensor and the type, here, at load.
 #pragma once

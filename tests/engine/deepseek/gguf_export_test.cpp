@@ -370,9 +370,11 @@ TEST(GgufExport, Fp8DirectoryIsWrittenFromItsDequantizedWeights) {
     const std::string what = gguf_file_type_name(type);
     const fs::path out = dir / (what + ".gguf");
     const GgufExportSummary summary = write(src, out, type);
-    EXPECT_EQ(summary.notices.size(), 1u) << what;  // the MTP layer is dropped
+    EXPECT_EQ(summary.notices.size(), 1u) << what;  // the MTP layer is kept
     const GgufFile f(out);
-    EXPECT_EQ(f.find_tensor("blk.4.attn_norm.weight"), nullptr) << "the MTP layer (4) was written";
+    // The MTP layer (4) as a nextn block, its own head (shared_head.head differs from lm_head here).
+    EXPECT_NE(f.find_tensor("blk.4.nextn.eh_proj.weight"), nullptr);
+    EXPECT_NE(f.find_tensor("blk.4.nextn.shared_head_head.weight"), nullptr);
     // Every tensor of layers 1 (dense) and 3 (MoE), the embedding and the head.
     std::map<std::string, std::vector<float>> expect;  // GGUF name -> rows it must hold
     expect["token_embd.weight"] = dequantized(*st, "model.embed_tokens.weight");
@@ -418,6 +420,12 @@ TEST(GgufExport, Fp8DirectoryIsWrittenFromItsDequantizedWeights) {
         expect[b + "ffn_" + proj + "_shexp.weight"] = dequantized(*st, m + "shared_experts." + proj + "_proj.weight");
       }
     }
+    // The MTP module's own tensors (its decoder layer is written by the same code as layer 3's).
+    expect["blk.4.nextn.eh_proj.weight"] = dequantized(*st, "model.layers.4.eh_proj.weight");
+    expect["blk.4.nextn.enorm.weight"] = dequantized(*st, "model.layers.4.enorm.weight");
+    expect["blk.4.nextn.hnorm.weight"] = dequantized(*st, "model.layers.4.hnorm.weight");
+    expect["blk.4.nextn.shared_head_norm.weight"] = dequantized(*st, "model.layers.4.shared_head.norm.weight");
+    expect["blk.4.nextn.shared_head_head.weight"] = dequantized(*st, "model.layers.4.shared_head.head.weight");
     std::map<std::string, int> types;
     for (const auto& [name, rows] : expect) {
       const GgufTensor* t = f.find_tensor(name);
@@ -436,6 +444,9 @@ TEST(GgufExport, Fp8DirectoryIsWrittenFromItsDequantizedWeights) {
     // Read back: the directory's logits at the same --type (embedding and head converted too).
     const std::vector<int32_t> ids = {3, 200, 17, 255, 45, 9, 128, 77, 1, 64, 130, 250};
     const std::vector<float> a = logits(*load(src, load_type, load_type), ids), g = logits(*load(out), ids);
+    const std::string info = load(out)->describe();  // the module read back with its own head
+    EXPECT_NE(info.find("multi-token prediction: 1 module(s) (layers 4..4)"), std::string::npos) << info;
+    EXPECT_NE(info.find("head own"), std::string::npos) << info;
     ASSERT_EQ(a.size(), g.size());
     double diff = 0, scale = 0;
     for (size_t i = 0; i < a.size(); ++i) {
