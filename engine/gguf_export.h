@@ -35,7 +35,7 @@ struct GgufExportOptions {
   // no file is left).
   std::function<bool(uint64_t done, uint64_t total)> progress;
   int threads = 0;  // quantizing rows (0: all hardware threads)
-  bool mtp = true;  // write the MTP modules (blk.L.. with nextn.*, deepseek2.nextn_predict_layers)
+  bool mtp = false;  // write the MTP modules (blk.L.. with nextn.*, deepseek2.nextn_predict_layers)
 };
 
 struct GgufExportSummary {

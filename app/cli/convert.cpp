@@ -27,11 +27,11 @@ std::string mib(uint64_t bytes) {
 
 int cmd_convert(const Args& args) {
   try {
-    CommandLine cl(args, {"--model", "--out", "--type", "--threads"}, {"--help", "--quiet", "--no-mtp"},
+    CommandLine cl(args, {"--model", "--out", "--type", "--threads"}, {"--help", "--quiet", "--keep-mtp"},
                    {{"-o", "--out"}, {"-t", "--threads"}, {"-q", "--quiet"}, {"-h", "--help"}});
     if (cl.has("--help")) {
       std::printf(
-          "usage: dschat convert --model SRC --out FILE.gguf --type TYPE [--no-mtp] [-t N] [-q]\n"
+          "usage: dschat convert --model SRC --out FILE.gguf --type TYPE [--keep-mtp] [-t N] [-q]\n"
           "  Writes the model SRC (a Hugging Face or MLX directory, a .pt checkpoint, a .gguf file) as a\n"
           "  GGUF file of llama.cpp's architecture deepseek2, with its tokenizer and chat template, that\n"
           "  dschat and llama.cpp run without converting at every start.\n"
@@ -42,9 +42,10 @@ int cmd_convert(const Args& args) {
           "                    q6_k give each tensor the type llama-quantize does (output Q6_K, some\n"
           "                    ffn_down Q6_K, rows not of 256 values Q5_0/Q5_1/Q8_0); norms and\n"
           "                    routers stay F32\n"
-          "  --no-mtp          drop the multi-token-prediction module(s), kept by default as llama.cpp's\n"
-          "                    nextn blocks (deepseek2.nextn_predict_layers): llama.cpp's deepseek2\n"
-          "                    loader does not read that key and refuses a file that has them\n"
+          "  --keep-mtp        keep the multi-token-prediction module(s) as llama.cpp's nextn blocks\n"
+          "                    (deepseek2.nextn_predict_layers), for dschat's speculative decoding;\n"
+          "                    llama.cpp's deepseek2 loader refuses such a file (\"wrong number of\n"
+          "                    tensors\"), so by default they are dropped\n"
           "  -t, --threads N   threads quantizing (default: all)\n"
           "  -q, --quiet       no progress on stderr\n"
           "  -h, --help        this help\n",
@@ -70,7 +71,7 @@ int cmd_convert(const Args& args) {
     load.threads = threads;
     auto model = while_allocating("the model " + src, [&] { return Model::load(src, load); });
     GgufExportOptions options;
-    options.mtp = !cl.has("--no-mtp");
+    options.mtp = cl.has("--keep-mtp");
     const std::vector<std::string> notices = gguf_export_notices(*model, options);  // refuses what deepseek2 cannot express
     options.type = *type;
     options.threads = threads;

@@ -224,10 +224,11 @@ std::vector<std::string> gguf_export_notices(const Model& model, const GgufExpor
   if (kept_mtp > 0) {
     notices.push_back(std::to_string(kept_mtp) +
                       " multi-token-prediction module(s) kept as nextn layers (deepseek2.nextn_predict_layers); "
-                      "llama.cpp's deepseek2 loader does not read that key and stops at their tensors (\"wrong number of tensors\"): --no-mtp drops them");
+                      "llama.cpp's deepseek2 loader does not read that key and refuses the file (\"wrong number of tensors\"): leave out --keep-mtp for llama.cpp");
   } else if (stored_mtp > 0) {
     notices.push_back(std::to_string(stored_mtp) + " multi-token-prediction module(s) dropped" +
-                      (options.mtp ? " (wired as the .pt head is: deepseek2's nextn layers cannot express it)" : " (--no-mtp)"));
+                      (options.mtp ? " (wired as the .pt head is: deepseek2's nextn layers cannot express it)"
+                                   : " (llama.cpp's deepseek2 loader refuses them; --keep-mtp keeps them for dschat)"));
   }
   if (c.topk_method == TopkMethod::GroupLimitedGreedy) {
     notices.push_back("group-limited routing: llama.cpp ranks groups by their top-2 sum, DeepSeek-V2 by their maximum "

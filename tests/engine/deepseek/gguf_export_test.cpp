@@ -58,11 +58,12 @@ std::unique_ptr<Model> load(const fs::path& path, WeightType body = WeightType::
 }
 
 GgufExportSummary write(const fs::path& src, const fs::path& out, GgufFileType type,
-                        std::vector<std::pair<std::string, GgufValue>> tokenizer = {}) {
+                        std::vector<std::pair<std::string, GgufValue>> tokenizer = {}, bool keep_mtp = false) {
   auto model = load(src);
   GgufExportOptions o;
   o.type = type;
   o.threads = 2;
+  o.mtp = keep_mtp;
   o.tokenizer = std::move(tokenizer);
   return export_gguf(*model, out, o);
 }
@@ -369,7 +370,7 @@ TEST(GgufExport, Fp8DirectoryIsWrittenFromItsDequantizedWeights) {
                                             std::tuple{GgufFileType::BF16, WeightType::BF16, 1e-5}}) {
     const std::string what = gguf_file_type_name(type);
     const fs::path out = dir / (what + ".gguf");
-    const GgufExportSummary summary = write(src, out, type);
+    const GgufExportSummary summary = write(src, out, type, {}, /*keep_mtp=*/true);
     EXPECT_EQ(summary.notices.size(), 1u) << what;  // the MTP layer is kept
     const GgufFile f(out);
     // The MTP layer (4) as a nextn block, its own head (shared_head.head differs from lm_head here).

@@ -40,7 +40,7 @@ std::unique_ptr<Model> load(const fs::path& path) {
   return Model::load(path, o);
 }
 
-// The bundled model and its BF16 GGUF (with and without --no-mtp), written once.
+// The bundled model and its BF16 GGUF (with and without --keep-mtp), written once.
 struct Files {
   test::TempDir dir;
   std::unique_ptr<Model> source;
@@ -53,6 +53,7 @@ struct Files {
     GgufExportOptions o;
     o.type = GgufFileType::BF16;
     o.threads = 2;
+    o.mtp = true;  // --keep-mtp
     summary = export_gguf(*source, with_mtp, o);
     o.mtp = false;
     export_gguf(*source, without_mtp, o);
