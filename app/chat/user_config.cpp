@@ -46,7 +46,10 @@ UserConfig parse_user_config(const std::string& text, const std::string& name) {
   }
   if (!root.is_object()) throw UserConfigError(name + ": must be a JSON object ({\"key\": value, ...}), not " + json_summary(root));
   UserConfig config;
-  for (const auto& [key, value] : root.items()) {
+  for (const auto& item : root.items()) {
+    // (not a structured binding: clang before C++20 cannot capture one in the lambda)
+    const std::string key = item.key();
+    const nlohmann::json& value = item.value();
     auto bad = [&](const std::string& why) { return UserConfigError(name + ": \"" + key + "\": " + why); };
     if (key == "model") {
       if (!value.is_string() || value.get<std::string>().empty()) throw bad("must be a model name or path (a string), not " + json_summary(value));
