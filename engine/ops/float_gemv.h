@@ -7,7 +7,8 @@
 // traffic, not T. Every (row, token) sum keeps the order of the one-token product of
 // matmul_float_body.h (8 lanes accumulated by FMA along the row, the lanes summed as
 // float_body::horizontal_sum, then the columns past the last multiple of 8), so a T-token call
-// gives bit for bit the outputs of T one-token calls and of float_body::rows.
+// gives bit for bit the outputs of T one-token calls (and of float_body::rows where the compiler
+// contracts its `acc += w * x` into an FMA, as GCC does at -O2 and above, not at -O1).
 #pragma once
 
 #include "engine/ops/weight_kernels.h"

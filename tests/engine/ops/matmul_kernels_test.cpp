@@ -256,8 +256,8 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
 }
 
 // A GEMV of n tokens gives bit for bit the outputs of n one-token GEMVs (MTP's verify pass of
-// k+1 tokens must equal k+1 decode steps exactly), for the float dtypes at every level; on the
-// AVX2 level it also equals the GEMM's per-token product bit for bit (float_gemv.h keeps its order).
+// k+1 tokens must equal k+1 decode steps exactly), for the float dtypes at every level, and the
+// GEMM's per-token product within float rounding.
 TEST_P(FloatKernels, SeveralTokensEqualOneTokenCallsBitForBit) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
@@ -282,11 +282,9 @@ TEST_P(FloatKernels, SeveralTokensEqualOneTokenCallsBitForBit) {
             ASSERT_EQ(std::memcmp(&batched[t * rows + r], &single[r], sizeof(float)), 0)
                 << level << " " << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r
                 << ": " << batched[t * rows + r] << " vs " << single[r];
-            if (level == "avx2") {
-              ASSERT_EQ(std::memcmp(&batched[t * rows + r], &gemm[r], sizeof(float)), 0)
-                  << dtype_name(dtype) << " cols " << cols << " n " << n << " t " << t << " r " << r << ": "
-                  << batched[t * rows + r] << " vs the GEMM's " << gemm[r];
-            }
+            // (Not compared bit for bit with the GEMM: whether the compiler contracts the GEMM's
+            // `acc += w * x` into an FMA depends on the optimisation level; -O1 does not.)
+            ASSERT_NEAR(gemm[r], batched[t * rows + r], 1e-5 * (std::fabs(gemm[r]) + 1e-3));
           }
         }
       }
