@@ -212,28 +212,25 @@ class MayankModel(nn.Module):
         self.wte.weight = self.lm_head.weight     # tied: both keys saved, one storage
         self.mtp_heads = nn.ModuleList(MtpHead(c) for _ in range(c.mtp_num_heads))
 
-    def forward_all(self, idx, ab=None):
-        """idx: [T] token ids -> logits [T, vocab] for every position (positions 0..T-1)."""
-        ab = ab or Ablation()
+    def normed_hidden(self, idx, ab):
+        """idx: [T] -> ln_f(blocks(wte + wpe)) [1, T, n_embd], positions 0..T-1."""
         T = idx.shape[0]
         x = self.wte(idx[None])
         if not ab.no_wpe:
             x = x + self.wpe(torch.arange(T))[None]
         for block in self.h:
             x = block(x, ab)
-        return self.lm_head(self.ln_f(x, ab))[0]
+        return self.ln_f(x, ab)
+
+    def forward_all(self, idx, ab=None):
+        """idx: [T] token ids -> logits [T, vocab] for every position (positions 0..T-1)."""
+        return self.lm_head(self.normed_hidden(idx, ab or Ablation()))[0]
 
     def forward_mtp(self, idx, ab=None):
         """idx: [T] -> MTP logits [T-1, vocab]: row i predicts token i+2 from the ln_f-normed main
         hidden state of position i and the embedding of token i+1 (rows at positions 0..T-2)."""
         ab = ab or Ablation()
-        T = idx.shape[0]
-        x = self.wte(idx[None])
-        if not ab.no_wpe:
-            x = x + self.wpe(torch.arange(T))[None]
-        for block in self.h:
-            x = block(x, ab)
-        prev = self.ln_f(x, ab)[:, :-1]
+        prev = self.normed_hidden(idx, ab)[:, :-1]
         h = self.mtp_heads[0](prev, self.wte(idx[None, 1:]), ab)
         return self.lm_head(h)[0]
 
