@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,13 +66,14 @@ double row_error(std::span<const float> got, const float* want, int64_t columns)
   return diff / scale;
 }
 
-class MtpReference : public ::testing::Test {
+// A forward_mtp golden: the ids, the module's logits of every position [ids-1, vocab] and their
+// argmax.
+class MtpGoldenTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    nlohmann::json c = read_json(kGoldenDir / "case.json");
-    ids_ = c["ids"].get<std::vector<int32_t>>();
-    argmax_ = c["argmax"].get<std::vector<int32_t>>();
-    golden_ = read_npy(kGoldenDir / "mtp_logits.npy");
+  void load_golden(std::vector<int32_t> ids, std::vector<int32_t> argmax, const std::filesystem::path& logits) {
+    ids_ = std::move(ids);
+    argmax_ = std::move(argmax);
+    golden_ = read_npy(logits);
     ASSERT_EQ(golden_.shape.size(), 2u);
     ASSERT_EQ(golden_.shape[0], static_cast<int64_t>(ids_.size()) - 1);
     columns_ = golden_.shape[1];
@@ -81,6 +83,15 @@ class MtpReference : public ::testing::Test {
   std::vector<int32_t> ids_, argmax_;
   NpyArray golden_;
   int64_t columns_ = 0;
+};
+
+class MtpReference : public MtpGoldenTest {
+ protected:
+  void SetUp() override {
+    nlohmann::json c = read_json(kGoldenDir / "case.json");
+    load_golden(c["ids"].get<std::vector<int32_t>>(), c["argmax"].get<std::vector<int32_t>>(),
+                kGoldenDir / "mtp_logits.npy");
+  }
 };
 
 constexpr double kTolerance = 1e-4;  // as the main model's bundled goldens (float32 vs float64)
@@ -343,7 +354,7 @@ TEST(MtpGeneration, SampledTokensFollowTheModelsDistribution) {
 // DeepSeek-from-Scratch's .pt head (mtp_heads.0: hidden first, biased combine_proj, no final
 // norm) against tools/pt_variants/mayank_model.py forward_mtp (tests/data/pt/mayank), on both
 // paths, and greedy output with speculation identical to without.
-class PtMtpReference : public ::testing::Test {
+class PtMtpReference : public MtpGoldenTest {
  protected:
   static const Model& model() {
     static std::unique_ptr<Model> m =
@@ -352,18 +363,9 @@ class PtMtpReference : public ::testing::Test {
   }
   void SetUp() override {
     const std::filesystem::path dir = std::filesystem::path(DSCHAT_TEST_DATA_DIR) / "pt" / "mayank";
-    ids_ = read_json(dir / "ids.json")["ids"].get<std::vector<int32_t>>();
-    argmax_ = read_json(dir / "mtp.json")["argmax"].get<std::vector<int32_t>>();
-    golden_ = read_npy(dir / "mtp_logits.npy");
-    ASSERT_EQ(golden_.shape.size(), 2u);
-    ASSERT_EQ(golden_.shape[0], static_cast<int64_t>(ids_.size()) - 1);
-    columns_ = golden_.shape[1];
+    load_golden(read_json(dir / "ids.json")["ids"].get<std::vector<int32_t>>(),
+                read_json(dir / "mtp.json")["argmax"].get<std::vector<int32_t>>(), dir / "mtp_logits.npy");
   }
-  const float* golden_row(size_t i) const { return golden_.data.data() + i * columns_; }
-
-  std::vector<int32_t> ids_, argmax_;
-  NpyArray golden_;
-  int64_t columns_ = 0;
 };
 
 TEST_F(PtMtpReference, DraftLogitsMatchForwardMtpOnBothPaths) {
