@@ -30,6 +30,9 @@ struct LoadOptions {
   int threads = 0;  // 0 = all hardware threads
   WeightType weight_type = WeightType::Native;
   WeightType output_weight_type = WeightType::Native;  // lm_head and embeddings
+  // Lay out the matrices as this CPU's kernels read them fastest (Q4_0 rows interleaved by eight
+  // on AVX2: engine/quant/q4_0_x8.h). false keeps the file's row-major layout (convert copies rows).
+  bool repack = true;
   LoadProgress progress;
 };
 

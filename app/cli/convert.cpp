@@ -69,6 +69,7 @@ int cmd_convert(const Args& args) {
 
     LoadOptions load;
     load.threads = threads;
+    load.repack = false;  // the export reads the stored rows
     auto model = while_allocating("the model " + src, [&] { return Model::load(src, load); });
     GgufExportOptions options;
     options.mtp = cl.has("--keep-mtp");

@@ -28,6 +28,7 @@ int cmd_info(const Args& args) {
     if (!cl.positional().empty()) throw CommandLineError("unexpected argument '" + cl.positional()[0] + "'");
     LoadOptions options;
     options.threads = static_cast<int>(cl.get_int("--threads", 1, 0, 1024));
+    options.repack = false;  // describes the file as stored
     const std::string model_dir = model_option(cl.get("--model"), UserConfig{}).string();  // a NAME from dschat list too
     auto model = while_allocating("the model " + model_dir, [&] { return Model::load(model_dir, options); });
     std::fputs(terminal_safe_text(model->describe()).c_str(), stdout);

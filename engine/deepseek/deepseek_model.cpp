@@ -1,6 +1,7 @@
 #include "engine/deepseek/deepseek_model.h"
 #include "engine/deepseek/nonfinite_weights.h"
 #include "engine/deepseek/weight_conversion.h"
+#include "engine/ops/weight_kernels.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/gguf_source.h"
 #include "engine/io/safetensors_source.h"
@@ -133,11 +134,15 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_gguf(const std::filesystem::p
 
 void DeepSeekModel::bind_weights(const LoadOptions& options) {
   weights_ = bind_model_weights(config_, *source_);
-  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native) {
+  // A stored type the kernels run faster in another layout (Q4_0 on AVX2) is repacked at load.
+  const bool repack = options.repack && std::any_of(weights_->used.begin(), weights_->used.end(), [](const TensorInfo* t) {
+    return weight_kernels(t->dtype).repacked != DType::F32;
+  });
+  if (options.weight_type == WeightType::Native && options.output_weight_type == WeightType::Native && !repack) {
     prefetch_weights(weights_->used, options.progress);  // 100% = paged in, ready
   } else {  // --type / --type-output: converted copies replace the mapped views (weight_conversion.h)
     converted_bytes_ = convert_model_weights(*weights_, options.weight_type, options.output_weight_type,
-                                             options.progress, options.threads);
+                                             options.progress, options.threads, options.repack);
   }
   rope_ = std::make_unique<Rope>(config_);
   pool_ = std::make_unique<ThreadPool>(options.threads);

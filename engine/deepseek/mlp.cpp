@@ -66,7 +66,7 @@ void mlp_forward(Workspace& workspace, const MlpWeights& w, const float* x, int6
   const bool gated = !w.gate_proj.empty();
   const WeightMatrix& first = gated ? w.gate_proj : w.up_proj;
   const int64_t inter = first.rows;
-  const int64_t block = 4;
+  const int64_t block = kRowBlock;  // row slices of an interleaved type start on a group
   const int64_t blocks = (inter + block - 1) / block;
   const int64_t grain = ThreadPool::grain((gated ? 2 : 1) * block * first.cols * n);
   // Gate and up share a pass over x (prepared once); each thread keeps its up-projection rows in

@@ -129,13 +129,13 @@ void moe_one_token(Workspace& ws, const ModelConfig& c, const MoeWeights& w, con
   if (w.has_shared) mlps.push_back(&w.shared);
   for (const auto& [e, weight] : routed) mlps.push_back(&w.experts[e]);
   const int J = static_cast<int>(mlps.size());
-  auto& first_block = s.first_block;  // blocks of 4 intermediate rows
+  auto& first_block = s.first_block;  // blocks of kRowBlock intermediate rows
   auto& hidden_at = s.hidden_at;
   first_block.assign(static_cast<size_t>(J + 1), 0);
   hidden_at.assign(static_cast<size_t>(J + 1), 0);
   for (int j = 0; j < J; ++j) {
     const int64_t inter = mlps[j]->gate_proj.rows;
-    first_block[j + 1] = first_block[j] + (inter + 3) / 4;
+    first_block[j + 1] = first_block[j] + (inter + kRowBlock - 1) / kRowBlock;
     hidden_at[j + 1] = hidden_at[j] + inter;
   }
   if (static_cast<int64_t>(s.hidden.size()) < hidden_at[J]) s.hidden.resize(static_cast<size_t>(hidden_at[J]));
@@ -143,13 +143,13 @@ void moe_one_token(Workspace& ws, const ModelConfig& c, const MoeWeights& w, con
   // x prepared once for all the experts' gate and up rows (re-prepared only by an expert whose
   // type reads another form).
   const PreparedActivations prepared_x = prepare_activations(mlps[0]->gate_proj, x, 1, ws.call());
-  ws.pool().parallel_for(first_block[J], ThreadPool::grain(8 * H), [&](int64_t b0, int64_t b1, int thread) {
+  ws.pool().parallel_for(first_block[J], ThreadPool::grain(2 * kRowBlock * H), [&](int64_t b0, int64_t b1, int thread) {
     for (int j = 0; j < J; ++j) {
       const int64_t lo = std::max(b0, first_block[j]), hi = std::min(b1, first_block[j + 1]);
       if (lo >= hi) continue;
       const int64_t inter = mlps[j]->gate_proj.rows;
-      mlp_hidden_rows(*mlps[j], prepared_x, hidden + hidden_at[j], (lo - first_block[j]) * 4,
-                      std::min(inter, (hi - first_block[j]) * 4), ws.thread(thread), s.mlp.up[static_cast<size_t>(thread)]);
+      mlp_hidden_rows(*mlps[j], prepared_x, hidden + hidden_at[j], (lo - first_block[j]) * kRowBlock,
+                      std::min(inter, (hi - first_block[j]) * kRowBlock), ws.thread(thread), s.mlp.up[static_cast<size_t>(thread)]);
     }
   });
   // Each expert's hidden state prepared once for its down projection.
@@ -161,9 +161,10 @@ void moe_one_token(Workspace& ws, const ModelConfig& c, const MoeWeights& w, con
   }
   if (static_cast<int64_t>(s.expert_out.size()) < H) s.expert_out.resize(static_cast<size_t>(H));
   float* routed_out = s.expert_out.data();
-  ws.pool().parallel_for((H + 3) / 4, ThreadPool::grain(4 * hidden_at[J]), [&](int64_t b0, int64_t b1, int thread) {
+  ws.pool().parallel_for((H + kRowBlock - 1) / kRowBlock, ThreadPool::grain(kRowBlock * hidden_at[J]),
+                    [&](int64_t b0, int64_t b1, int thread) {
     KernelScratch& scratch = ws.thread(thread);
-    const int64_t h0 = b0 * 4, h1 = std::min(H, b1 * 4);
+    const int64_t h0 = b0 * kRowBlock, h1 = std::min(H, b1 * kRowBlock);
     int j = 0;
     if (w.has_shared) {
       matmul_rows(w.shared.down_proj, down_inputs[0], out, H, h0, h1, scratch);

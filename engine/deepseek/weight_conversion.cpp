@@ -3,12 +3,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <vector>
 
 #include "engine/quant/half_float.h"
 #include "engine/ops/matmul.h"
+#include "engine/quant/q4_0_x8.h"
 #include "engine/quant/quantize.h"
 #include "engine/ops/thread_pool.h"
 
@@ -35,12 +38,39 @@ void release_pages(const std::byte* data, uint64_t bytes) {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// The interleaved layout the level's GEMV prefers for a matrix held as `dtype` (Q4_0 -> Q4_0_X8
+// on AVX2; weight_kernels.h `repacked`), or `dtype` itself.
+DType kernel_layout(DType dtype, const WeightMatrix& w) {
+  const DType repacked = weight_kernels(dtype).repacked;
+  if (repacked == DType::F32 || w.rows % dtype_interleaved_rows(repacked) != 0) return dtype;
+  return repacked;
+}
+
+// Bytes of memory the system can still give (MemAvailable), or 0 when unknown.
+uint64_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return static_cast<uint64_t>(kib) * 1024;
+}
+
 class Converter {
  public:
-  Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total, int threads)
-      : weights_(weights), progress_(progress), total_(total), pool_(threads) {}
+  Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total, int threads, bool repack)
+      : weights_(weights), progress_(progress), total_(total), pool_(threads), repack_(repack) {
+    // Repacking a mapped matrix copies it into memory the kernel cannot page out: only when the
+    // whole model fits (a model larger than RAM keeps paging from its file, in the file's layout).
+    const uint64_t available = available_memory();
+    repack_mapped_ = repack && available > 0 && total + total / 4 < available;
+  }
 
-  void convert(WeightMatrix& w, WeightType type) {
+  // `interleave`: the matrix may take an interleaved layout (its users slice it at kRowBlock).
+  void convert(WeightMatrix& w, WeightType type, bool interleave = true) {
     if (w.empty()) return;
     if (auto it = done_.find(w.data); it != done_.end() && it->second.rows == w.rows) {
       w = it->second;  // tied embeddings / lm_head: one conversion
@@ -48,7 +78,9 @@ class Converter {
     }
     const std::byte* source = w.data;
     const uint64_t source_bytes = w.bytes();
-    const DType to = target_dtype(type, w);
+    const bool owned_source = is_owned(source);
+    DType to = target_dtype(type, w);
+    if (repack_ && interleave && (to != w.dtype || owned_source || repack_mapped_)) to = kernel_layout(to, w);
     WeightMatrix out{to, w.rows, w.cols, nullptr};
     if (to == w.dtype) {
       touch(w);
@@ -57,25 +89,41 @@ class Converter {
       weights_.owned.emplace_back(out.bytes());
       std::byte* dst = weights_.owned.back().data();
       out.data = dst;
-      pool_.parallel_for(w.rows, 64, [&](int64_t r0, int64_t r1) {
-      std::vector<float> row(static_cast<size_t>(w.cols));
-      for (int64_t r = r0; r < r1; ++r) {
-        weight_row_to_f32(w, r, row.data());
-        std::byte* o = dst + static_cast<size_t>(r) * out.row_bytes();
-        switch (to) {
-          case DType::F32: std::memcpy(o, row.data(), out.row_bytes()); break;
-          case DType::BF16: {
-            auto* h = reinterpret_cast<uint16_t*>(o);
-            for (int64_t i = 0; i < w.cols; ++i) h[i] = f32_to_bf16(row[i]);
-            break;
+      const int64_t group = dtype_interleaved_rows(to);
+      const DType row_type = to == DType::Q4_0_X8 ? DType::Q4_0 : to;  // the rows before interleaving
+      const size_t row_bytes = out.row_bytes();
+      pool_.parallel_for(w.rows / group, std::max<int64_t>(1, 64 / group), [&](int64_t g0, int64_t g1) {
+        std::vector<float> row(static_cast<size_t>(w.cols));
+        std::vector<std::byte> rows(group > 1 ? group * row_bytes : 0);  // a group's rows before interleaving
+        for (int64_t g = g0; g < g1; ++g) {
+          for (int64_t i = 0; i < group; ++i) {
+            const int64_t r = g * group + i;
+            std::byte* o = group > 1 ? rows.data() + i * row_bytes : dst + static_cast<size_t>(r) * row_bytes;
+            if (w.dtype == row_type) {  // a Q4_0 row interleaved as stored: no re-quantization
+              std::memcpy(o, w.row(r), row_bytes);
+              continue;
+            }
+            weight_row_to_f32(w, r, row.data());
+            switch (row_type) {
+              case DType::F32: std::memcpy(o, row.data(), row_bytes); break;
+              case DType::BF16: {
+                auto* h = reinterpret_cast<uint16_t*>(o);
+                for (int64_t c = 0; c < w.cols; ++c) h[c] = f32_to_bf16(row[c]);
+                break;
+              }
+              case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), w.cols); break;
+              case DType::Q4_0: quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(o), w.cols); break;
+              default: break;
+            }
           }
-          case DType::Q8_0: quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(o), w.cols); break;
-          case DType::Q4_0: quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(o), w.cols); break;
-          default: break;
+          if (to == DType::Q4_0_X8) {
+            const BlockQ4_0* group_rows[kQ4_0x8Rows];
+            for (int64_t i = 0; i < kQ4_0x8Rows; ++i) group_rows[i] = reinterpret_cast<const BlockQ4_0*>(rows.data() + i * row_bytes);
+            interleave_q4_0_rows(group_rows, w.cols / kQuantBlock, dst + static_cast<size_t>(g * group) * row_bytes);
+          }
         }
-      }
       });
-      if (!is_owned(source)) release_pages(source, source_bytes);
+      if (!owned_source) release_pages(source, source_bytes);
     }
     done_[source] = out;
     held_ += out.bytes();
@@ -114,6 +162,8 @@ class Converter {
   uint64_t held_ = 0;
   std::map<const std::byte*, WeightMatrix> done_;
   ThreadPool pool_;
+  bool repack_;
+  bool repack_mapped_ = false;
 };
 
 void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
@@ -124,9 +174,10 @@ void convert_mlp(Converter& c, MlpWeights& m, WeightType type) {
 
 void convert_layer(Converter& c, LayerWeights& layer, WeightType body) {
   AttentionWeights& a = layer.attention;
-  for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.k_b_proj,
-                          &a.v_b_proj, &a.o_proj, &a.k_rope_from_latent}) {
-    c.convert(*m, body);
+  for (WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.o_proj}) c.convert(*m, body);
+  // Read per head and per row by the absorbed attention (mla_attention.cpp): row-major.
+  for (WeightMatrix* m : {&a.kv_b_proj, &a.k_b_proj, &a.v_b_proj, &a.k_rope_from_latent}) {
+    c.convert(*m, body, /*interleave=*/false);
   }
   if (layer.is_moe) {
     c.convert(layer.moe.gate, WeightType::Native);
@@ -140,13 +191,13 @@ void convert_layer(Converter& c, LayerWeights& layer, WeightType body) {
 }  // namespace
 
 uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
-                               int threads) {
+                               int threads, bool repack) {
   uint64_t total = 0;
   for (const TensorInfo* t : weights.used) total += t->nbytes;
   if (progress && !progress(0, total)) throw LoadCancelled();
-  Converter c(weights, progress, total, threads);
-  c.convert(weights.embed_tokens, output);
+  Converter c(weights, progress, total, threads, repack);
   c.convert(weights.lm_head, output);
+  c.convert(weights.embed_tokens, output, /*interleave=*/false);  // tied: lm_head's conversion, its layout
   c.convert(weights.position_embeddings, WeightType::Native);
   for (LayerWeights& layer : weights.layers) convert_layer(c, layer, body);
   // The MTP modules convert like the main layers; their head is lm_head's conversion when tied

@@ -16,8 +16,11 @@ namespace dschat {
 // `body` applies to attention and MLP/expert matrices, `output` to embed_tokens and lm_head
 // (Native keeps a matrix as stored). Reports progress in source bytes converted (or paged in,
 // for matrices kept as stored) out of all bound bytes, converting rows on `threads` threads
-// (0: all). Returns the bytes of weights as held.
+// (0: all). With `repack`, matrices whose type the kernels run faster interleaved
+// (weight_kernels.h `repacked`: Q4_0 on AVX2) take that layout: converted ones as they are
+// written, stored ones copied (only when the model fits in the available memory, the file's
+// pages released). Returns the bytes of weights as held.
 uint64_t convert_model_weights(ModelWeights& weights, WeightType body, WeightType output, const LoadProgress& progress,
-                               int threads);
+                               int threads, bool repack);
 
 }  // namespace dschat

@@ -13,6 +13,7 @@
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/ggml_widen.h"
 #include "engine/ops/matmul_float_body.h"
+#include "engine/ops/q4_0_x8_kernels.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -273,9 +274,13 @@ GemvKernel ggml_gemv(DType type) {
 
 WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::F8_E4M3) return fp8_weight_kernels("avx2", fp8_gemv_avx2, float_rows, fp8_row_to_f32_avx2);
+  if (type == DType::Q4_0_X8) return q4_0_x8_weight_kernels("avx2", q4_0_x8_gemv_avx2, float_rows, q4_0_x8_row_to_f32_avx2);
   WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv_avx2, q8_0_gemv, q4_0_gemv, ggml_gemv);
   if (type == DType::Q8_0) k.row_to_f32 = widen_quantized_row<false>;
-  if (type == DType::Q4_0) k.row_to_f32 = widen_quantized_row<true>;
+  if (type == DType::Q4_0) {
+    k.row_to_f32 = widen_quantized_row<true>;
+    k.repacked = DType::Q4_0_X8;  // its GEMV: docs/benchmarks.md, "Q4_0 rows interleaved by eight"
+  }
   // The K-quants' widening vectorised (the prefill GEMM widens every row), bit-identical.
   if (type == DType::Q4_K) k.row_to_f32 = widen_q4_k_avx2;
   if (type == DType::Q5_K) k.row_to_f32 = widen_q5_k_avx2;

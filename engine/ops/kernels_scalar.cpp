@@ -6,6 +6,7 @@
 #include "engine/ops/fp8_kernels.h"
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/matmul_float_body.h"
+#include "engine/ops/q4_0_x8_kernels.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -53,6 +54,7 @@ GemvKernel ggml_gemv(DType type) {
 
 WeightKernels scalar_weight_kernels(DType type) {
   if (type == DType::F8_E4M3) return fp8_weight_kernels("scalar", fp8_gemv_scalar, float_rows, fp8_row_to_f32_scalar);
+  if (type == DType::Q4_0_X8) return q4_0_x8_weight_kernels("scalar", q4_0_x8_gemv_scalar, float_rows, q4_0_x8_row_to_f32_scalar);
   return block_gemv::level_kernels(type, "scalar", float_rows, float_gemv, q8_0_gemv, q4_0_gemv, ggml_gemv);
 }
 

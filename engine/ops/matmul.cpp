@@ -9,11 +9,15 @@ namespace dschat {
 
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
   const WeightKernels& k = weight_kernels(w.dtype);
-  if (!k.row_to_f32) {  // not reachable: binding rejects types without kernels
+  if (k.interleaved_rows > 1 && k.group_row_to_f32) {
+    const int64_t group = r / k.interleaved_rows;
+    k.group_row_to_f32(w.row(group * k.interleaved_rows), r - group * k.interleaved_rows, w.cols, out);
+  } else if (k.row_to_f32) {
+    k.row_to_f32(w.row(r), w.cols, out);
+  } else {  // not reachable: binding rejects types without kernels
     std::memset(out, 0, static_cast<size_t>(w.cols) * sizeof(float));
     return;
   }
-  k.row_to_f32(w.row(r), w.cols, out);
   if (w.scales.empty()) return;
   const float* scale = w.scales.row(r, w.cols);
   for (int64_t c0 = 0, b = 0; c0 < w.cols; c0 += w.scales.block_cols, ++b) {
@@ -60,8 +64,7 @@ void matmul_rows(const WeightMatrix& w, const float* x, int64_t n, float* y, int
 
 void matmul(Workspace& workspace, const WeightMatrix& w, const float* x, int64_t n, float* y, int64_t ldy) {
   if (ldy == 0) ldy = w.rows;
-  // Rows in blocks of four (the kernels' row groups), enough per task that the split pays.
-  constexpr int64_t kRowBlock = 4;
+  // Rows in blocks of kRowBlock, enough per task that the split pays.
   const int64_t blocks = (w.rows + kRowBlock - 1) / kRowBlock;
   const int64_t grain = ThreadPool::grain(kRowBlock * w.cols * n);
   const PreparedActivations a = prepare_activations(w, x, n, workspace.call());

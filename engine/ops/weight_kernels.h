@@ -44,6 +44,14 @@ struct WeightKernels {
   BlockGeometry block{};  // weights per block along a row, bytes per block
   // Widens one row of `cols` weights (a whole number of blocks) to float, exactly.
   void (*row_to_f32)(const std::byte* row, int64_t cols, float* out) = nullptr;
+  // Types whose rows are interleaved in groups (Q4_0_X8, engine/quant/q4_0_x8.h): the rows per
+  // group (1: row-major), and the widening of row `lane` of the group at `group` (row_to_f32 is
+  // null for them). Their GEMV and GEMM take any row range; row slices start on a group.
+  int64_t interleaved_rows = 1;
+  void (*group_row_to_f32)(const std::byte* group, int64_t lane, int64_t cols, float* out) = nullptr;
+  // The interleaved type this level's GEMV runs faster than this type (DType::F32 when none):
+  // the load repacks matrices of this type whose rows are a multiple of its group into it.
+  DType repacked = DType::F32;
   // The GEMV serves up to gemv_max_tokens tokens (decode; every count for the types whose
   // integer GEMV beats the float GEMM at prefill too), the GEMM any number (prefill).
   int64_t gemv_max_tokens = 4;

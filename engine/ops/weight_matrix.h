@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 #include "engine/quant/dtype.h"
 
@@ -32,6 +33,11 @@ struct WeightScales {
   WeightScales from_row(int64_t r) const { return {data, block_rows, block_cols, first_row + r}; }
 };
 
+// Callers that split a matrix's rows (across threads, into slices) split at multiples of this:
+// the group of the interleaved layouts (dtype_interleaved_rows), a multiple of the kernels' row
+// groups of four.
+constexpr int64_t kRowBlock = 8;
+
 struct WeightMatrix {
   DType dtype = DType::F32;
   int64_t rows = 0;  // output features
@@ -46,8 +52,10 @@ struct WeightMatrix {
     return static_cast<size_t>(cols / b.weights) * b.bytes;
   }
   const std::byte* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes(); }
-  // Rows [first, first+count) as a matrix of their own (a view; used for per-head and per-expert slices).
+  // Rows [first, first+count) as a matrix of their own (a view; used for per-head and per-expert
+  // slices). An interleaved type's slice starts on a group (callers split at kRowBlock).
   WeightMatrix row_slice(int64_t first, int64_t count) const {
+    if (first % dtype_interleaved_rows(dtype) != 0) throw std::logic_error("row slice inside an interleaved row group");
     return {dtype, count, cols, row(first), scales.empty() ? scales : scales.from_row(first)};
   }
   uint64_t bytes() const { return static_cast<uint64_t>(rows) * row_bytes(); }

@@ -29,6 +29,7 @@ size_t dtype_size(DType dtype) {
     case DType::IQ4_NL:
     case DType::IQ4_XS:
     case DType::Q8_K:
+    case DType::Q4_0_X8:
       return dtype_block_geometry(dtype).bytes;
   }
   return 1;
@@ -49,6 +50,7 @@ BlockGeometry dtype_block_geometry(DType dtype) {
     case DType::IQ4_NL: return {32, 18};
     case DType::IQ4_XS: return {256, 136};
     case DType::Q8_K: return {256, 292};
+    case DType::Q4_0_X8: return {32, 18};  // per row: the group's bytes / 8
     // ggml_blocks.h / quantize.h static_assert these sizes
     default: return {1, dtype_size(dtype)};  // a plain type
   }
@@ -85,6 +87,7 @@ const char* dtype_name(DType dtype) {
     case DType::IQ4_NL: return "IQ4_NL";
     case DType::IQ4_XS: return "IQ4_XS";
     case DType::Q8_K: return "Q8_K";
+    case DType::Q4_0_X8: return "Q4_0";  // Q4_0 as the file holds it, rows interleaved at load
   }
   return "?";
 }
@@ -100,5 +103,7 @@ std::optional<DType> dtype_from_name(const std::string& name) {
 bool dtype_is_weight(DType dtype) {
   return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
 }
+
+int64_t dtype_interleaved_rows(DType dtype) { return dtype == DType::Q4_0_X8 ? 8 : 1; }
 
 }  // namespace dschat

@@ -14,11 +14,13 @@ namespace dschat {
 // the activation type of the 256-value types' dot products. The kernels have tables for F32,
 // F16, BF16 and the block types but Q8_K (weight_kernels.h); safetensors' other types are
 // recognised (so files validate) but rejected when bound as weights.
+// Q4_0_X8 is Q4_0 with rows interleaved by eight for the GEMV (q4_0_x8.h), a layout made at load.
 // New values go at the end: the enum indexes the kernel tables (weight_kernels.cpp).
 enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2,
                    Q8_0, Q4_0,
-                   Q4_K, Q5_K, Q6_K, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q8_K };
-inline constexpr DType kLastDType = DType::Q8_K;
+                   Q4_K, Q5_K, Q6_K, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q8_K,
+                   Q4_0_X8 };
+inline constexpr DType kLastDType = DType::Q4_0_X8;
 
 // How a row of a type is laid out: `weights` consecutive values stored in `bytes` bytes (a plain
 // element type is a block of 1; Q8_0 34 bytes per 32 values, Q4_0 18, Q4_K 144 per 256, ...).
@@ -35,5 +37,7 @@ size_t dtype_size(DType dtype);                         // bytes per element (pe
 const char* dtype_name(DType dtype);                    // safetensors / ggml spelling: "BF16", "Q4_K"
 std::optional<DType> dtype_from_name(const std::string& name);  // safetensors' types only
 bool dtype_is_weight(DType dtype);                      // F32, F16 or BF16
+// Rows per interleaved group (Q4_0_X8: 8), 1 for the row-major types.
+int64_t dtype_interleaved_rows(DType dtype);
 
 }  // namespace dschat

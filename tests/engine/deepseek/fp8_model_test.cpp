@@ -127,8 +127,8 @@ TEST(Fp8Model, TypeConversionQuantizesTheDequantizedWeights) {
   auto fp8 = bind_model_weights(config, *source);
   auto q8 = bind_model_weights(config, *source);
   auto bf16 = bind_model_weights(config, *source);
-  convert_model_weights(*q8, WeightType::Q8_0, WeightType::Native, {}, 1);
-  convert_model_weights(*bf16, WeightType::BF16, WeightType::Native, {}, 1);
+  convert_model_weights(*q8, WeightType::Q8_0, WeightType::Native, {}, 1, /*repack=*/false);
+  convert_model_weights(*bf16, WeightType::BF16, WeightType::Native, {}, 1, /*repack=*/false);
   ASSERT_EQ(fp8->mtp.size(), 1u);
   struct Case {
     const char* what;

@@ -1,0 +1,31 @@
+// The kernels of Q4_0_X8, Q4_0 with its rows interleaved by eight (engine/quant/q4_0_x8.h): the
+// layout the load repacks Q4_0 matrices into when a level's GEMV runs it faster (the AVX2 level;
+// WeightKernels::repacked). Activations are quantized to Q8_0 once per call, as for Q4_0, so a
+// Q4_0 and a Q4_0_X8 matrix share one preparation. Internal to the level tables.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/ops/weight_kernels.h"
+
+namespace dschat {
+
+// Row `lane` of a group widened to float, exactly (d·(q − 8), as Q4_0's widening).
+void q4_0_x8_row_to_f32_scalar(const std::byte* group, int64_t lane, int64_t cols, float* out);
+// The reference GEMV: each row de-interleaved and dotted with Q4_0's reference block dot product.
+void q4_0_x8_gemv_scalar(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                         int64_t r1, KernelScratch& scratch);
+// The table for a level: its GEMV and group widening, the level's float GEMM (over widened rows).
+WeightKernels q4_0_x8_weight_kernels(const char* level, GemvKernel gemv, GemmKernel gemm,
+                                     void (*group_row_to_f32)(const std::byte*, int64_t, int64_t, float*));
+
+#if defined(__x86_64__)
+// AVX2: one 32-bit lane per row, so a block's eight rows are summed vertically and scaled by one
+// multiply (q4_0_x8_avx2.cpp).
+void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                       int64_t r1, KernelScratch& scratch);
+void q4_0_x8_row_to_f32_avx2(const std::byte* group, int64_t lane, int64_t cols, float* out);
+#endif
+
+}  // namespace dschat
