@@ -30,6 +30,7 @@
 #include "engine/generation.h"
 #include "engine/model.h"
 #include "common/out_of_memory.h"
+#include "common/system_memory.h"
 
 namespace dschat {
 namespace {
@@ -93,11 +94,6 @@ uint64_t bench_memory_estimate(const ModelConfig& c, CacheType type, int context
                                                   : uint64_t(context) * sizeof(float) *
                                                         (uint64_t(c.kv_lora_rank) + uint64_t(c.qk_rope_head_dim) * c.rotary_key_heads());
   return per_token * uint64_t(context) + uint64_t(threads) * uint64_t(chunk) * uint64_t(context) * sizeof(float) + decoded;
-}
-
-uint64_t physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
 }
 
 std::string gib(uint64_t bytes) {

@@ -26,6 +26,7 @@
 #include "app/tui/readline.h"
 #include "app/tui/terminal.h"
 #include "app/tui/transcript.h"
+#include "common/system_memory.h"
 
 namespace dschat {
 namespace {
@@ -486,6 +487,8 @@ class ChatApp {
     status_.bytes_done = e.bytes_done;
     status_.bytes_total = e.bytes_total;
     status_.load_seconds = e.seconds;
+    static const uint64_t ram = physical_memory_bytes();
+    status_.pages_from_disk = ram > 0 && e.bytes_total > ram;
   }
   void on(const LoadedEvent& e) {
     status_.loading = false;

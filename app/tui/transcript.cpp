@@ -277,7 +277,7 @@ void ScrollState::content_changed(int old_total, int new_total) {
   if (from_bottom_ > 0) from_bottom_ = std::max(0, from_bottom_ + new_total - old_total);
 }
 
-std::string format_load_progress(uint64_t done, uint64_t total, double seconds, int width) {
+std::string format_load_progress(uint64_t done, uint64_t total, double seconds, int width, bool pages_from_disk) {
   // Before the first progress report the size is not known: "0 B/0 B" would read as an empty model.
   if (total == 0) return std::string(fit_prefix("Loading (starting)", width));
   int percent = total ? static_cast<int>(done * 100 / total) : 0;
@@ -286,7 +286,13 @@ std::string format_load_progress(uint64_t done, uint64_t total, double seconds, 
   std::string sizes = format_bytes(static_cast<double>(done)) + "/" + format_bytes(static_cast<double>(total));
   std::string speed = seconds > 0.05 ? format_bytes(static_cast<double>(done) / seconds) + "/s" : "";
   std::string tail = " " + sizes + (speed.empty() ? "" : " " + speed);
+  // A model larger than RAM says so after the sizes, where the bar can give it room.
+  const std::string disk = " (larger than RAM: pages from disk)";
   int fixed = static_cast<int>(std::string(head).size() + tail.size()) + 3;
+  if (pages_from_disk && width - fixed - static_cast<int>(disk.size()) >= 5) {
+    tail += disk;
+    fixed += static_cast<int>(disk.size());
+  }
   int bar = std::min(30, width - fixed);
   if (bar < 5) {
     tail = " " + sizes;
@@ -305,7 +311,7 @@ std::string format_load_progress(uint64_t done, uint64_t total, double seconds, 
 std::string format_status(const StatusInfo& info, int width) {
   std::string text;
   if (info.loading) {
-    text = format_load_progress(info.bytes_done, info.bytes_total, info.load_seconds, width - 1);
+    text = format_load_progress(info.bytes_done, info.bytes_total, info.load_seconds, width - 1, info.pages_from_disk);
     return " " + text;
   }
   text = " " + (info.model.empty() ? std::string("dschat") : info.model);

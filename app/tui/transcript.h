@@ -140,6 +140,7 @@ struct StatusInfo {
   std::string model;        // name ("" while unknown)
   bool loading = false;
   uint64_t bytes_done = 0, bytes_total = 0;
+  bool pages_from_disk = false;  // the weights are larger than RAM: they will page from disk
   double load_seconds = 0;
   bool load_failed = false;
   int context_used = 0, context_max = 0;
@@ -150,7 +151,8 @@ struct StatusInfo {
 
 // The status line for `width` columns (never wider).
 std::string format_status(const StatusInfo& info, int width);
-// "Loading 42% [#####.....] 1.2/2.9 GB 350.0 MB/s" sized for `width`.
-std::string format_load_progress(uint64_t done, uint64_t total, double seconds, int width);
+// "Loading 42% [#####.....] 1.2/2.9 GB 350.0 MB/s" sized for `width`; with `pages_from_disk`
+// followed by "larger than RAM: pages from disk" where it fits.
+std::string format_load_progress(uint64_t done, uint64_t total, double seconds, int width, bool pages_from_disk = false);
 
 }  // namespace dschat

@@ -1,4 +1,5 @@
 #include "engine/deepseek/deepseek_model.h"
+#include "common/system_memory.h"
 #include "engine/deepseek/nonfinite_weights.h"
 #include "engine/deepseek/weight_conversion.h"
 #include "engine/ops/weight_kernels.h"
@@ -148,6 +149,14 @@ void DeepSeekModel::bind_weights(const LoadOptions& options) {
   pool_ = std::make_unique<ThreadPool>(options.threads);
 }
 
+std::string DeepSeekModel::weight_residence() const {
+  if (converted_bytes_ > 0) return " (converted or repacked at load, in memory)";
+  const uint64_t ram = physical_memory_bytes();
+  if (ram == 0 || weight_bytes() <= ram) return " (memory-mapped)";
+  return " (memory-mapped; larger than the " + human_bytes(ram) +
+         " of RAM: they will page from disk as they are read, so each token waits for the disk)";
+}
+
 uint64_t DeepSeekModel::weight_bytes() const {
   if (converted_bytes_ > 0) return converted_bytes_;
   uint64_t total = 0;
@@ -228,7 +237,7 @@ std::string DeepSeekModel::describe() const {
       << " matrices with F32 weight_scale_inv per block, used in place; activations in float\n";
   }
   const uint64_t kv_per_token = latent_cache_bytes_per_token(c, CacheType::F32);
-  s << "memory: weights " << human_bytes(weight_bytes()) << " (memory-mapped), latent KV cache "
+  s << "memory: weights " << human_bytes(weight_bytes()) << weight_residence() << ", latent KV cache "
     << human_bytes(kv_per_token) << " per token (" << human_bytes(kv_per_token * c.max_position_embeddings)
     << " for the full context of " << c.max_position_embeddings << ")\n";
   s << "latent KV cache per token by --cache-type:";

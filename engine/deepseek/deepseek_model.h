@@ -52,6 +52,8 @@ class DeepSeekModel final : public Model {
   ThreadPool& pool() const { return *pool_; }
 
  private:
+  // How the weights are held, for describe(): mapped (paging from disk when larger than RAM) or converted.
+  std::string weight_residence() const;
   DeepSeekModel() = default;
   // From a config and a source set: binds the weights, pages them in (or converts them for
   // --type), makes the rotary tables and the pool.

@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <vector>
 
+#include "common/system_memory.h"
 #include "engine/quant/half_float.h"
 #include "engine/ops/matmul.h"
 #include "engine/quant/q4_0_x8.h"
@@ -46,26 +46,13 @@ DType kernel_layout(DType dtype, const WeightMatrix& w) {
   return repacked;
 }
 
-// Bytes of memory the system can still give (MemAvailable), or 0 when unknown.
-uint64_t available_memory() {
-  std::FILE* f = std::fopen("/proc/meminfo", "r");
-  if (!f) return 0;
-  char line[256];
-  unsigned long long kib = 0;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return static_cast<uint64_t>(kib) * 1024;
-}
-
 class Converter {
  public:
   Converter(ModelWeights& weights, const LoadProgress& progress, uint64_t total, int threads, bool repack)
       : weights_(weights), progress_(progress), total_(total), pool_(threads), repack_(repack) {
     // Repacking a mapped matrix copies it into memory the kernel cannot page out: only when the
     // whole model fits (a model larger than RAM keeps paging from its file, in the file's layout).
-    const uint64_t available = available_memory();
+    const uint64_t available = available_memory_bytes();
     repack_mapped_ = repack && available > 0 && total + total / 4 < available;
   }
 
@@ -92,17 +79,15 @@ class Converter {
       const int64_t group = dtype_interleaved_rows(to);
       const DType row_type = to == DType::Q4_0_X8 ? DType::Q4_0 : to;  // the rows before interleaving
       const size_t row_bytes = out.row_bytes();
+      // Stored Q4_0 rows are interleaved as they are (no re-quantization); others are made first.
+      const bool stored = w.dtype == row_type;
       pool_.parallel_for(w.rows / group, std::max<int64_t>(1, 64 / group), [&](int64_t g0, int64_t g1) {
         std::vector<float> row(static_cast<size_t>(w.cols));
         std::vector<std::byte> rows(group > 1 ? group * row_bytes : 0);  // a group's rows before interleaving
         for (int64_t g = g0; g < g1; ++g) {
-          for (int64_t i = 0; i < group; ++i) {
+          for (int64_t i = 0; i < group && !stored; ++i) {
             const int64_t r = g * group + i;
             std::byte* o = group > 1 ? rows.data() + i * row_bytes : dst + static_cast<size_t>(r) * row_bytes;
-            if (w.dtype == row_type) {  // a Q4_0 row interleaved as stored: no re-quantization
-              std::memcpy(o, w.row(r), row_bytes);
-              continue;
-            }
             weight_row_to_f32(w, r, row.data());
             switch (row_type) {
               case DType::F32: std::memcpy(o, row.data(), row_bytes); break;
@@ -118,7 +103,9 @@ class Converter {
           }
           if (to == DType::Q4_0_X8) {
             const BlockQ4_0* group_rows[kQ4_0x8Rows];
-            for (int64_t i = 0; i < kQ4_0x8Rows; ++i) group_rows[i] = reinterpret_cast<const BlockQ4_0*>(rows.data() + i * row_bytes);
+            for (int64_t i = 0; i < kQ4_0x8Rows; ++i) {
+              group_rows[i] = reinterpret_cast<const BlockQ4_0*>(stored ? w.row(g * group + i) : rows.data() + i * row_bytes);
+            }
             interleave_q4_0_rows(group_rows, w.cols / kQuantBlock, dst + static_cast<size_t>(g * group) * row_bytes);
           }
         }

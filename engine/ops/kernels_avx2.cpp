@@ -274,7 +274,13 @@ GemvKernel ggml_gemv(DType type) {
 
 WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::F8_E4M3) return fp8_weight_kernels("avx2", fp8_gemv_avx2, float_rows, fp8_row_to_f32_avx2);
-  if (type == DType::Q4_0_X8) return q4_0_x8_weight_kernels("avx2", q4_0_x8_gemv_avx2, float_rows, q4_0_x8_row_to_f32_avx2);
+  if (type == DType::Q4_0_X8) {
+    // Prefill too by the integer GEMV over activations quantized to Q8_0 once per call (as
+    // llama.cpp's repacked Q4_0): docs/benchmarks.md "Q4_0 rows interleaved by eight".
+    WeightKernels k = q4_0_x8_weight_kernels("avx2", q4_0_x8_gemv_avx2, float_rows, q4_0_x8_row_to_f32_avx2);
+    k.gemv_max_tokens = std::numeric_limits<int64_t>::max();
+    return k;
+  }
   WeightKernels k = block_gemv::level_kernels(type, "avx2", float_rows, float_gemv_avx2, q8_0_gemv, q4_0_gemv, ggml_gemv);
   if (type == DType::Q8_0) k.row_to_f32 = widen_quantized_row<false>;
   if (type == DType::Q4_0) {

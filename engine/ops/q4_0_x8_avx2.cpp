@@ -40,56 +40,53 @@ DSCHAT_AVX2 inline __m256i broadcast_4_bytes(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// Rows of groups [g0, g1) for T tokens; out[t] gets the group's eight sums of token t.
+// The eight rows of group `g` for T tokens (x[t], dx[t], bias[t] of token t), written to
+// y[t*ldy + r] for the rows r in [r0, r1).
 template <int T>
-DSCHAT_AVX2 void groups(const std::byte* data, size_t group_bytes, int64_t blocks, int64_t g0, int64_t g1,
-                        const BlockQ8_0* const x[T], const float* const dx[T], const float* const bias[T],
-                        float* y, int64_t ldy, int64_t r0, int64_t r1) {
+DSCHAT_AVX2 void group_tokens(const std::byte* group, int64_t blocks, int64_t first, const BlockQ8_0* const x[],
+                              const float* const dx[], const float* const bias[], float* y, int64_t ldy, int64_t r0,
+                              int64_t r1) {
   const __m256i low = _mm256_set1_epi8(0x0f);
   const __m256i ones16 = _mm256_set1_epi16(1);
-  for (int64_t g = g0; g < g1; ++g) {
-    const std::byte* group = data + static_cast<size_t>(g) * group_bytes;
-    __m256 acc[T];
+  __m256 acc[T];
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < blocks; ++b) {
-      const std::byte* p = group + static_cast<size_t>(b) * kQ4_0x8BlockBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes + 64, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes + 128, _MM_HINT_T0);
-      __m256i sum[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const std::byte* p = group + static_cast<size_t>(b) * kQ4_0x8BlockBytes;
+    _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes + 64, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p) + 8 * kQ4_0x8BlockBytes + 128, _MM_HINT_T0);
+    __m256i sum[T];
 #pragma GCC unroll 4
-      for (int k = 0; k < 4; ++k) {
-        const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * k));
-        const __m256i lo = _mm256_and_si256(q, low);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const int8_t* xs = x[t][b].qs;
-          const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast_4_bytes(xs + 4 * k)),
-                                                 _mm256_maddubs_epi16(hi, broadcast_4_bytes(xs + 16 + 4 * k)));
-          sum[t] = k == 0 ? pairs : _mm256_add_epi16(sum[t], pairs);
-        }
-      }
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    for (int k = 0; k < 4; ++k) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * k));
+      const __m256i lo = _mm256_and_si256(q, low);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
-        const __m256 qx = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum[t], ones16));
-        const __m256 block = _mm256_fmsub_ps(qx, _mm256_broadcast_ss(dx[t] + b), _mm256_broadcast_ss(bias[t] + b));
-        acc[t] = _mm256_fmadd_ps(dw, block, acc[t]);
+        const int8_t* xs = x[t][b].qs;
+        const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, broadcast_4_bytes(xs + 4 * k)),
+                                               _mm256_maddubs_epi16(hi, broadcast_4_bytes(xs + 16 + 4 * k)));
+        sum[t] = k == 0 ? pairs : _mm256_add_epi16(sum[t], pairs);
       }
     }
-    const int64_t first = g * kQ4_0x8Rows;
-    const int64_t lo = std::max(r0, first), hi = std::min(r1, first + kQ4_0x8Rows);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
-      if (lo == first && hi == first + kQ4_0x8Rows) {
-        _mm256_storeu_ps(y + t * ldy + first, acc[t]);
-      } else {
-        alignas(32) float rows[kQ4_0x8Rows];
-        _mm256_store_ps(rows, acc[t]);
-        for (int64_t r = lo; r < hi; ++r) y[t * ldy + r] = rows[r - first];
-      }
+      const __m256 qx = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum[t], ones16));
+      const __m256 block = _mm256_fmsub_ps(qx, _mm256_broadcast_ss(dx[t] + b), _mm256_broadcast_ss(bias[t] + b));
+      acc[t] = _mm256_fmadd_ps(dw, block, acc[t]);
+    }
+  }
+  const int64_t lo = std::max(r0, first), hi = std::min(r1, first + kQ4_0x8Rows);
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) {
+    if (lo == first && hi == first + kQ4_0x8Rows) {
+      _mm256_storeu_ps(y + t * ldy + first, acc[t]);
+    } else {
+      alignas(32) float rows[kQ4_0x8Rows];
+      _mm256_store_ps(rows, acc[t]);
+      for (int64_t r = lo; r < hi; ++r) y[t * ldy + r] = rows[r - first];
     }
   }
 }
@@ -117,23 +114,28 @@ DSCHAT_AVX2 void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivati
       bias[b] = 8.0f * dx[b] * horizontal_sum(_mm256_cvtepi32_ps(sum));  // exact: |Σ x| < 2^24
     }
   }
-  const int64_t g0 = r0 / kQ4_0x8Rows, g1 = (r1 + kQ4_0x8Rows - 1) / kQ4_0x8Rows;
-  for (int64_t t0 = 0; t0 < x.n; t0 += 4) {
-    const int n = static_cast<int>(std::min<int64_t>(4, x.n - t0));
-    const BlockQ8_0* xs[4];
-    const float* dx[4];
-    const float* bias[4];
-    for (int i = 0; i < n; ++i) {
-      xs[i] = xq + (t0 + i) * blocks;
-      dx[i] = per_token + 2 * blocks * (t0 + i);
-      bias[i] = dx[i] + blocks;
-    }
-    float* yt = y + t0 * ldy;
-    switch (n) {
-      case 1: groups<1>(w.data, group_bytes, blocks, g0, g1, xs, dx, bias, yt, ldy, r0, r1); break;
-      case 2: groups<2>(w.data, group_bytes, blocks, g0, g1, xs, dx, bias, yt, ldy, r0, r1); break;
-      case 3: groups<3>(w.data, group_bytes, blocks, g0, g1, xs, dx, bias, yt, ldy, r0, r1); break;
-      default: groups<4>(w.data, group_bytes, blocks, g0, g1, xs, dx, bias, yt, ldy, r0, r1); break;
+  // Groups outer, tokens inner (four at a time): a group's 8 rows (144 bytes a block) stay in L1
+  // while every token passes over them, so a prefill reads its weights once.
+  const BlockQ8_0* xs[4];
+  const float* dx[4];
+  const float* bias[4];
+  for (int64_t g = r0 / kQ4_0x8Rows; g * kQ4_0x8Rows < r1; ++g) {
+    const std::byte* group = w.data + static_cast<size_t>(g) * group_bytes;
+    for (int64_t t0 = 0; t0 < x.n; t0 += 4) {
+      const int n = static_cast<int>(std::min<int64_t>(4, x.n - t0));
+      for (int i = 0; i < n; ++i) {
+        xs[i] = xq + (t0 + i) * blocks;
+        dx[i] = per_token + 2 * blocks * (t0 + i);
+        bias[i] = dx[i] + blocks;
+      }
+      float* yt = y + t0 * ldy;
+      const int64_t first = g * kQ4_0x8Rows;
+      switch (n) {
+        case 1: group_tokens<1>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
+        case 2: group_tokens<2>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
+        case 3: group_tokens<3>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
+        default: group_tokens<4>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
+      }
     }
   }
 }

@@ -177,6 +177,10 @@ TEST(TuiStatus, ProgressAndStatusFitTheWidth) {
   EXPECT_NE(p.find("420 B/1.0 kB 420 B/s"), std::string::npos) << p;
   EXPECT_NE(format_load_progress(1000, 1000, 2.0, 80).find("100%"), std::string::npos);
   EXPECT_EQ(format_load_progress(0, 0, 0.0, 80), "Loading (starting)");  // the size is not known yet: no "0 B/0 B"
+  // A model larger than RAM says it will page from disk, where the width leaves room.
+  EXPECT_NE(format_load_progress(420, 1000, 1.0, 100, true).find("(larger than RAM: pages from disk)"), std::string::npos);
+  EXPECT_EQ(format_load_progress(420, 1000, 1.0, 100, false).find("RAM"), std::string::npos);
+  EXPECT_EQ(format_load_progress(420, 1000, 1.0, 40, true), format_load_progress(420, 1000, 1.0, 40, false));
   EXPECT_EQ(format_status(StatusInfo{.loading = true}, 80), " Loading (starting)");
   for (int width = 10; width <= 100; ++width) {
     EXPECT_LE(display_width(format_load_progress(1'200'000'000, 2'900'000'000, 3.4, width)), width);

@@ -7,7 +7,9 @@
 //   blocks (a relative error of up to 1/254 of a block's largest value per value): measured 2.1%
 //   of max |logit| on v3_qlora (2 layers; the same as `--type q8_0` on its Hugging Face
 //   directory), 6.0% on v2_lite_no_qlora (27 layers compound it), so 3e-2 and 8e-2. The batched
-//   pass of Q8_0 widens the weights (measured 3e-7: 1e-4), that of Q4_0 quantizes too (6.4e-3: 1e-2).
+//   pass of Q8_0 widens the weights (measured 3e-7: 1e-4); that of Q4_0 runs the integer GEMV of its
+//   interleaved layout over every token on AVX2 (activations in Q8_0, as llama.cpp's repacked
+//   Q4_0), measured 1.4e-2: 3e-2 as decode.
 //   Q4_K_M/Q6_K (v3_kquant): Q4_K and Q6_K prefill by the integer GEMV too (activations in Q8_K
 //   blocks of 256), so both paths carry the activation rounding: measured 1.9-2.6e-2: 3e-2.
 #include <gtest/gtest.h>
@@ -83,7 +85,7 @@ INSTANTIATE_TEST_SUITE_P(LlamaCppFiles, GgufGolden,
                          ::testing::Values(GgufCase{"v3_qlora", "F32", 1e-4, 1e-4}, GgufCase{"v3_qlora", "F16", 1e-4, 1e-4},
                                            GgufCase{"v3_qlora", "BF16", 1e-4, 1e-4},
                                            GgufCase{"v3_qlora", "Q8_0", 1e-4, 3e-2},
-                                           GgufCase{"v3_qlora", "Q4_0", 1e-2, 3e-2},
+                                           GgufCase{"v3_qlora", "Q4_0", 3e-2, 3e-2},
                                            GgufCase{"v3_yarn", "Q8_0", 1e-4, 3e-2},
                                            GgufCase{"v2_lite_no_qlora", "Q8_0", 1e-4, 8e-2},
                                            GgufCase{"v3_kquant", "Q4_K_M", 3e-2, 3e-2},
