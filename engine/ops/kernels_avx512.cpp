@@ -7,13 +7,11 @@
 //         three bf16 parts, for F32 accuracy, was slower side by side with llama.cpp: 180 against
 //         188 tok/s median decode on the seed shape, and needs AVX512_BF16.)
 //         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
-//   Q8_0 / Q4_0  vpdpbusd (VNNI, u8 × s8) on two blocks (64 bytes) at once, four rows sharing
-//         the activation loads (faster than one row here: more work per byte). The activations are
-//         quantized to Q8_0 once per call (prepare); the weights are made unsigned (Q8_0: w + 128 by
-//         flipping the sign bit; Q4_0: the stored nibble is already w + 8), and the bias this adds,
-//         128·Σx or 8·Σx per group of four, is subtracted by starting the accumulator at minus it.
-//         Block scales d_w·d_x are collected 16 blocks at a time and multiplied in as floats.
-//   GGUF block types (Q4_K, Q6_K, ...)  the AVX2 level's GEMV (weight_kernels.h).
+//   Block types (Q8_0, Q4_0 as Q4_0_X8, Q4_K, Q6_K, ...) and FP8: the AVX2 level's GEMV, its
+//         repacking and its integer prefill (weight_kernels.h). This level's own VNNI GEMV for
+//         Q8_0 / Q4_0 (vpdpbusd on two blocks at once, four rows) ran at 5.3 GB per CPU-second on
+//         a 1408x2048 Q4_0 expert against the AVX2 level's 17 (and 7.7 against 17 for Q8_0), so
+//         it was removed (git history: before 4 Dec 2026).
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
 // are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
 // sums are reduced together at the end.
@@ -338,138 +336,6 @@ DSCHAT_AVX512 void gemv_bf16_widened(const WeightMatrix& w, const PreparedActiva
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// GEMV, Q8_0 / Q4_0 weights, vpdpbusd.
-
-// One token's activations quantized to Q8_0 in the byte order the weight kernel wants, a view
-// into the prepared bytes: per token q, then scale, then offset (each a multiple of 64 bytes).
-struct QuantizedActivations {
-  int8_t* q;        // 64 bytes per pair of blocks
-  float* scale;     // d_x per block (fp16-rounded), zero-padded to a multiple of 16
-  int32_t* offset;  // per pair: 16 lanes of -bias·Σ(the lane's 4 values)
-};
-
-struct QuantizedLayout {
-  int64_t blocks, pairs, scales;
-  explicit QuantizedLayout(int64_t K) : blocks(K / kQuantBlock), pairs((blocks + 1) / 2), scales((blocks + 15) / 16 * 16) {}
-  size_t token_bytes() const { return static_cast<size_t>(pairs * 64 + scales * 4 + pairs * 64); }
-  QuantizedActivations token(std::byte* base, int64_t t) const {
-    std::byte* p = base + static_cast<size_t>(t) * token_bytes();
-    return {reinterpret_cast<int8_t*>(p), reinterpret_cast<float*>(p + pairs * 64),
-            reinterpret_cast<int32_t*>(p + pairs * 64 + scales * 4)};
-  }
-};
-
-size_t quantized_prepared_bytes(int64_t K, int64_t n) { return static_cast<size_t>(n) * QuantizedLayout(K).token_bytes(); }
-
-// Q8_0 weights: pair bytes = block b's 32 values, then block b+1's. Q4_0 weights: block b's values
-// 0..15, block b+1's 0..15, block b's 16..31, block b+1's 16..31 (the order the nibbles unpack in).
-template <bool Q4>
-DSCHAT_AVX512 void quantize_activations(const float* x, int64_t K, const QuantizedActivations& a) {
-  const QuantizedLayout layout(K);
-  const int64_t blocks = layout.blocks, pairs = layout.pairs;
-  std::memset(a.q, 0, static_cast<size_t>(pairs * 64));
-  std::memset(a.scale, 0, static_cast<size_t>(layout.scales) * sizeof(float));
-  for (int64_t b = 0; b < blocks; ++b) {
-    const __m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
-    const float amax = reduce_max(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    const float d = amax / 127.0f;  // as quantize_row_q8_0
-    const float inv = d != 0 ? 1.0f / d : 0.0f;
-    a.scale[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(inv))));
-    const __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(inv))));
-    int8_t* pair = a.q + (b / 2) * 64;
-    const int64_t second = b % 2;
-    if (Q4) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 16 * second), q0);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 + 16 * second), q1);
-    } else {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 * second), q0);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(pair + 32 * second + 16), q1);
-    }
-  }
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(Q4 ? 8 : 128));
-  for (int64_t p = 0; p < pairs; ++p) {
-    const __m512i xv = _mm512_loadu_si512(a.q + p * 64);
-    const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, xv);
-    _mm512_storeu_si512(a.offset + p * 16, _mm512_sub_epi32(_mm512_setzero_si512(), sums));
-  }
-}
-
-template <bool Q4>
-DSCHAT_AVX512 void prepare_quantized(const float* x, int64_t K, int64_t n, std::byte* out) {
-  const QuantizedLayout layout(K);
-  for (int64_t t = 0; t < n; ++t) quantize_activations<Q4>(x + t * K, K, layout.token(out, t));
-}
-
-// Two blocks (b, b+1) of a weight row as 64 unsigned bytes in the activation order above;
-// `both` false: only block b (the odd last block), the rest zero.
-template <bool Q4>
-DSCHAT_AVX512 inline __m512i load_weight_pair(const std::byte* row, int64_t b, bool both) {
-  if (Q4) {
-    const auto* blocks = reinterpret_cast<const BlockQ4_0*>(row);
-    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b].qs));
-    const __m128i hi = both ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks[b + 1].qs)) : _mm_setzero_si128();
-    const __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-    const __m512i nibbles = _mm512_inserti64x4(_mm512_castsi256_si512(packed), _mm256_srli_epi16(packed, 4), 1);
-    return _mm512_and_si512(nibbles, _mm512_set1_epi8(0x0f));  // q = w + 8
-  }
-  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
-  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs));
-  const __m256i hi = both ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)) : _mm256_setzero_si256();
-  const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-  return _mm512_xor_si512(w, _mm512_set1_epi8(static_cast<char>(0x80)));  // w + 128 as unsigned
-}
-
-template <bool Q4>
-DSCHAT_AVX512 void gemv_quantized(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
-                                  int64_t r0, int64_t r1, KernelScratch&) {
-  const int64_t K = w.cols, blocks = K / kQuantBlock, n = x.n;
-  constexpr int R = 4;  // rows per step, sharing the activation loads (measured faster than 1 here)
-  const int block_bytes = Q4 ? static_cast<int>(sizeof(BlockQ4_0)) : static_cast<int>(sizeof(BlockQ8_0));
-  const QuantizedLayout layout(K);
-  std::byte* prepared = const_cast<std::byte*>(x.data);  // read only; the view type is shared with prepare
-  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  // Which block of a pair each int32 lane of the dot product belongs to (0 or 1).
-  const __m512i lane_block = Q4 ? _mm512_and_si512(_mm512_srli_epi32(lane, 2), _mm512_set1_epi32(1))
-                                : _mm512_srli_epi32(lane, 3);
-  for (int64_t q = r0; q < r1; q += R) {
-    const int count = static_cast<int>(std::min<int64_t>(R, r1 - q));
-    const std::byte* row[R];
-    for (int i = 0; i < R; ++i) row[i] = w.row(q + std::min(i, count - 1));
-    for (int64_t t = 0; t < n; ++t) {
-      const QuantizedActivations a = layout.token(prepared, t);
-      __m512 acc[R];
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-      for (int64_t c0 = 0; c0 < blocks; c0 += 16) {
-        const __m512 xs = _mm512_loadu_ps(a.scale + c0);
-        __m512 scale[R];  // d_w·d_x of blocks c0..c0+15 (scalar loads: vpgatherdd is slow on Zen 4)
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          alignas(32) uint16_t d[16] = {};
-          const int64_t count16 = std::min<int64_t>(16, blocks - c0);
-          for (int64_t i = 0; i < count16; ++i) std::memcpy(&d[i], row[r] + (c0 + i) * block_bytes, sizeof(uint16_t));
-          scale[r] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d))), xs);
-        }
-        const int64_t c1 = std::min(blocks, c0 + 16);
-        for (int64_t b = c0; b < c1; b += 2) {
-          const bool both = b + 1 < blocks;
-          const __m512i xv = _mm512_loadu_si512(a.q + (b / 2) * 64);
-          const __m512i offset = _mm512_loadu_si512(a.offset + (b / 2) * 16);
-          const __m512i pick = _mm512_add_epi32(lane_block, _mm512_set1_epi32(static_cast<int>(b - c0)));
-#pragma GCC unroll 4
-          for (int r = 0; r < R; ++r) {
-            const __m512i dot = _mm512_dpbusd_epi32(offset, load_weight_pair<Q4>(row[r], b, both), xv);
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, scale[r]), acc[r]);
-          }
-        }
-      }
-      for (int r = 0; r < count; ++r) y[t * ldy + q + r] = reduce_add(acc[r]);
-    }
-  }
-}
-
 // e^x for x <= 0 (max-subtracted scores): e^x = 2^m · e^r with m = round(x·log2 e), r = x - m·ln 2
 // (ln 2 split in two for exactness), e^r by its degree-6 Taylor polynomial on |r| <= ln2/2
 // (relative error below 2e-7); 2^m applied with vscalefps. x below -87 gives 0 as it should.
@@ -550,24 +416,17 @@ WeightKernels avx512_weight_kernels(DType type) {
       k.prepare = bf16_prepare;
       k.gemv = gemv_bf16_widened;
       break;
-    case DType::Q8_0:
-      k.prepared_bytes = quantized_prepared_bytes;
-      k.prepare = prepare_quantized<false>;
-      k.gemv = gemv_quantized<false>;
-      break;
-    case DType::Q4_0:
-      k.prepared_bytes = quantized_prepared_bytes;
-      k.prepare = prepare_quantized<true>;
-      k.gemv = gemv_quantized<true>;
-      break;
     default: {
-      // The GGUF block types and FP8 have no AVX-512 kernels: the AVX2 level's GEMV and its activation
-      // preparation (this CPU runs them), this level's GEMM over widened rows.
+      // The block types (Q8_0, Q4_0 repacked to Q4_0_X8, the GGUF types) and FP8: the AVX2
+      // level's GEMV and activation preparation, its repacking and its choice of integer prefill
+      // (gemv_max_tokens). On real widths this Zen 4 runs them ~3x faster than this level's VNNI
+      // GEMV (gemv_quantized: 5.3 against 17 GB per CPU-second for a 1408x2048 Q4_0 expert,
+      // docs/benchmarks.md "The AVX-512 level on real widths"). Prefill by the float GEMM uses
+      // this level's.
       WeightKernels avx2 = avx2_weight_kernels(type);
       if (!avx2.available()) return {};
       avx2.level = k.level;
       avx2.gemm = k.gemm;
-      avx2.gemv_max_tokens = k.gemv_max_tokens;  // prefill on this level's float GEMM
       return avx2;
     }
   }

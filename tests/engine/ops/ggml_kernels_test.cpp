@@ -194,8 +194,8 @@ TEST_P(GgmlKernels, MatmulDriverUsesTheTypesTable) {
 }
 
 // Selection on an AVX-512 CPU: these types have no AVX-512 kernels, so that level's table holds
-// the AVX2 GEMV and activation preparation (run only where AVX-512, hence AVX2, is present) and
-// its own float GEMM, used from 5 tokens on.
+// the AVX2 GEMV, activation preparation and integer-prefill choice (run only where AVX-512, hence
+// AVX2, is present) and its own float GEMM, used past the AVX2 GEMV's token count.
 TEST(GgmlKernels, Avx512LevelUsesTheAvx2GemvAndItsOwnGemm) {
   for (DType type : kGgmlTypes) {
     const WeightKernels avx512 = weight_kernels_for("avx512", type), avx2 = weight_kernels_for("avx2", type);
@@ -204,7 +204,7 @@ TEST(GgmlKernels, Avx512LevelUsesTheAvx2GemvAndItsOwnGemm) {
     EXPECT_EQ(avx512.gemv, avx2.gemv) << dtype_name(type);
     EXPECT_EQ(avx512.prepare, avx2.prepare) << dtype_name(type);
     EXPECT_EQ(avx512.gemm, weight_kernels_for("avx512", DType::Q8_0).gemm) << dtype_name(type);
-    EXPECT_EQ(avx512.gemv_max_tokens, WeightKernels{}.gemv_max_tokens) << dtype_name(type);
+    EXPECT_EQ(avx512.gemv_max_tokens, avx2.gemv_max_tokens) << dtype_name(type);
   }
 }
 
