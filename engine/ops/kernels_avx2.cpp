@@ -12,6 +12,7 @@
 #include "engine/ops/fp8_kernels.h"
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/ggml_widen.h"
+#include "engine/ops/ggml_gemv.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/q4_0_x8_kernels.h"
 #include "engine/ops/vector_kernels.h"
@@ -257,14 +258,14 @@ DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float
 GemvKernel ggml_gemv(DType type) {
   switch (type) {
     case DType::Q4_1: return block_gemv::gemv<BlockQ4_1, BlockQ8_0, dot_q4_1_q8_0_avx2>;
-    case DType::Q5_0: return block_gemv::gemv<BlockQ5_0, BlockQ8_0, dot_q5_0_q8_0_avx2>;
     case DType::Q5_1: return block_gemv::gemv<BlockQ5_1, BlockQ8_0, dot_q5_1_q8_0_avx2>;
     case DType::IQ4_NL: return block_gemv::gemv<BlockIQ4_NL, BlockQ8_0, dot_iq4_nl_q8_0_avx2>;
     case DType::Q2_K: return block_gemv::gemv<BlockQ2_K, BlockQ8_K, dot_q2_k_q8_k_avx2>;
     case DType::Q3_K: return block_gemv::gemv<BlockQ3_K, BlockQ8_K, dot_q3_k_q8_k_avx2>;
-    case DType::Q4_K: return block_gemv::gemv<BlockQ4_K, BlockQ8_K, dot_q4_k_q8_k_avx2>;
-    case DType::Q5_K: return block_gemv::gemv<BlockQ5_K, BlockQ8_K, dot_q5_k_q8_k_avx2>;
-    case DType::Q6_K: return block_gemv::gemv<BlockQ6_K, BlockQ8_K, dot_q6_k_q8_k_avx2>;
+    case DType::Q5_0:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: return ggml_gemv_avx2(type);  // four rows at a time, prefill unpacked once
     case DType::IQ4_XS: return block_gemv::gemv<BlockIQ4_XS, BlockQ8_K, dot_iq4_xs_q8_k_avx2>;
     default: return nullptr;
   }
@@ -291,10 +292,11 @@ WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::Q4_K) k.row_to_f32 = widen_q4_k_avx2;
   if (type == DType::Q5_K) k.row_to_f32 = widen_q5_k_avx2;
   if (type == DType::Q6_K) k.row_to_f32 = widen_q6_k_avx2;
-  // Prefill of Q4_K, Q6_K and Q2_K: the integer GEMV over every token (activations quantized to
-  // Q8_K once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over widened
-  // rows at 64 tokens (docs/engine.md); the other types keep the float GEMM.
-  if (type == DType::Q4_K || type == DType::Q6_K || type == DType::Q2_K) {
+  // Prefill of Q4_K, Q5_K, Q6_K and Q2_K: the integer GEMV over every token (activations quantized
+  // to Q8_K once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over widened
+  // rows at 64 tokens (docs/engine.md; the K-quants' since over codes unpacked once per group,
+  // docs/benchmarks.md "K-quant GEMV"); the other types keep the float GEMM.
+  if (type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K || type == DType::Q2_K) {
     k.gemv_max_tokens = std::numeric_limits<int64_t>::max();
   }
   return k;

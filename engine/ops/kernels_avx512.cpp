@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/ops/ggml_gemv.h"
 #include "engine/ops/row_widening.h"
 #include "engine/quant/quantize.h"
 
@@ -427,6 +428,8 @@ WeightKernels avx512_weight_kernels(DType type) {
       if (!avx2.available()) return {};
       avx2.level = k.level;
       avx2.gemm = k.gemm;
+      // The K-quants: this level's GEMV (vpdpwssd for the scale multiply-accumulate).
+      if (GemvKernel own = ggml_gemv_avx512(type)) avx2.gemv = own;
       return avx2;
     }
   }

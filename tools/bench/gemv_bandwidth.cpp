@@ -2,7 +2,10 @@
 // real path: dispatch level, thread split) for one token, on matrices large enough together to
 // come from DRAM (a set of expert-sized matrices cycled through, or one vocab-sized matrix).
 // Built and run by tools/bench/gemv_bandwidth.sh; not part of the build or the tests.
-//   gemv_bandwidth ROWS COLS COPIES TYPE(q8_0|q4_0) THREADS SECONDS
+//   gemv_bandwidth ROWS COLS COPIES TYPE THREADS SECONDS [TOKENS]
+// TYPE: q8_0, q4_0 (row-major, as stored: not the load's Q4_0_X8), q4_k, q5_k, q6_k. TOKENS
+// (default 1) above 1 times the prefill path of that many tokens; gb_per_s stays bytes of weights
+// per second (each read once per call), tokens_per_s is the prefill figure.
 #include <ctime>
 
 #include <chrono>
@@ -17,24 +20,31 @@
 #include "engine/ops/matmul.h"
 #include "engine/ops/thread_pool.h"
 #include "engine/ops/workspace.h"
+#include "engine/quant/ggml_quantize.h"
 #include "engine/quant/quantize.h"
 
 using namespace dschat;
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0 THREADS SECONDS\n", argv[0]);
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0|q4_k|q5_k|q6_k THREADS SECONDS [TOKENS]\n", argv[0]);
     return 2;
   }
   const int64_t rows = std::atoll(argv[1]), cols = std::atoll(argv[2]), copies = std::atoll(argv[3]);
   const std::string type = argv[4];
   const int threads = std::atoi(argv[5]);
   const double seconds = std::atof(argv[6]);
-  const DType dtype = type == "q8_0" ? DType::Q8_0 : DType::Q4_0;
+  const int64_t tokens = argc == 8 ? std::atoll(argv[7]) : 1;
+  const DType dtype = type == "q8_0"   ? DType::Q8_0
+                      : type == "q4_k" ? DType::Q4_K
+                      : type == "q5_k" ? DType::Q5_K
+                      : type == "q6_k" ? DType::Q6_K
+                                       : DType::Q4_0;
 
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  std::vector<float> row(static_cast<size_t>(cols)), x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+  std::vector<float> row(static_cast<size_t>(cols)), x(static_cast<size_t>(cols * tokens)),
+      y(static_cast<size_t>(rows * tokens));
   for (float& v : x) v = normal(rng) * 50;
   WeightMatrix shape{dtype, rows, cols, nullptr};
   std::vector<std::vector<std::byte>> storage(static_cast<size_t>(copies));
@@ -43,8 +53,22 @@ int main(int argc, char** argv) {
     for (int64_t r = 0; r < rows; ++r) {
       for (float& v : row) v = normal(rng);
       auto* dst = s.data() + r * shape.row_bytes();
-      if (dtype == DType::Q8_0) quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(dst), cols);
-      else quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(dst), cols);
+      switch (dtype) {
+        case DType::Q8_0:
+          quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(dst), cols);
+          break;
+        case DType::Q4_K:
+          quantize_row_q4_k(row.data(), reinterpret_cast<BlockQ4_K*>(dst), cols);
+          break;
+        case DType::Q5_K:
+          quantize_row_q5_k(row.data(), reinterpret_cast<BlockQ5_K*>(dst), cols);
+          break;
+        case DType::Q6_K:
+          quantize_row_q6_k(row.data(), reinterpret_cast<BlockQ6_K*>(dst), cols);
+          break;
+        default:
+          quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(dst), cols);
+      }
     }
   }
   ThreadPool pool(threads);
@@ -64,17 +88,20 @@ int main(int argc, char** argv) {
   while (elapsed < seconds) {
     WeightMatrix m = shape;
     m.data = storage[static_cast<size_t>(calls % copies)].data();
-    matmul(workspace, m, x.data(), 1, y.data());
+    matmul(workspace, m, x.data(), tokens, y.data());
     checksum += y[static_cast<size_t>(calls % rows)];
     ++calls;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const double cpu = cpu_now() - cpu0;
   const double bytes = static_cast<double>(shape.bytes()) * static_cast<double>(calls);
-  std::printf("{\"level\": \"%s\", \"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"copies\": %lld, "
-              "\"threads\": %d, \"matrix_mb\": %.2f, \"us_per_call\": %.1f, \"gb_per_s\": %.2f, \"gb_per_cpu_s\": %.2f, \"checksum\": %g}\n",
-              simd_level().c_str(), type.c_str(), static_cast<long long>(rows), static_cast<long long>(cols),
-              static_cast<long long>(copies), threads, static_cast<double>(shape.bytes()) / 1e6,
-              elapsed / static_cast<double>(calls) * 1e6, bytes / elapsed / 1e9, bytes / cpu / 1e9, static_cast<double>(checksum));
+  std::printf(
+      "{\"level\": \"%s\", \"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"copies\": %lld, "
+      "\"threads\": %d, \"tokens\": %lld, \"matrix_mb\": %.2f, \"us_per_call\": %.1f, \"gb_per_s\": %.2f, "
+      "\"gb_per_cpu_s\": %.2f, \"tokens_per_s\": %.1f, \"checksum\": %g}\n",
+      simd_level().c_str(), type.c_str(), static_cast<long long>(rows), static_cast<long long>(cols),
+      static_cast<long long>(copies), threads, static_cast<long long>(tokens), static_cast<double>(shape.bytes()) / 1e6,
+      elapsed / static_cast<double>(calls) * 1e6, bytes / elapsed / 1e9, bytes / cpu / 1e9,
+      static_cast<double>(calls * tokens) / elapsed, static_cast<double>(checksum));
   return 0;
 }

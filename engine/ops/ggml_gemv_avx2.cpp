@@ -1,0 +1,28 @@
+// The K-quant GEMV of ggml_gemv_body.h for the AVX2 level (AVX2 + FMA + F16C): the scale
+// multiply-accumulate is vpmaddwd + vpaddd.
+#include "engine/ops/ggml_gemv.h"
+
+#if defined(__x86_64__)
+#define KQ_TARGET __attribute__((target("avx2,fma,f16c")))
+#define KQ_VNNI 0
+#include "engine/ops/ggml_gemv_body.h"
+
+namespace dschat {
+
+GemvKernel ggml_gemv_avx2(DType type) {
+  switch (type) {
+    case DType::Q4_K:
+      return kq_gemv<KqQ45<false>, 4>;
+    case DType::Q5_K:
+      return kq_gemv<KqQ45<true>, 4>;
+    case DType::Q6_K:
+      return kq_gemv<KqQ6, 4>;
+    case DType::Q5_0:
+      return q5_0_gemv<4>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace dschat
+#endif
