@@ -193,9 +193,10 @@ TEST_P(GgmlKernels, MatmulDriverUsesTheTypesTable) {
   }
 }
 
-// Selection on an AVX-512 CPU: these types (but for the GEMV of Q5_0 and the K-quants) have no AVX-512 kernels,
-// so that level's table holds the AVX2 GEMV, activation preparation and integer-prefill choice (run only where AVX-512, hence
-// AVX2, is present) and its own float GEMM, used past the AVX2 GEMV's token count.
+// Selection on an AVX-512 CPU: these types (but for the GEMV of Q5_0 and the K-quants) have no
+// AVX-512 kernels, so that level's table holds the AVX2 GEMV, activation preparation and
+// integer-prefill choice (run only where AVX-512, hence AVX2, is present) and its own float GEMM,
+// used past the AVX2 GEMV's token count.
 TEST(GgmlKernels, Avx512LevelUsesTheAvx2GemvAndItsOwnGemm) {
   for (DType type : kGgmlTypes) {
     const WeightKernels avx512 = weight_kernels_for("avx512", type), avx2 = weight_kernels_for("avx2", type);
