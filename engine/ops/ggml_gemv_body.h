@@ -61,43 +61,49 @@ KQ_TARGET inline __m256i kq_mac(__m256i sum, __m256i codes, __m256i x, __m256i s
 #endif
 }
 
-// What a type decodes once per super-block (the scale source its pieces pick from, c_j, d, e).
+// What a type decodes once per super-block: its pieces' scale factors (Q4_K/Q5_K: s_p as a
+// 32-bit word of two equal int16, broadcast from memory: a load, no shuffle; Q6_K: its 16 int8
+// scales), c_j, d, e.
 struct KqDecoded {
-  __m256i scales;
+  alignas(32) uint32_t words[8];
+  __m128i scales;
   __m256i c16;
   float d, e;
 };
 
-// Q4_K / Q5_K's eight 6-bit scales and mins (ggml_blocks.h k_scale_min) as bytes s_0..7, m_0..7.
-KQ_TARGET inline void kq_scales_mins(const uint8_t* packed, uint64_t& s, uint64_t& m) {
-  uint32_t a[3];
-  std::memcpy(a, packed, 12);
-  const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
-  const uint32_t s03 = a[0] & low6, m03 = a[1] & low6;
-  const uint32_t s47 = (a[2] & low4) | ((a[0] >> 6) & top2) << 4;
-  const uint32_t m47 = ((a[2] >> 4) & low4) | ((a[1] >> 6) & top2) << 4;
-  s = static_cast<uint64_t>(s47) << 32 | s03;
-  m = static_cast<uint64_t>(m47) << 32 | m03;
+// Q4_K / Q5_K's eight 6-bit scales and mins (ggml_blocks.h k_scale_min) as bytes: the low 64
+// bits s_0..7, the high m_0..7. Bytes 0..3 / 4..7 of the 12 hold s_0..3 / m_0..3 (low 6 bits)
+// and the top 2 bits of s_4..7 / m_4..7; bytes 8..11 their low 4 bits (s low nibble, m high).
+KQ_TARGET inline __m128i kq_scales_mins(const uint8_t* packed) {
+  uint64_t a01;
+  uint32_t a2;
+  std::memcpy(&a01, packed, 8);
+  std::memcpy(&a2, packed + 8, 4);
+  const uint64_t low6 = a01 & 0x3f3f3f3f3f3f3f3full;          // s_0..3, m_0..3
+  const uint64_t top2 = (a01 >> 6) & 0x0303030303030303ull;  // top bits of s_4..7, m_4..7
+  const uint32_t s47 = (a2 & 0x0f0f0f0f) | static_cast<uint32_t>(top2) << 4;
+  const uint32_t m47 = ((a2 >> 4) & 0x0f0f0f0f) | static_cast<uint32_t>(top2 >> 32) << 4;
+  return _mm_set_epi32(static_cast<int>(m47), static_cast<int>(low6 >> 32), static_cast<int>(s47),
+                       static_cast<int>(low6));
 }
+
+// Eight values below 2^16 as 32-bit words v | v << 16.
+KQ_TARGET inline __m256i kq_words(__m256i v32) { return _mm256_or_si256(v32, _mm256_slli_epi32(v32, 16)); }
 
 template <bool kFive>
 struct KqQ45 {
   using Block = std::conditional_t<kFive, BlockQ5_K, BlockQ4_K>;
   static constexpr bool kFoldCorrection = false;
 
-  KQ_TARGET static inline KqDecoded decode(const Block& b) {
-    uint64_t s, m;
-    kq_scales_mins(b.scales, s, m);
-    const __m128i sm = _mm_set_epi64x(static_cast<long long>(m), static_cast<long long>(s));
-    KqDecoded k;
-    k.scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));  // s_0..7 in both lanes
-    k.c16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));        // m_0 m_0 m_1 m_1 ...
+  KQ_TARGET static inline void decode(const Block& b, KqDecoded& k) {
+    const __m128i sm = kq_scales_mins(b.scales);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(k.words), kq_words(_mm256_cvtepu8_epi32(sm)));
+    k.c16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));  // m_0 m_0 m_1 m_1 ...
     k.d = _cvtsh_ss(b.d);
     k.e = -_cvtsh_ss(b.dmin);
-    return k;
   }
   KQ_TARGET static inline __m256i scale(const KqDecoded& k, int p) {
-    return _mm256_shuffle_epi8(k.scales, _mm256_set1_epi16(static_cast<int16_t>((2 * p + 1) << 8 | 2 * p)));
+    return _mm256_set1_epi32(static_cast<int>(k.words[p]));
   }
   // Byte l of qs[32c + l] holds values 64c + l (low nibble) and 64c + 32 + l (high); Q5_K's
   // fifth bit of value 32p + l is bit p of qh[l].
@@ -118,18 +124,17 @@ struct KqQ6 {
   using Block = BlockQ6_K;
   static constexpr bool kFoldCorrection = true;  // e = −32·d: the sum minus c·bsums shifted by 5
 
-  KQ_TARGET static inline KqDecoded decode(const Block& b) {
+  KQ_TARGET static inline void decode(const Block& b, KqDecoded& k) {
     const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-    KqDecoded k;
-    k.scales = _mm256_castsi128_si256(s8);  // the 16 int8 scales in the low lane
+    k.scales = s8;
     k.c16 = _mm256_cvtepi8_epi16(s8);
     k.d = _cvtsh_ss(b.d);
     k.e = -32.0f * k.d;
-    return k;
   }
+  // Lanes 0..7 (values 32p .. 32p+15) s_2p, lanes 8..15 s_2p+1 (signed: a shuffle and a widening).
   KQ_TARGET static inline __m256i scale(const KqDecoded& k, int p) {
     const __m128i index = _mm_set_epi64x(0x0101010101010101ll * (2 * p + 1), 0x0101010101010101ll * (2 * p));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(_mm256_castsi256_si128(k.scales), index));  // s_2p ×8 | s_2p+1 ×8
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(k.scales, index));
   }
   // Value 128h + 32i + l: low 4 bits in ql[64h + 32(i%2) + l] (high nibble for i >= 2), high 2
   // bits at bits 2i of qh[32h + l].
@@ -156,7 +161,8 @@ static_assert(sizeof(KqUnpacked) == 576);
 
 template <typename K>
 KQ_TARGET inline void kq_unpack(const typename K::Block& b, KqUnpacked& u) {
-  const KqDecoded k = K::decode(b);
+  KqDecoded k;
+  K::decode(b, k);
 #pragma GCC unroll 8
   for (int p = 0; p < 8; ++p) {
     _mm256_store_si256(reinterpret_cast<__m256i*>(u.codes + 32 * p), K::codes(b, p));
@@ -197,7 +203,7 @@ KQ_TARGET inline void kq_rows_direct(const typename K::Block* const row[R], cons
     __m256i sum[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      k[r] = K::decode(row[r][b]);
+      K::decode(row[r][b], k[r]);
       sum[r] = _mm256_setzero_si256();
     }
 #pragma GCC unroll 8
