@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__)
 #define KQ_TARGET __attribute__((target("avx2,fma,f16c")))
+#define KQ_TOKENS 1  // tokens per pass of the K-quant prefill loop (16 / 32 vector registers)
 #define KQ_VNNI 0
 #include "engine/ops/ggml_gemv_body.h"
 

@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__)
 #define KQ_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define KQ_TOKENS 2  // tokens per pass of the K-quant prefill loop (16 / 32 vector registers)
 #define KQ_VNNI 1
 #include "engine/ops/ggml_gemv_body.h"
 

@@ -23,8 +23,8 @@
 //   super-blocks into the thread's scratch (codes, scale vectors, coefficients, d, e: 576 bytes
 //   per row and super-block, 18 KB for four rows of 2048 columns: L1), then every token passes
 //   over it with only the multiply-accumulates left (maddubs, madd + add or vpdpwssd).
-#if !defined(KQ_TARGET) || !defined(KQ_VNNI)
-#error "define KQ_TARGET and KQ_VNNI before including ggml_gemv_body.h"
+#if !defined(KQ_TARGET) || !defined(KQ_VNNI) || !defined(KQ_TOKENS)
+#error "define KQ_TARGET, KQ_VNNI and KQ_TOKENS before including ggml_gemv_body.h"
 #endif
 
 #include <immintrin.h>
@@ -79,7 +79,7 @@ KQ_TARGET inline __m128i kq_scales_mins(const uint8_t* packed) {
   uint32_t a2;
   std::memcpy(&a01, packed, 8);
   std::memcpy(&a2, packed + 8, 4);
-  const uint64_t low6 = a01 & 0x3f3f3f3f3f3f3f3full;          // s_0..3, m_0..3
+  const uint64_t low6 = a01 & 0x3f3f3f3f3f3f3f3full;         // s_0..3, m_0..3
   const uint64_t top2 = (a01 >> 6) & 0x0303030303030303ull;  // top bits of s_4..7, m_4..7
   const uint32_t s47 = (a2 & 0x0f0f0f0f) | static_cast<uint32_t>(top2) << 4;
   const uint32_t m47 = ((a2 >> 4) & 0x0f0f0f0f) | static_cast<uint32_t>(top2 >> 32) << 4;
@@ -200,54 +200,73 @@ KQ_TARGET inline void kq_rows_direct(const typename K::Block* const row[R], cons
       for (int l = 0; l < next_lines; ++l) _mm_prefetch(p + 64 * l, _MM_HINT_T0);
     }
     KqDecoded k[R];
-    __m256i sum[R];
+    __m256i sum[2][R];  // even and odd pieces: two accumulation chains per row
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       K::decode(row[r][b], k[r]);
-      sum[r] = _mm256_setzero_si256();
+      sum[0][r] = sum[1][r] = _mm256_setzero_si256();
     }
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
       const __m256i xv = kq_load(x[b].qs + 32 * p);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) sum[r] = kq_mac(sum[r], K::codes(row[r][b], p), xv, K::scale(k[r], p));
+      for (int r = 0; r < R; ++r) sum[p % 2][r] = kq_mac(sum[p % 2][r], K::codes(row[r][b], p), xv, K::scale(k[r], p));
     }
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r] = kq_scale_in<K>(acc[r], sum[r], k[r].c16, k[r].d, k[r].e, x[b]);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = kq_scale_in<K>(acc[r], _mm256_add_epi32(sum[0][r], sum[1][r]), k[r].c16, k[r].d, k[r].e, x[b]);
+    }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) out[r] = kq_horizontal_sum(acc[r]);
 }
 
-// The same from unpacked super-blocks: u[r] points at row r's first.
-template <typename K, int R>
-KQ_TARGET inline void kq_rows_unpacked(const KqUnpacked* const u[R], const BlockQ8_K* x, int64_t blocks, float out[R]) {
-  __m256 acc[R];
+// The same from unpacked super-blocks for T tokens (x[t] token t's first block), u[r] row r's
+// first: each code and scale vector loaded once for the T tokens, each activation vector once
+// for the R rows (loads, not arithmetic, bound this loop at one token).
+template <typename K, int R, int T>
+KQ_TARGET inline void kq_rows_unpacked(const KqUnpacked* const u[R], const BlockQ8_K* const x[T], int64_t blocks,
+                                       float out[T][R]) {
+  __m256 acc[T][R];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[t][r] = _mm256_setzero_ps();
+  }
   for (int64_t b = 0; b < blocks; ++b) {
-    __m256i sum[R];
+    __m256i sum[T][R];
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) sum[r] = _mm256_setzero_si256();
+    for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) sum[t][r] = _mm256_setzero_si256();
+    }
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
-      const __m256i xv = kq_load(x[b].qs + 32 * p);
+      __m256i xv[T];
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) xv[t] = kq_load(x[t][b].qs + 32 * p);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const KqUnpacked& ub = u[r][b];
-        sum[r] = kq_mac(sum[r], _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.codes + 32 * p)), xv,
-                        _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.scale[p])));
+        const __m256i codes = _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.codes + 32 * p));
+        const __m256i scale = _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.scale[p]));
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) sum[t][r] = kq_mac(sum[t][r], codes, xv[t], scale);
       }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const KqUnpacked& ub = u[r][b];
-      acc[r] =
-          kq_scale_in<K>(acc[r], sum[r], _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.c16)), ub.d, ub.e, x[b]);
+      const __m256i c16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(ub.c16));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[t][r] = kq_scale_in<K>(acc[t][r], sum[t][r], c16, ub.d, ub.e, x[t][b]);
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) out[r] = kq_horizontal_sum(acc[r]);
+  for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) out[t][r] = kq_horizontal_sum(acc[t][r]);
+  }
 }
 
 constexpr int64_t kUnpackTokens = 3;  // from this many tokens on, a group is unpacked once
@@ -300,15 +319,25 @@ KQ_TARGET void kq_gemv(const WeightMatrix& w, const PreparedActivations& x, floa
         }
         u[i] = unpacked + std::min(i, count - 1) * span;
       }
-      for (int64_t t = 0; t < x.n; ++t) {
-        float sums[R];
-        kq_rows_unpacked<K, R>(u, xq + t * blocks + b0, nb, sums);
-        float* yt = y + t * ldy + g;
-        if (b0 == 0) {
-          for (int r = 0; r < count; ++r) yt[r] = sums[r];
-        } else {
-          for (int r = 0; r < count; ++r) yt[r] += sums[r];
+      // Tokens KQ_TOKENS at a time (the last ones one by one).
+      for (int64_t t0 = 0; t0 < x.n;) {
+        const int tokens = x.n - t0 >= KQ_TOKENS ? KQ_TOKENS : 1;
+        const BlockQ8_K* xt[KQ_TOKENS];
+        float sums[KQ_TOKENS][R];
+        for (int t = 0; t < tokens; ++t) xt[t] = xq + (t0 + t) * blocks + b0;
+        if (tokens == KQ_TOKENS)
+          kq_rows_unpacked<K, R, KQ_TOKENS>(u, xt, nb, sums);
+        else
+          kq_rows_unpacked<K, R, 1>(u, xt, nb, sums);
+        for (int t = 0; t < tokens; ++t) {
+          float* yt = y + (t0 + t) * ldy + g;
+          if (b0 == 0) {
+            for (int r = 0; r < count; ++r) yt[r] = sums[t][r];
+          } else {
+            for (int r = 0; r < count; ++r) yt[r] += sums[t][r];
+          }
         }
+        t0 += tokens;
       }
     }
   }
@@ -364,6 +393,23 @@ KQ_TARGET inline __m256i q5_0_products(__m256i codes, __m256i x) {
 #endif
 }
 
+// acc[r] += (Σ codes·x of row r's block b)·scale[8·r]: the codes unpacked (from `unpacked[r]`,
+// block s0 first) or made from the row's block.
+template <int R>
+[[gnu::always_inline]] KQ_TARGET inline void q5_0_block(__m256 acc[R], const BlockQ5_0* const row[R],
+                                                        const uint8_t* const unpacked[R], bool unpack,
+                                                        const BlockQ8_0* xb, int64_t s0, int64_t b,
+                                                        const float* scale) {
+  const __m256i xv = kq_load(xb[b].qs);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const __m256i c = unpack ? _mm256_load_si256(reinterpret_cast<const __m256i*>(unpacked[r] + 32 * (b - s0)))
+                             : q5_0_codes(row[r][b]);
+    const __m256 dot = _mm256_cvtepi32_ps(q5_0_products(c, xv));
+    acc[r] = _mm256_fmadd_ps(dot, _mm256_broadcast_ss(scale + 8 * r), acc[r]);
+  }
+}
+
 template <int R>
 KQ_TARGET void q5_0_gemv(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                          int64_t r1, KernelScratch& scratch) {
@@ -373,9 +419,18 @@ KQ_TARGET void q5_0_gemv(const WeightMatrix& w, const PreparedActivations& x, fl
   const auto row_at = [&](int64_t r) {
     return reinterpret_cast<const BlockQ5_0*>(w.data + static_cast<size_t>(r) * row_bytes);
   };
+  // Prefill (kUnpackTokens and more): a group's codes unpacked once per span of 64 blocks (8 KB
+  // for four rows), every token then reading them; decode: one span, codes made in registers.
+  const bool unpack = x.n >= kUnpackTokens;
+  const int64_t span = unpack ? std::min<int64_t>(64, padded) : padded;
 
-  // Per token: d_x and 16·d_x·Σ x per block (zero-padded to a multiple of 8), once per call.
-  float* per_token = scratch.widened_floats(static_cast<size_t>(2 * padded * x.n));
+  // Per token: d_x and 16·d_x·Σ x per block (zero-padded to a multiple of 8), once per call; then
+  // the unpacked codes (32-byte aligned).
+  const size_t token_floats = static_cast<size_t>(2 * padded * x.n);
+  float* per_token = scratch.widened_floats(token_floats + (unpack ? static_cast<size_t>(R * span * 9 + 8) : 0));
+  auto* codes_buffer =
+      reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(per_token + token_floats) + 31) & ~uintptr_t{31});
+  auto* dw_buffer = reinterpret_cast<float*>(codes_buffer + 32 * R * span);  // d_w as float, zero past the row
   for (int64_t t = 0; t < x.n; ++t) {
     float* dx = per_token + 2 * padded * t;
     float* bias = dx + padded;
@@ -396,42 +451,65 @@ KQ_TARGET void q5_0_gemv(const WeightMatrix& w, const PreparedActivations& x, fl
     const int count = static_cast<int>(std::min<int64_t>(R, r1 - g));
     const BlockQ5_0* row[R];
     for (int i = 0; i < R; ++i) row[i] = row_at(g + std::min(i, count - 1));
-    const char* next = reinterpret_cast<const char*>(row_at(std::min(g + R, r1 - 1)));
-    for (int64_t t = 0; t < x.n; ++t) {
-      const BlockQ8_0* xb = xq_all + t * blocks;
-      const float* dx = per_token + 2 * padded * t;
-      const float* bias = dx + padded;
-      __m256 acc[R];
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
-      for (int64_t c0 = 0; c0 < blocks; c0 += 8) {
-        const int64_t c1 = std::min(blocks, c0 + 8);
-        alignas(32) float scale[R][8];
-        const __m256 dx8 = _mm256_loadu_ps(dx + c0);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const __m256 dw8 = _mm256_cvtph_ps(q5_0_scales_f16(row[r], c0, c1 - c0));
-          _mm256_store_ps(scale[r], _mm256_mul_ps(dw8, dx8));
-          acc[r] = _mm256_fnmadd_ps(dw8, _mm256_loadu_ps(bias + c0), acc[r]);
-        }
-        for (int64_t b = c0; b < c1; ++b) {
-          if (t == 0) {  // every line of the next group's share of this block (88 bytes)
-            const char* p = next + static_cast<size_t>(b) * next_step;
-            _mm_prefetch(p, _MM_HINT_T0);
-            _mm_prefetch(p + 64, _MM_HINT_T0);
+    const char* next = unpack ? nullptr : reinterpret_cast<const char*>(row_at(std::min(g + R, r1 - 1)));
+    for (int64_t s0 = 0; s0 < blocks; s0 += span) {
+      const int64_t s1 = std::min(blocks, s0 + span);
+      if (unpack) {
+        for (int i = 0; i < count; ++i) {
+          for (int64_t b = s0; b < s1; ++b) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(codes_buffer + 32 * (i * span + b - s0)),
+                               q5_0_codes(row[i][b]));
           }
-          const __m256i xv = kq_load(xb[b].qs);
-#pragma GCC unroll 8
-          for (int r = 0; r < R; ++r) {
-            const __m256 dot = _mm256_cvtepi32_ps(q5_0_products(q5_0_codes(row[r][b]), xv));
-            acc[r] = _mm256_fmadd_ps(dot, _mm256_broadcast_ss(&scale[r][b - c0]), acc[r]);
-          }
+          for (int64_t b = s0; b < s0 + span; ++b)
+            dw_buffer[i * span + b - s0] = b < s1 ? _cvtsh_ss(row[i][b].d) : 0.0f;
         }
       }
-      float sums[R];
+      const float* dw_row[R];
+      for (int i = 0; i < R; ++i) dw_row[i] = dw_buffer + std::min(i, count - 1) * span;
+      const uint8_t* unpacked[R];  // row r's codes of block s0 (unpack only)
+      for (int i = 0; i < R; ++i) unpacked[i] = codes_buffer + 32 * std::min(i, count - 1) * span;
+      for (int64_t t = 0; t < x.n; ++t) {
+        const BlockQ8_0* xb = xq_all + t * blocks;
+        const float* dx = per_token + 2 * padded * t;
+        const float* bias = dx + padded;
+        __m256 acc[R], acc_odd[R];
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) sums[r] = kq_horizontal_sum(acc[r]);
-      for (int r = 0; r < count; ++r) y[t * ldy + g + r] = sums[r];
+        for (int r = 0; r < R; ++r) acc[r] = acc_odd[r] = _mm256_setzero_ps();
+        for (int64_t c0 = s0; c0 < s1; c0 += 8) {
+          const int64_t c1 = std::min(s1, c0 + 8);
+          alignas(32) float scale[R][8];
+          const __m256 dx8 = _mm256_loadu_ps(dx + c0);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) {
+            const __m256 dw8 =
+                unpack ? _mm256_loadu_ps(dw_row[r] + (c0 - s0)) : _mm256_cvtph_ps(q5_0_scales_f16(row[r], c0, c1 - c0));
+            _mm256_store_ps(scale[r], _mm256_mul_ps(dw8, dx8));
+            acc[r] = _mm256_fnmadd_ps(dw8, _mm256_loadu_ps(bias + c0), acc[r]);
+          }
+          // Even blocks into acc, odd into acc_odd: two FMA chains per row.
+          for (int64_t b = c0; b < c1; b += 2) {
+            if (t == 0 && next != nullptr) {  // every line of the next group's share of two blocks (176 bytes)
+              const char* p = next + static_cast<size_t>(b) * next_step;
+              _mm_prefetch(p, _MM_HINT_T0);
+              _mm_prefetch(p + 64, _MM_HINT_T0);
+              _mm_prefetch(p + 128, _MM_HINT_T0);
+            }
+            q5_0_block<R>(acc, row, unpacked, unpack, xb, s0, b, scale[0] + (b - c0));
+            if (b + 1 < c1) q5_0_block<R>(acc_odd, row, unpacked, unpack, xb, s0, b + 1, scale[0] + (b + 1 - c0));
+          }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) acc[r] = _mm256_add_ps(acc[r], acc_odd[r]);
+        float sums[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) sums[r] = kq_horizontal_sum(acc[r]);
+        float* yt = y + t * ldy + g;
+        if (s0 == 0) {
+          for (int r = 0; r < count; ++r) yt[r] = sums[r];
+        } else {
+          for (int r = 0; r < count; ++r) yt[r] += sums[r];
+        }
+      }
     }
   }
 }
