@@ -292,12 +292,12 @@ WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::Q4_K) k.row_to_f32 = widen_q4_k_avx2;
   if (type == DType::Q5_K) k.row_to_f32 = widen_q5_k_avx2;
   if (type == DType::Q6_K) k.row_to_f32 = widen_q6_k_avx2;
-  // Prefill of Q5_0, Q4_K, Q5_K, Q6_K and Q2_K: the integer GEMV over every token (activations
-  // quantized once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over
-  // widened rows at 64 tokens (docs/engine.md; Q5_0's and the K-quants' since over codes unpacked
-  // once per group, docs/benchmarks.md "K-quant GEMV"); the other types keep the float GEMM.
-  if (type == DType::Q5_0 || type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K ||
-      type == DType::Q2_K) {
+  // Prefill of Q4_K, Q5_K, Q6_K and Q2_K: the integer GEMV over every token (activations quantized
+  // to Q8_K once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over widened
+  // rows at 64 tokens (docs/engine.md; the K-quants' since over codes unpacked once per group, 2x
+  // again: docs/benchmarks.md "K-quant GEMV"); the other types keep the float GEMM (Q5_0's
+  // unpacked integer GEMV was no faster than it).
+  if (type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K || type == DType::Q2_K) {
     k.gemv_max_tokens = std::numeric_limits<int64_t>::max();
   }
   return k;

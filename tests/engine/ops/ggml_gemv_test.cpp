@@ -170,7 +170,8 @@ TEST_P(GgmlGemv, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
   }
 }
 
-// The level tables take these kernels; the K-quants prefill by them over every token count.
+// The level tables take these kernels; the K-quants prefill by them over every token count (Q5_0
+// by the float GEMM).
 TEST_P(GgmlGemv, LevelTablesUseThem) {
   const auto [level, type] = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
