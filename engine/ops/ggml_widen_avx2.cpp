@@ -107,5 +107,27 @@ DSCHAT_AVX2 void widen_q6_k_avx2(const std::byte* row, int64_t cols, float* out)
   }
 }
 
+
+// Q5_0: d·(q − 16), q = nibble | fifth bit << 4 (value j: low nibble of qs[j] for j < 16, high
+// of qs[j − 16]; bit j of the little-endian qh); the product d·(q − 16) is exact in float.
+DSCHAT_AVX2 void widen_q5_0_avx2(const std::byte* row, int64_t cols, float* out) {
+  const auto* blocks = reinterpret_cast<const BlockQ5_0*>(row);
+  const __m256i low4 = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(0x10);
+  const __m256i spread_index = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    const BlockQ5_0& k = blocks[b];
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.qs));
+    const __m256i nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4);
+    uint32_t bits;
+    std::memcpy(&bits, k.qh, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), spread_index);
+    const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), sixteen);
+    const __m256i codes = _mm256_sub_epi8(_mm256_or_si256(nibbles, fifth), sixteen);
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(k.d));
+    store_scaled_pair(codes, d, d, out + 32 * b);
+  }
+}
+
 }  // namespace dschat
 #endif

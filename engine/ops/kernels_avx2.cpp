@@ -288,10 +288,11 @@ WeightKernels avx2_weight_kernels(DType type) {
     k.row_to_f32 = widen_quantized_row<true>;
     k.repacked = DType::Q4_0_X8;  // its GEMV: docs/benchmarks.md, "Q4_0 rows interleaved by eight"
   }
-  // The K-quants' widening vectorised (the prefill GEMM widens every row), bit-identical.
+  // The K-quants' and Q5_0's widening vectorised (the prefill GEMM widens every row), bit-identical.
   if (type == DType::Q4_K) k.row_to_f32 = widen_q4_k_avx2;
   if (type == DType::Q5_K) k.row_to_f32 = widen_q5_k_avx2;
   if (type == DType::Q6_K) k.row_to_f32 = widen_q6_k_avx2;
+  if (type == DType::Q5_0) k.row_to_f32 = widen_q5_0_avx2;  // the down projections of Q4_K_M files
   // Prefill of Q4_K, Q5_K, Q6_K and Q2_K: the integer GEMV over every token (activations quantized
   // to Q8_K once per call, as llama.cpp does) was 1.2-2.5x faster than the float GEMM over widened
   // rows at 64 tokens (docs/engine.md; the K-quants' since over codes unpacked once per group, 2x
