@@ -5,8 +5,8 @@
 // the fp16 super-block scale times the activation scale; a per-block minimum (Q4_1, Q5_1:
 // m·Σx; Q2_K, Q4_K, Q5_K: dmin·Σ_j m_j·Σ_{j} x) uses the activations' block sums (Q8_K's bsums).
 // The scalar functions are the reference (ggml_dot_scalar.cpp); the AVX2 ones are the AVX2
-// level's, and the AVX-512 level's too (ggml_dot_avx2.cpp: there are no AVX-512 kernels for
-// these types).
+// level's GEMV, and the AVX-512 level's too (ggml_dot_avx2.cpp), for the types without a
+// four-row GEMV (ggml_gemv.h: Q4_K, Q5_K, Q6_K and Q5_0 have one at both levels).
 #pragma once
 
 #include <cstdint>

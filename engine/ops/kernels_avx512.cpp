@@ -8,8 +8,9 @@
 //         188 tok/s median decode on the seed shape, and needs AVX512_BF16.)
 //         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
 //   Block types (Q8_0, Q4_0 as Q4_0_X8, Q4_K, Q6_K, ...) and FP8: the AVX2 level's GEMV, its
-//         repacking and its integer prefill (weight_kernels.h). This level's own VNNI GEMV for
-//         Q8_0 / Q4_0 (vpdpbusd on two blocks at once, four rows) ran at 5.3 GB per CPU-second on
+//         repacking and its integer prefill (weight_kernels.h); Q4_K, Q5_K, Q6_K and Q5_0 take
+//         this level's own four-row GEMV (ggml_gemv_avx512.cpp: vpdpwssd / vpdpbusd). A VNNI GEMV
+//         for Q8_0 / Q4_0 (vpdpbusd on two blocks at once, four rows) ran at 5.3 GB per CPU-second on
 //         a 1408x2048 Q4_0 expert against the AVX2 level's 17 (and 7.7 against 17 for Q8_0), so
 //         it was removed (git history: before 4 Dec 2026).
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows

@@ -4,7 +4,8 @@
 // reads (Q8_0 or Q8_K blocks for the integer dot products, a permuted float copy for the AVX-512
 // BF16 kernel, nothing for the float kernels), then splits the rows across threads.
 // The GGUF block types (ggml_blocks.h) have scalar and AVX2 kernels; the AVX-512 level's tables
-// of those types hold the AVX2 GEMV (an AVX-512 CPU runs it) and the AVX-512 float GEMM.
+// of those types hold the AVX2 GEMV (an AVX-512 CPU runs it) and the AVX-512 float GEMM, but for
+// Q4_K, Q5_K, Q6_K and Q5_0, which have an AVX-512 GEMV of their own (ggml_gemv.h).
 //
 // Adding a weight type: one file with its kernels for each level, registered in each level's
 // table function (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512.cpp). Each level's functions are ordinary functions compiled with a target
