@@ -1,7 +1,9 @@
-// The GEMV of the K-quants (Q4_K, Q5_K, Q6_K) over Q8_K activations, written once and compiled
-// per level: ggml_gemv_avx2.cpp and ggml_gemv_avx512.cpp define KQ_TARGET (the function
-// target attribute) and KQ_VNNI (1: the multiply-accumulate by vpdpwssd) and include this file
-// once, inside no namespace; everything here lands in an anonymous namespace of that file.
+// The four-row GEMVs of the K-quants (Q4_K, Q5_K, Q6_K, over Q8_K activations) and of Q5_0 (over
+// Q8_0, at the end of the file), written once and compiled per level: ggml_gemv_avx2.cpp and
+// ggml_gemv_avx512.cpp define KQ_TARGET (the function target attribute), KQ_VNNI (1: the
+// multiply-accumulates by vpdpwssd / vpdpbusd) and KQ_TOKENS (tokens per pass of the K-quant
+// prefill loop) and include this file once, inside no namespace; everything here lands in an
+// anonymous namespace of that file.
 //
 // A super-block of 256 values is eight pieces of 32 (piece p: values 32p .. 32p+31, the layout of
 // Q8_K's qs). Each type gives, per piece, the 32 unsigned codes as bytes in value order and a
