@@ -204,7 +204,9 @@ TEST(GgmlKernels, Avx512LevelUsesTheAvx2GemvAndItsOwnGemm) {
     EXPECT_STREQ(avx512.level, "avx512");
     // Q5_0 and the K-quants have this level's own GEMV (ggml_gemv_avx512.cpp, ggml_gemv_test).
     const bool own_gemv = type == DType::Q5_0 || type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K;
-    if (!own_gemv) EXPECT_EQ(avx512.gemv, avx2.gemv) << dtype_name(type);
+    if (!own_gemv) {
+      EXPECT_EQ(avx512.gemv, avx2.gemv) << dtype_name(type);
+    }
     EXPECT_EQ(avx512.prepare, avx2.prepare) << dtype_name(type);
     EXPECT_EQ(avx512.gemm, weight_kernels_for("avx512", DType::Q8_0).gemm) << dtype_name(type);
     EXPECT_EQ(avx512.gemv_max_tokens, avx2.gemv_max_tokens) << dtype_name(type);
