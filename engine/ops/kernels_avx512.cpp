@@ -15,6 +15,8 @@
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
 // are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
 // sums are reduced together at the end.
+#include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/q8_0_kernels.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -24,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engine/ops/row_widening.h"
 #include "engine/quant/quantize.h"
@@ -427,6 +430,14 @@ WeightKernels avx512_weight_kernels(DType type) {
       if (!avx2.available()) return {};
       avx2.level = k.level;
       avx2.gemm = k.gemm;
+      // Q4_0_X8 and Q8_0: this level's VNNI GEMV (q4_0_x8_avx512.cpp, q8_0_avx512.cpp) over the
+      // AVX2 level's Q8_0 activations, for every token count (integer prefill): docs/benchmarks.md
+      // "The AVX-512 level on real widths".
+      if (type == DType::Q4_0_X8) avx2.gemv = q4_0_x8_gemv_avx512;
+      if (type == DType::Q8_0) {
+        avx2.gemv = q8_0_gemv_avx512;
+        avx2.gemv_max_tokens = std::numeric_limits<int64_t>::max();
+      }
       return avx2;
     }
   }

@@ -2,7 +2,9 @@
 // real path: dispatch level, thread split) for one token, on matrices large enough together to
 // come from DRAM (a set of expert-sized matrices cycled through, or one vocab-sized matrix).
 // Built and run by tools/bench/gemv_bandwidth.sh; not part of the build or the tests.
-//   gemv_bandwidth ROWS COLS COPIES TYPE(q8_0|q4_0) THREADS SECONDS
+// q4_0_x8: Q4_0 rows interleaved by eight as the load repacks them for the AVX2 and AVX-512
+// levels (engine/quant/q4_0_x8.h). TOKENS (default 1) > 1 measures a prefill's GEMV.
+//   gemv_bandwidth ROWS COLS COPIES TYPE(q8_0|q4_0|q4_0_x8) THREADS SECONDS [TOKENS]
 #include <ctime>
 
 #include <chrono>
@@ -17,24 +19,27 @@
 #include "engine/ops/matmul.h"
 #include "engine/ops/thread_pool.h"
 #include "engine/ops/workspace.h"
+#include "engine/quant/q4_0_x8.h"
 #include "engine/quant/quantize.h"
 
 using namespace dschat;
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0 THREADS SECONDS\n", argv[0]);
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0|q4_0_x8 THREADS SECONDS [TOKENS]\n", argv[0]);
     return 2;
   }
   const int64_t rows = std::atoll(argv[1]), cols = std::atoll(argv[2]), copies = std::atoll(argv[3]);
   const std::string type = argv[4];
   const int threads = std::atoi(argv[5]);
   const double seconds = std::atof(argv[6]);
-  const DType dtype = type == "q8_0" ? DType::Q8_0 : DType::Q4_0;
+  const int64_t tokens = argc == 8 ? std::atoll(argv[7]) : 1;
+  const DType dtype = type == "q8_0" ? DType::Q8_0 : type == "q4_0_x8" ? DType::Q4_0_X8 : DType::Q4_0;
 
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  std::vector<float> row(static_cast<size_t>(cols)), x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+  std::vector<float> row(static_cast<size_t>(cols)), x(static_cast<size_t>(cols * tokens)),
+      y(static_cast<size_t>(rows * tokens));
   for (float& v : x) v = normal(rng) * 50;
   WeightMatrix shape{dtype, rows, cols, nullptr};
   std::vector<std::vector<std::byte>> storage(static_cast<size_t>(copies));
@@ -45,6 +50,15 @@ int main(int argc, char** argv) {
       auto* dst = s.data() + r * shape.row_bytes();
       if (dtype == DType::Q8_0) quantize_row_q8_0(row.data(), reinterpret_cast<BlockQ8_0*>(dst), cols);
       else quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(dst), cols);
+    }
+    if (dtype == DType::Q4_0_X8) {  // the row-major Q4_0 rows interleaved, group by group
+      const std::vector<std::byte> plain = s;
+      const BlockQ4_0* group[kQ4_0x8Rows];
+      for (int64_t g = 0; g < rows / kQ4_0x8Rows; ++g) {
+        for (int64_t i = 0; i < kQ4_0x8Rows; ++i)
+          group[i] = reinterpret_cast<const BlockQ4_0*>(plain.data() + (g * kQ4_0x8Rows + i) * shape.row_bytes());
+        interleave_q4_0_rows(group, cols / kQuantBlock, s.data() + g * kQ4_0x8Rows * shape.row_bytes());
+      }
     }
   }
   ThreadPool pool(threads);
@@ -64,7 +78,7 @@ int main(int argc, char** argv) {
   while (elapsed < seconds) {
     WeightMatrix m = shape;
     m.data = storage[static_cast<size_t>(calls % copies)].data();
-    matmul(workspace, m, x.data(), 1, y.data());
+    matmul(workspace, m, x.data(), tokens, y.data());
     checksum += y[static_cast<size_t>(calls % rows)];
     ++calls;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -72,9 +86,10 @@ int main(int argc, char** argv) {
   const double cpu = cpu_now() - cpu0;
   const double bytes = static_cast<double>(shape.bytes()) * static_cast<double>(calls);
   std::printf("{\"level\": \"%s\", \"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"copies\": %lld, "
-              "\"threads\": %d, \"matrix_mb\": %.2f, \"us_per_call\": %.1f, \"gb_per_s\": %.2f, \"gb_per_cpu_s\": %.2f, \"checksum\": %g}\n",
+              "\"threads\": %d, \"tokens\": %lld, \"matrix_mb\": %.2f, \"us_per_call\": %.1f, \"gb_per_s\": %.2f, \"gb_per_cpu_s\": %.2f, \"gmac_per_cpu_s\": %.1f, \"checksum\": %g}\n",
               simd_level().c_str(), type.c_str(), static_cast<long long>(rows), static_cast<long long>(cols),
-              static_cast<long long>(copies), threads, static_cast<double>(shape.bytes()) / 1e6,
-              elapsed / static_cast<double>(calls) * 1e6, bytes / elapsed / 1e9, bytes / cpu / 1e9, static_cast<double>(checksum));
+              static_cast<long long>(copies), threads, static_cast<long long>(tokens), static_cast<double>(shape.bytes()) / 1e6,
+              elapsed / static_cast<double>(calls) * 1e6, bytes / elapsed / 1e9, bytes / cpu / 1e9,
+              static_cast<double>(rows * cols * tokens) * static_cast<double>(calls) / cpu / 1e9, static_cast<double>(checksum));
   return 0;
 }
