@@ -1,8 +1,9 @@
 // The Q8_0 GEMV of the AVX-512 level (q8_0_avx512.cpp): row-major Q8_0 weights against
-// activations quantized to Q8_0 once per call (the AVX2 level's preparation, block_gemv.h), for
-// decode and prefill alike. Internal to the level tables (kernels_avx512.cpp).
+// activations quantized to Q8_0 once per call, for decode and prefill alike, and that
+// quantization. Internal to the level tables (kernels_avx512.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "engine/ops/weight_kernels.h"
@@ -13,6 +14,9 @@ namespace dschat {
 // AVX-512 VL + VNNI: vpdpbusd on the sign-flipped weights (w + 128) in tiles of 4 rows × 4 tokens.
 void q8_0_gemv_avx512(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                       int64_t r1, KernelScratch& scratch);
+// n tokens of `cols` floats quantized to Q8_0 blocks, byte for byte quantize_row_q8_0's
+// (q8_0_activations_avx512.cpp): the `prepare` of the level's Q8_0, Q4_0 and Q4_0_X8 tables.
+void quantize_activations_q8_0_avx512(const float* x, int64_t cols, int64_t n, std::byte* out);
 #endif
 
 }  // namespace dschat

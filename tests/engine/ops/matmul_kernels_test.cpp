@@ -13,6 +13,7 @@
 #include "engine/ops/cpu_features.h"
 #include "engine/quant/half_float.h"
 #include "engine/ops/block_dot.h"
+#include "engine/ops/block_gemv.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
@@ -135,6 +136,36 @@ TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
                                                          << t << " r " << r;
         }
       }
+    }
+  }
+}
+
+// Each level's preparation of Q8_0 activations (for Q8_0, Q4_0 and Q4_0_X8 weights) is the
+// reference quantize_row_q8_0 byte for byte: random blocks of several magnitudes, a zero block,
+// a block whose scale is an fp16 subnormal, and values exactly halfway between two codes (ties
+// go to even).
+TEST_P(SimdKernels, ActivationPreparationIsTheReferenceQuantizationByteForByte) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const int64_t blocks = 7, cols = blocks * kQuantBlock, n = 3;
+  std::vector<float> x = random_values(77, n * cols, 1.0f);
+  for (int64_t i = 0; i < cols; ++i) x[i] *= std::pow(10.0f, static_cast<float>(i / kQuantBlock) - 3);
+  for (int64_t i = 0; i < kQuantBlock; ++i) {
+    x[cols + i] = 0.0f;                                  // token 1, block 0: all zero
+    x[cols + kQuantBlock + i] = 5e-4f * (i % 5 - 2);     // block 1: d = 7.9e-6, an fp16 subnormal
+    x[2 * cols + i] = i == 0 ? 127.0f : (i % 7) - 3.5f;  // token 2, block 0: d = 1, ties at ±k.5
+  }
+  std::vector<std::byte> want(block_gemv::q8_activation_bytes(cols, n));
+  block_gemv::quantize_activations_q8_0(x.data(), cols, n, want.data());
+  for (DType dtype : {DType::Q8_0, DType::Q4_0, DType::Q4_0_X8}) {
+    const WeightKernels k = weight_kernels_for(level.c_str(), dtype);
+    ASSERT_TRUE(k.available() && k.prepare != nullptr) << level << " " << dtype_name(dtype);
+    ASSERT_EQ(k.prepared_bytes(cols, n), want.size());
+    std::vector<std::byte> got(want.size(), std::byte{0x55});
+    k.prepare(x.data(), cols, n, got.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << level << " " << dtype_name(dtype) << " byte " << i << " (block "
+                                 << i / sizeof(BlockQ8_0) << ")";
     }
   }
 }
