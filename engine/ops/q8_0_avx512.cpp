@@ -128,6 +128,72 @@ DSCHAT_AVX512 void tile(const std::byte* const row[kRows], int64_t blocks, const
   }
 }
 
+// Prefill: eight rows at a time transposed in registers into the Q4_0_X8-like form (vector k,
+// lane r: bytes 4k..4k+3 of row r's block), once per block for up to eight tokens; then each
+// token's block is eight vpdpbusd with its four activation bytes broadcast, one conversion and
+// one FMA for all eight rows (the 4×4 tile needs a conversion and an FMA per row and token).
+constexpr int kGroupRows = 8, kGroupTokens = 8;
+
+DSCHAT_AVX512 inline void transpose_8x8(__m256i a[8]) {
+  __m256i t[8], u[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(a[2 * i], a[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(a[2 * i], a[2 * i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {  // rows 0-3, 4-7
+    u[4 * h + 0] = _mm256_unpacklo_epi64(t[4 * h], t[4 * h + 2]);
+    u[4 * h + 1] = _mm256_unpackhi_epi64(t[4 * h], t[4 * h + 2]);
+    u[4 * h + 2] = _mm256_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+    u[4 * h + 3] = _mm256_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    a[k] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x20);
+    a[k + 4] = _mm256_permute2x128_si256(u[k], u[4 + k], 0x31);
+  }
+}
+
+template <int T>
+DSCHAT_AVX512 void group_tokens(const std::byte* const row[kGroupRows], int64_t blocks, const BlockQ8_0* const x[],
+                                const TokenTerms terms[], float* y, int64_t ldy, int count) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256 acc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m256i v[kGroupRows];
+    uint64_t lo = 0, hi = 0;
+#pragma GCC unroll 8
+    for (int r = 0; r < kGroupRows; ++r) {
+      const auto* wb = reinterpret_cast<const BlockQ8_0*>(row[r]) + b;
+      v[r] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb->qs)), flip);
+      (r < 4 ? lo : hi) |= static_cast<uint64_t>(wb->d) << (16 * (r % 4));
+    }
+    transpose_8x8(v);
+    const __m256 dw = _mm256_cvtph_ps(_mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const int8_t* xs = x[t][b].qs;
+      __m256i s0 = _mm256_set1_epi32(terms[t].offset[b]), s1 = _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        int32_t x0, x1;
+        std::memcpy(&x0, xs + 8 * k, sizeof x0);
+        std::memcpy(&x1, xs + 8 * k + 4, sizeof x1);
+        s0 = _mm256_dpbusd_epi32(s0, v[2 * k], _mm256_set1_epi32(x0));
+        s1 = _mm256_dpbusd_epi32(s1, v[2 * k + 1], _mm256_set1_epi32(x1));
+      }
+      const __m256 dot = _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1));
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(terms[t].dx + b)), dot, acc[t]);
+    }
+  }
+  const __mmask8 rows = static_cast<__mmask8>((1u << count) - 1);
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) _mm256_mask_storeu_ps(y + t * ldy, rows, acc[t]);
+}
+
 }  // namespace
 
 DSCHAT_AVX512 void q8_0_gemv_avx512(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
@@ -154,6 +220,53 @@ DSCHAT_AVX512 void q8_0_gemv_avx512(const WeightMatrix& w, const PreparedActivat
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
       offset[b] = -128 * sum_lanes(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8, xv));
     }
+  }
+
+  if (x.n >= kTokens) {  // prefill: groups of eight rows transposed in registers
+    const BlockQ8_0* xs[kGroupTokens];
+    TokenTerms terms[kGroupTokens];
+    for (int64_t g = r0; g < r1; g += kGroupRows) {
+      const int count = static_cast<int>(std::min<int64_t>(kGroupRows, r1 - g));
+      const std::byte* row[kGroupRows];
+      for (int i = 0; i < kGroupRows; ++i)
+        row[i] = w.data + static_cast<size_t>(g + std::min(i, count - 1)) * row_bytes;
+      for (int64_t t0 = 0; t0 < x.n; t0 += kGroupTokens) {
+        const int n = static_cast<int>(std::min<int64_t>(kGroupTokens, x.n - t0));
+        for (int i = 0; i < n; ++i) {
+          xs[i] = xq + (t0 + i) * blocks;
+          const float* dx = per_token + 2 * padded * (t0 + i);
+          terms[i] = {dx, reinterpret_cast<const int32_t*>(dx + padded)};
+        }
+        float* yt = y + t0 * ldy + g;
+        switch (n) {
+          case 1:
+            group_tokens<1>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 2:
+            group_tokens<2>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 3:
+            group_tokens<3>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 4:
+            group_tokens<4>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 5:
+            group_tokens<5>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 6:
+            group_tokens<6>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          case 7:
+            group_tokens<7>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+          default:
+            group_tokens<8>(row, blocks, xs, terms, yt, ldy, count);
+            break;
+        }
+      }
+    }
+    return;
   }
 
   const BlockQ8_0* xs[kTokens];
