@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "app/backend/loaded_model.h"
+#include "engine/io/gguf_shards.h"
 #include "engine/io/gguf_writer.h"
 
 namespace dschat {
@@ -83,7 +84,7 @@ std::vector<std::pair<std::string, GgufValue>> gguf_vocabulary_metadata(const Gg
 }
 
 GgufVocabulary model_gguf_vocabulary(const std::filesystem::path& path, int32_t vocab_size) {
-  if (is_gguf_path(path)) return gguf_vocabulary(GgufFile(path));
+  if (is_gguf_path(path)) return gguf_vocabulary(GgufShards(path).first());  // split: the first shard's
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::is_directory(path, ec) ? path : path.parent_path();
   if (std::filesystem::is_regular_file(path, ec) && !std::filesystem::exists(dir / "tokenizer.json", ec)) {
@@ -94,8 +95,8 @@ GgufVocabulary model_gguf_vocabulary(const std::filesystem::path& path, int32_t 
 
 Tokenizer load_model_tokenizer(const std::filesystem::path& path) {
   if (!is_gguf_path(path)) return Tokenizer::from_directory(path);
-  const GgufFile file(path);
-  return tokenizer_from_gguf_vocabulary(gguf_vocabulary(file), path.string());
+  const GgufShards shards(path);  // a split model's metadata is in its first shard
+  return tokenizer_from_gguf_vocabulary(gguf_vocabulary(shards.first()), path.string());
 }
 
 }  // namespace dschat

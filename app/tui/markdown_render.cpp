@@ -478,8 +478,13 @@ class Renderer {
     const int avail = std::max(1, width_ - display_width(head.text));
     if (code_fenced_) {
       ++code_number_;
-      std::string label = "[" + std::to_string(code_number_) + "]";
-      if (!code_language_.empty()) label += " " + sanitize_for_display(code_language_);
+      std::string label = "[";  // built piecewise: GCC 12 misreports "[" + std::string (-Wrestrict)
+      label += std::to_string(code_number_);
+      label += "]";
+      if (!code_language_.empty()) {
+        label += ' ';
+        label += sanitize_for_display(code_language_);
+      }
       LineBuilder b;
       b.add(head);
       b.add(fit_prefix(label, avail), kAttrDim);

@@ -137,7 +137,7 @@ class ScrollState {
 };
 
 struct StatusInfo {
-  std::string model;        // name ("" while unknown)
+  std::string model{};      // name ("" while unknown)
   bool loading = false;
   uint64_t bytes_done = 0, bytes_total = 0;
   bool pages_from_disk = false;  // the weights are larger than RAM: they will page from disk

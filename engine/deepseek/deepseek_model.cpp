@@ -41,19 +41,22 @@ std::string with_commas(uint64_t n) {
 
 // The file's own view: format, architecture, every tensor's type (all of them, not only those
 // bound), and the tokenizer it carries.
-std::string describe_gguf(const GgufFile& f) {
+std::string describe_gguf(const GgufShards& shards) {
+  const GgufFile& f = shards.first();
   std::ostringstream s;
   auto text = [&](const std::string& key) {
     const GgufValue* v = f.find(key);
     return v && v->type == GgufType::String ? v->string_value : std::string("?");
   };
   s << "layout: GGUF v" << f.version() << ", architecture " << text("general.architecture") << ", "
-    << f.tensors().size() << " tensors, alignment " << f.alignment() << "\n";
+    << shards.tensors().size() << " tensors, alignment " << f.alignment();
+  if (shards.files().size() > 1) s << ", " << shards.files().size() << " shards";
+  s << "\n";
   std::map<std::string, std::pair<int, uint64_t>> by_type;
-  for (const GgufTensor& t : f.tensors()) {
-    auto& entry = by_type[t.type->name];
+  for (const auto& [file, t] : shards.tensors()) {
+    auto& entry = by_type[t->type->name];
     entry.first += 1;
-    entry.second += t.nbytes;
+    entry.second += t->nbytes;
   }
   s << "quant mix:";
   for (const auto& [name, entry] : by_type) s << " " << name << " (" << entry.first << " tensors, " << human_bytes(entry.second) << ")";
@@ -124,7 +127,7 @@ std::unique_ptr<DeepSeekModel> DeepSeekModel::load_gguf(const std::filesystem::p
   auto source = std::make_unique<GgufSource>(file);
   model->config_ = gguf_model_config(source->gguf());
   model->path_ = file;
-  const GgufValue* general_name = source->gguf().find("general.name");  // what the file says it is
+  const GgufValue* general_name = source->gguf().first().find("general.name");  // what the file says it is
   model->name_ = general_name && general_name->type == GgufType::String && !general_name->string_value.empty()
                      ? general_name->string_value
                      : file.stem().string();

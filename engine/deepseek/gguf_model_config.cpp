@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "engine/deepseek/model_config.h"
-#include "engine/io/gguf_file.h"
+#include "engine/io/gguf_shards.h"
 #include "engine/io/model_error.h"
 
 namespace dschat {
@@ -71,16 +71,17 @@ class MetadataReader {
   std::string arch_;
 };
 
-bool has_block_tensor(const GgufFile& file, int layers, const std::string& suffix) {
+bool has_block_tensor(const GgufShards& shards, int layers, const std::string& suffix) {
   for (int l = 0; l < layers; ++l) {
-    if (file.find_tensor("blk." + std::to_string(l) + "." + suffix)) return true;
+    if (shards.find_tensor("blk." + std::to_string(l) + "." + suffix)) return true;
   }
   return false;
 }
 
 }  // namespace
 
-ModelConfig gguf_model_config(const GgufFile& file) {
+ModelConfig gguf_model_config(const GgufShards& shards) {
+  const GgufFile& file = shards.first();  // the metadata; the tensors are in every shard
   const std::string fname = file.path().string();
   MetadataReader top(file, "");
   const std::string arch = top.read_string("general.architecture");
@@ -98,7 +99,8 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   c.num_nextn_predict_layers = 0;
   r.read_int("nextn_predict_layers", c.num_nextn_predict_layers);
   if (c.num_nextn_predict_layers >= c.num_hidden_layers) {
-    r.fail(r.key("nextn_predict_layers"), "is " + std::to_string(c.num_nextn_predict_layers) + ": must be less than block_count (" +
+    r.fail(r.key("nextn_predict_layers"), "is " + std::to_string(c.num_nextn_predict_layers) +
+                                              ": must be less than block_count (" +
                                               std::to_string(c.num_hidden_layers) + "), which counts them");
   }
   c.num_hidden_layers -= c.num_nextn_predict_layers;
@@ -133,7 +135,7 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   c.v_head_dim = value_length;
 
   // q_lora by the tensors present: V2-Lite and Moonlight have attn_q, V2/V3 attn_q_a.
-  const bool has_q_a = has_block_tensor(file, c.num_hidden_layers, "attn_q_a.weight");
+  const bool has_q_a = has_block_tensor(shards, c.num_hidden_layers, "attn_q_a.weight");
   if (has_q_a) {
     c.q_lora_rank = 0;
     r.read_int("attention.q_lora_rank", c.q_lora_rank, true);
@@ -167,7 +169,8 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   } else if (gating == 2) {
     c.scoring_func = ScoringFunc::Sigmoid;
   } else {
-    r.fail(r.key("expert_gating_func"), "is " + std::to_string(gating) + ": only 1 (softmax) and 2 (sigmoid) are supported");
+    r.fail(r.key("expert_gating_func"),
+           "is " + std::to_string(gating) + ": only 1 (softmax) and 2 (sigmoid) are supported");
   }
   c.n_group = 1;
   c.topk_group = 1;
@@ -175,8 +178,8 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   r.read_int("expert_group_used_count", c.topk_group);
   // topk_method is not in the file: the score-correction bias means V3's noaux_tc; otherwise
   // groups mean V2's group_limited_greedy, and one group plain top-k.
-  const bool has_bias = has_block_tensor(file, c.num_hidden_layers, "exp_probs_b.bias") ||
-                        has_block_tensor(file, c.num_hidden_layers, "exp_probs_b");
+  const bool has_bias = has_block_tensor(shards, c.num_hidden_layers, "exp_probs_b.bias") ||
+                        has_block_tensor(shards, c.num_hidden_layers, "exp_probs_b");
   c.topk_method = has_bias ? TopkMethod::NoAuxTc : c.n_group > 1 ? TopkMethod::GroupLimitedGreedy : TopkMethod::Greedy;
 
   // RoPE scaling.
@@ -201,7 +204,8 @@ ModelConfig gguf_model_config(const GgufFile& file) {
     }
     double ext = -1.0;
     r.read_double("rope.scaling.yarn_ext_factor", ext);
-    if (ext != -1.0 && ext != 1.0) r.fail(r.key("rope.scaling.yarn_ext_factor"), "= " + std::to_string(ext) + " is not supported");
+    if (ext != -1.0 && ext != 1.0)
+      r.fail(r.key("rope.scaling.yarn_ext_factor"), "= " + std::to_string(ext) + " is not supported");
     if (!(y.factor > 0)) r.fail(r.key("rope.scaling.factor"), "must be > 0");
     if (y.original_max_position_embeddings <= 0) r.fail(r.key("rope.scaling.original_context_length"), "must be > 0");
     c.rope_scaling = y;
@@ -216,11 +220,13 @@ ModelConfig gguf_model_config(const GgufFile& file) {
   } else if (const GgufValue* tokens = file.find("tokenizer.ggml.tokens")) {
     vocab = static_cast<int>(std::min<uint64_t>(tokens->array_size(), INT32_MAX));
   }
-  if (const GgufTensor* embd = file.find_tensor("token_embd.weight"); embd && embd->ne.size() == 2) {
+  if (const GgufShards::Tensor* found = shards.find_tensor("token_embd.weight");
+      found && found->tensor->ne.size() == 2) {
+    const GgufTensor* embd = found->tensor;
     if (vocab == 0) vocab = static_cast<int>(std::min<uint64_t>(embd->ne[1], INT32_MAX));
   }
   c.vocab_size = vocab;
-  c.tie_word_embeddings = file.find_tensor("output.weight") == nullptr;
+  c.tie_word_embeddings = shards.find_tensor("output.weight") == nullptr;
   c.bos_token_id.reset();
   c.eos_token_ids.clear();
   MetadataReader tok(file, "tokenizer.ggml");

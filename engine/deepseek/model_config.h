@@ -12,7 +12,7 @@
 
 namespace dschat {
 
-class GgufFile;
+class GgufShards;
 
 enum class ScoringFunc { Softmax, Sigmoid };
 enum class TopkMethod { NoAuxTc /* V3: groups ranked by sum of top-2 */, GroupLimitedGreedy /* V2: by max */, Greedy };
@@ -125,7 +125,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 // The same from the metadata of a GGUF file of llama.cpp's architecture `deepseek2`
 // (gguf_model_config.cpp; q_lora and the top-k method are read from the tensors present). Throws
 // ModelError naming the file and the key for anything the engine cannot honour.
-ModelConfig gguf_model_config(const GgufFile& file);
+ModelConfig gguf_model_config(const GgufShards& shards);
 
 // Throws ModelError ("<source>: <key> ...") if the config is inconsistent or unsupported.
 void validate_model_config(const ModelConfig& config, const std::string& source);

@@ -73,10 +73,11 @@ std::string gguf_hf_name(const std::string& name) {
   return name;
 }
 
-GgufSource::GgufSource(const std::filesystem::path& path) : file_(path) {
-  const std::string fname = path.string();
-  infos_.reserve(file_.tensors().size());
-  for (const GgufTensor& g : file_.tensors()) {
+GgufSource::GgufSource(const std::filesystem::path& path) : shards_(path) {
+  infos_.reserve(shards_.tensors().size());
+  for (const auto& [file, tensor] : shards_.tensors()) {
+    const GgufTensor& g = *tensor;
+    const std::string fname = file->path().string();
     if (!g.type->dtype) {
       throw ModelError(fname + ": tensor '" + g.name + "' has type " + g.type->name +
                        ", which dschat does not support (GGUF types that work: " + supported_type_names() + ")");
@@ -86,16 +87,22 @@ GgufSource::GgufSource(const std::filesystem::path& path) : file_(path) {
     t.file = fname;
     t.dtype = *g.type->dtype;
     t.shape.assign(g.ne.rbegin(), g.ne.rend());
-    t.data = file_.tensor_data(g);
+    t.data = file->tensor_data(g);
     t.nbytes = g.nbytes;
     infos_.push_back(std::move(t));
   }
   for (const TensorInfo& t : infos_) {
     if (!by_name_.emplace(t.name, &t).second) {
-      throw ModelError(fname + ": two tensors are named '" + t.name + "' (as dschat names them)");
+      throw ModelError(t.file + ": two tensors are named '" + t.name + "' (as dschat names them)");
     }
     ordered_.push_back(&t);
   }
+}
+
+std::vector<const MappedFile*> GgufSource::mapped_files() const {
+  std::vector<const MappedFile*> files;
+  for (const auto& f : shards_.files()) files.push_back(&f->mapping());
+  return files;
 }
 
 const TensorInfo* GgufSource::find(const std::string& name) const {

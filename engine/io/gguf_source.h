@@ -1,4 +1,5 @@
-// The tensors of a GGUF file (llama.cpp architecture `deepseek2`) as a TensorSource under the
+// The tensors of a GGUF model (llama.cpp architecture `deepseek2`; one file, or the shards of
+// gguf_shards.h) as a TensorSource under the
 // Hugging Face names and shapes the weight binder reads, used in place (no copies):
 //   token_embd -> model.embed_tokens.weight, output_norm -> model.norm.weight, output -> lm_head.weight,
 //   blk.N.attn_q_a -> model.layers.N.self_attn.q_a_proj.weight, ... (gguf_hf_name below),
@@ -18,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/io/gguf_file.h"
+#include "engine/io/gguf_shards.h"
 #include "engine/io/tensor_source.h"
 
 namespace dschat {
@@ -30,15 +31,15 @@ class GgufSource final : public TensorSource {
  public:
   explicit GgufSource(const std::filesystem::path& path);
 
-  const GgufFile& gguf() const { return file_; }
+  const GgufShards& gguf() const { return shards_; }
   const TensorInfo* find(const std::string& name) const override;
   const std::vector<const TensorInfo*>& tensors() const override { return ordered_; }
-  std::string label() const override { return file_.path().string(); }
+  std::string label() const override { return shards_.first().path().string(); }
   const std::vector<std::string>& warnings() const override { return warnings_; }
-  std::vector<const MappedFile*> mapped_files() const override { return {&file_.mapping()}; }
+  std::vector<const MappedFile*> mapped_files() const override;
 
  private:
-  GgufFile file_;
+  GgufShards shards_;
   std::vector<TensorInfo> infos_;
   std::vector<const TensorInfo*> ordered_;
   std::unordered_map<std::string, const TensorInfo*> by_name_;

@@ -173,6 +173,23 @@ TEST(GgufModel, TensorsAreUsedInPlaceUnderHuggingFaceNames) {
   EXPECT_TRUE(model->weights().warnings.empty());
 }
 
+// A model split by llama-gguf-split (tests/data/gguf/split/, tools/make_gguf_split_goldens.sh)
+// runs from its first shard exactly as the one file: the same logits, bit for bit.
+TEST(GgufModel, ASplitModelRunsAsTheOneFile) {
+  LoadOptions options;
+  options.threads = 1;
+  auto whole = Model::load(kDir / "v3_qlora.Q8_0.gguf", options);
+  auto split = Model::load(kDir / "split" / "v3_qlora.Q8_0-00001-of-00003.gguf", options);
+  EXPECT_NE(split->describe().find("34 tensors, alignment 32, 3 shards"), std::string::npos) << split->describe();
+  const std::vector<int32_t> ids = {1, 17, 42, 99, 5};
+  const int64_t vocab = whole->config().vocab_size;
+  ASSERT_EQ(split->config().vocab_size, vocab);
+  std::vector<float> a(ids.size() * vocab), b(ids.size() * vocab);
+  ASSERT_TRUE(InferenceContext::create(*whole, 8)->append(ids, {}, nullptr, a));
+  ASSERT_TRUE(InferenceContext::create(*split, 8)->append(ids, {}, nullptr, b));
+  EXPECT_EQ(a, b);
+}
+
 // The byte offset of tensor `name`'s type field in the tensor infos of a GGUF file's bytes.
 size_t type_field_offset(const std::string& bytes, const std::string& name, uint32_t n_dims) {
   std::string key(8, '\0');
