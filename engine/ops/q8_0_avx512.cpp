@@ -1,4 +1,4 @@
-// The AVX-512 GEMV of Q8_0 (row-major blocks) for four tokens or more (prefill, MTP verify),
+// The AVX-512 GEMV of Q8_0 (row-major blocks) for five tokens or more (prefill),
 // over activations quantized to Q8_0 once per call; fewer tokens (decode, bandwidth-bound) run
 // the AVX2 level's GEMV, which read DRAM slightly faster (q8_0_kernels.h).
 // - vpdpbusd (AVX512VL + VNNI, ymm) wants u8 × s8, so the weights are made unsigned by flipping
@@ -32,7 +32,9 @@ namespace {
 #define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 constexpr int kGroupRows = 8, kGroupTokens = 8;
-constexpr int64_t kMinTokens = 4;  // fewer: q8_0_gemv_avx2
+// Fewer tokens run q8_0_gemv_avx2: decode, and MTP's verify of up to 3 drafts + 1, which must
+// give bit for bit what one-token steps give (MtpVerify.BitIdenticalToOneTokenAppends).
+constexpr int64_t kMinTokens = 5;
 
 // Σ of the eight int32 lanes.
 DSCHAT_AVX512 inline int32_t sum_lanes(__m256i v) {

@@ -12,11 +12,11 @@ namespace dschat {
 
 #if defined(__x86_64__)
 // The AVX2 level's Q8_0 GEMV (kernels_avx2.cpp, four rows at a time), which the AVX-512 level's
-// runs for fewer than four tokens: from DRAM it read ~7% more bytes per second than a 4-row
+// runs for up to four tokens: from DRAM it read ~7% more bytes per second than a 4-row
 // vpdpbusd tile (docs/benchmarks.md, "The AVX-512 level on real widths").
 void q8_0_gemv_avx2(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0, int64_t r1,
                     KernelScratch& scratch);
-// AVX-512 VL + VNNI, four tokens or more: eight rows transposed in registers per block (a row per
+// AVX-512 VL + VNNI, five tokens or more: eight rows transposed in registers per block (a row per
 // 32-bit lane), vpdpbusd on the sign-flipped weights (w + 128); fewer tokens: q8_0_gemv_avx2.
 void q8_0_gemv_avx512(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                       int64_t r1, KernelScratch& scratch);
