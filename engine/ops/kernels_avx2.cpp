@@ -15,6 +15,7 @@
 #include "engine/ops/ggml_widen.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/q8_0_kernels.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -272,6 +273,11 @@ GemvKernel ggml_gemv(DType type) {
 }
 
 }  // namespace
+
+DSCHAT_AVX2 void q8_0_gemv_avx2(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy,
+                                int64_t r0, int64_t r1, KernelScratch& scratch) {
+  gemv_four_rows<false>(w, x, y, ldy, r0, r1, scratch);
+}
 
 WeightKernels avx2_weight_kernels(DType type) {
   if (type == DType::F8_E4M3) return fp8_weight_kernels("avx2", fp8_gemv_avx2, float_rows, fp8_row_to_f32_avx2);

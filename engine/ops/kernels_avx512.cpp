@@ -7,15 +7,23 @@
 //         three bf16 parts, for F32 accuracy, was slower side by side with llama.cpp: 180 against
 //         188 tok/s median decode on the seed shape, and needs AVX512_BF16.)
 //         One row at a time: reading four rows interleaved was 2x slower on this EPYC (Zen 4).
-//   Block types (Q8_0, Q4_0 as Q4_0_X8, Q4_K, Q6_K, ...) and FP8: the AVX2 level's GEMV, its
-//         repacking and its integer prefill (weight_kernels.h); Q4_K, Q5_K, Q6_K and Q5_0 take
-//         this level's own four-row GEMV (ggml_gemv_avx512.cpp: vpdpwssd / vpdpbusd). A VNNI GEMV
-//         for Q8_0 / Q4_0 (vpdpbusd on two blocks at once, four rows) ran at 5.3 GB per CPU-second on
-//         a 1408x2048 Q4_0 expert against the AVX2 level's 17 (and 7.7 against 17 for Q8_0), so
-//         it was removed (git history: before 4 Dec 2026).
+//   Q4_0 (repacked to Q4_0_X8 at load) and Q8_0: VNNI GEMVs of their own, for decode and
+//         prefill (every token count): vpdpbusd on ymm, u8 weights (Q4_0's nibble w + 8, Q8_0's
+//         w + 128 by a sign flip) × s8 activations quantized once per call
+//         (q4_0_x8_avx512.cpp, q8_0_avx512.cpp, q8_0_activations_avx512.cpp).
+//   Q4_K, Q5_K, Q6_K and Q5_0: this level's four-row GEMV (ggml_gemv_avx512.cpp: vpdpwssd /
+//         vpdpbusd), with the AVX2 level's preparation and choice of integer prefill.
+//   The other block types (Q2_K, Q3_K, IQ4_*, ...) and FP8: the AVX2 level's GEMV, preparation
+//         and choice of integer prefill (weight_kernels.h).
+//   (An earlier VNNI GEMV here, row-major Q4_0 / Q8_0 on two blocks per zmm, ran at 5.3 GB per
+//   CPU-second on a 1408x2048 Q4_0 expert against the AVX2 level's 17: its per-block scales
+//   went through a stack array and a vpermps per row, the Q4_0 nibbles through three shuffles;
+//   docs/benchmarks.md "The AVX-512 level on real widths".)
 // Prefill (more tokens) is a GEMM: 16 weight rows at a time are widened to float once (F32 rows
 // are used in place), then a 4-row × 4-token register tile of zmm FMAs runs along k; the tile's 16
 // sums are reduced together at the end.
+#include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/q8_0_kernels.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -25,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engine/ops/ggml_gemv.h"
 #include "engine/ops/row_widening.h"
@@ -419,18 +428,26 @@ WeightKernels avx512_weight_kernels(DType type) {
       k.gemv = gemv_bf16_widened;
       break;
     default: {
-      // The block types (Q8_0, Q4_0 repacked to Q4_0_X8, the GGUF types) and FP8: the AVX2
-      // level's GEMV and activation preparation, its repacking and its choice of integer prefill
-      // (gemv_max_tokens). On real widths this Zen 4 runs them ~3x faster than this level's VNNI
-      // GEMV (gemv_quantized: 5.3 against 17 GB per CPU-second for a 1408x2048 Q4_0 expert,
-      // docs/benchmarks.md "The AVX-512 level on real widths"). Prefill by the float GEMM uses
-      // this level's.
+      // The block types and FP8 start from the AVX2 level's table (GEMV, activation preparation,
+      // repacking of Q4_0 to Q4_0_X8, choice of integer prefill) with this level's float GEMM.
       WeightKernels avx2 = avx2_weight_kernels(type);
       if (!avx2.available()) return {};
       avx2.level = k.level;
       avx2.gemm = k.gemm;
-      // The K-quants: this level's GEMV (vpdpwssd for the scale multiply-accumulate).
+      // The K-quants and Q5_0: this level's GEMV (vpdpwssd for the scale multiply-accumulate).
       if (GemvKernel own = ggml_gemv_avx512(type)) avx2.gemv = own;
+      // Q4_0_X8 and Q8_0: this level's VNNI GEMV (q4_0_x8_avx512.cpp, q8_0_avx512.cpp) for every
+      // token count (integer prefill), over Q8_0 activations quantized with AVX-512: 1.6x
+      // (Q4_0_X8) and ~2.5x (Q8_0, against the float GEMM) the AVX2 prefill kernel-only,
+      // docs/benchmarks.md "The AVX-512 level on real widths".
+      if (type == DType::Q4_0_X8) avx2.gemv = q4_0_x8_gemv_avx512;
+      if (type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_0_X8) {
+        avx2.prepare = quantize_activations_q8_0_avx512;  // the same bytes, vectorised
+      }
+      if (type == DType::Q8_0) {
+        avx2.gemv = q8_0_gemv_avx512;
+        avx2.gemv_max_tokens = std::numeric_limits<int64_t>::max();
+      }
       return avx2;
     }
   }

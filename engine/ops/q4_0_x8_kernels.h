@@ -26,6 +26,10 @@ WeightKernels q4_0_x8_weight_kernels(const char* level, GemvKernel gemv, GemmKer
 void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
                        int64_t r1, KernelScratch& scratch);
 void q4_0_x8_row_to_f32_avx2(const std::byte* group, int64_t lane, int64_t cols, float* out);
+// AVX-512 (VL + VNNI): the same lanes, the byte products by vpdpbusd, eight tokens a pass
+// (q4_0_x8_avx512.cpp).
+void q4_0_x8_gemv_avx512(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
+                         int64_t r1, KernelScratch& scratch);
 #endif
 
 }  // namespace dschat

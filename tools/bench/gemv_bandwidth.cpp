@@ -3,9 +3,10 @@
 // come from DRAM (a set of expert-sized matrices cycled through, or one vocab-sized matrix).
 // Built and run by tools/bench/gemv_bandwidth.sh; not part of the build or the tests.
 //   gemv_bandwidth ROWS COLS COPIES TYPE THREADS SECONDS [TOKENS]
-// TYPE: q8_0, q4_0 (row-major, as stored: not the load's Q4_0_X8), q4_k, q5_k, q6_k. TOKENS
+// TYPE: q8_0, q4_0 (row-major, as stored), q4_0_x8 (Q4_0 rows interleaved by eight as the load
+// repacks them for the AVX2 and AVX-512 levels, engine/quant/q4_0_x8.h), q4_k, q5_k, q6_k. TOKENS
 // (default 1) above 1 times the prefill path of that many tokens; gb_per_s stays bytes of weights
-// per second (each read once per call), tokens_per_s is the prefill figure.
+// per second (each read once per call), tokens_per_s and gmac_per_cpu_s are the prefill figures.
 #include <ctime>
 
 #include <chrono>
@@ -21,13 +22,14 @@
 #include "engine/ops/thread_pool.h"
 #include "engine/ops/workspace.h"
 #include "engine/quant/ggml_quantize.h"
+#include "engine/quant/q4_0_x8.h"
 #include "engine/quant/quantize.h"
 
 using namespace dschat;
 
 int main(int argc, char** argv) {
   if (argc != 7 && argc != 8) {
-    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0|q4_k|q5_k|q6_k THREADS SECONDS [TOKENS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ROWS COLS COPIES q8_0|q4_0|q4_0_x8|q4_k|q5_k|q6_k THREADS SECONDS [TOKENS]\n", argv[0]);
     return 2;
   }
   const int64_t rows = std::atoll(argv[1]), cols = std::atoll(argv[2]), copies = std::atoll(argv[3]);
@@ -35,11 +37,12 @@ int main(int argc, char** argv) {
   const int threads = std::atoi(argv[5]);
   const double seconds = std::atof(argv[6]);
   const int64_t tokens = argc == 8 ? std::atoll(argv[7]) : 1;
-  const DType dtype = type == "q8_0"   ? DType::Q8_0
-                      : type == "q4_k" ? DType::Q4_K
-                      : type == "q5_k" ? DType::Q5_K
-                      : type == "q6_k" ? DType::Q6_K
-                                       : DType::Q4_0;
+  const DType dtype = type == "q8_0"      ? DType::Q8_0
+                      : type == "q4_0_x8" ? DType::Q4_0_X8
+                      : type == "q4_k"    ? DType::Q4_K
+                      : type == "q5_k"    ? DType::Q5_K
+                      : type == "q6_k"    ? DType::Q6_K
+                                          : DType::Q4_0;
 
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 0.02f);
@@ -70,6 +73,15 @@ int main(int argc, char** argv) {
           quantize_row_q4_0(row.data(), reinterpret_cast<BlockQ4_0*>(dst), cols);
       }
     }
+    if (dtype == DType::Q4_0_X8) {  // the row-major Q4_0 rows interleaved, group by group
+      const std::vector<std::byte> plain = s;
+      const BlockQ4_0* group[kQ4_0x8Rows];
+      for (int64_t g = 0; g < rows / kQ4_0x8Rows; ++g) {
+        for (int64_t i = 0; i < kQ4_0x8Rows; ++i)
+          group[i] = reinterpret_cast<const BlockQ4_0*>(plain.data() + (g * kQ4_0x8Rows + i) * shape.row_bytes());
+        interleave_q4_0_rows(group, cols / kQuantBlock, s.data() + g * kQ4_0x8Rows * shape.row_bytes());
+      }
+    }
   }
   ThreadPool pool(threads);
   Workspace workspace(pool);
@@ -98,10 +110,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"level\": \"%s\", \"type\": \"%s\", \"rows\": %lld, \"cols\": %lld, \"copies\": %lld, "
       "\"threads\": %d, \"tokens\": %lld, \"matrix_mb\": %.2f, \"us_per_call\": %.1f, \"gb_per_s\": %.2f, "
-      "\"gb_per_cpu_s\": %.2f, \"tokens_per_s\": %.1f, \"checksum\": %g}\n",
+      "\"gb_per_cpu_s\": %.2f, \"tokens_per_s\": %.1f, \"gmac_per_cpu_s\": %.1f, \"checksum\": %g}\n",
       simd_level().c_str(), type.c_str(), static_cast<long long>(rows), static_cast<long long>(cols),
       static_cast<long long>(copies), threads, static_cast<long long>(tokens), static_cast<double>(shape.bytes()) / 1e6,
       elapsed / static_cast<double>(calls) * 1e6, bytes / elapsed / 1e9, bytes / cpu / 1e9,
-      static_cast<double>(calls * tokens) / elapsed, static_cast<double>(checksum));
+      static_cast<double>(calls * tokens) / elapsed,
+      static_cast<double>(rows * cols * tokens) * static_cast<double>(calls) / cpu / 1e9, static_cast<double>(checksum));
   return 0;
 }

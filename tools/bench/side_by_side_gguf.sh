@@ -1,24 +1,26 @@
 #!/bin/sh
-# One GGUF file side by side (docs/benchmarks.md, "K-quant GEMV"): llama-bench and dschat bench
-# (and a second dschat build, the A/B baseline) alternating, decode tg32 then prefill pp512, each
-# line tagged with the program, round, test and the load average before it. Prints JSON lines.
-#   tools/bench/side_by_side_gguf.sh DSCHAT GGUF LLAMA_BENCH [ROUNDS] [THREADS] [DSCHAT_B]
+# Prefill and decode side by side on the same GGUF files (docs/benchmarks.md, "The AVX-512 level
+# on real widths"): per round and file, llama-bench, then dschat bench at its default SIMD level,
+# then (LEVELS) dschat at other levels, each line tagged with the load average before it.
+#   tools/bench/side_by_side_gguf.sh DSCHAT LLAMA_BENCH ROUNDS THREADS PROMPT GEN GGUF...
+#   LEVELS="avx2" (default: none) adds DSCHAT_SIMD=avx2 runs of the same dschat.
 set -eu
-if [ $# -lt 3 ]; then
-  echo "usage: $0 DSCHAT GGUF LLAMA_BENCH [ROUNDS] [THREADS] [DSCHAT_B]" >&2
+if [ $# -lt 7 ]; then
+  echo "usage: $0 DSCHAT LLAMA_BENCH ROUNDS THREADS PROMPT GEN GGUF..." >&2
   exit 2
 fi
-dschat=$1 gguf=$2 llama=$3 rounds=${4:-2} threads=${5:-2} dschat_b=${6:-}
-tag() { sed "s/^{/{\"prog\": \"$1\", \"round\": $2, \"test\": \"$3\", \"load\": $(cut -d' ' -f1 /proc/loadavg), /"; }
+dschat=$1 llama=$2 rounds=$3 threads=$4 prompt=$5 gen=$6
+shift 6
+tag() { sed "s/^{/{\"prog\": \"$1\", \"round\": $2, \"file\": \"$(basename "$3")\", \"load\": $(cut -d' ' -f1 /proc/loadavg), /"; }
 round=1
 while [ "$round" -le "$rounds" ]; do
-  for test in "0 32 tg32" "512 0 pp512"; do
-    set -- $test
-    "$llama" -m "$gguf" -p "$1" -n "$2" -t "$threads" -r 2 -o jsonl 2>/dev/null | tag llama "$round" "$3"
-    "$dschat" bench --model "$gguf" -p "$1" -n "$2" -t "$threads" -r 2 --json 2>/dev/null | tag dschat "$round" "$3"
-    if [ -n "$dschat_b" ]; then
-      "$dschat_b" bench --model "$gguf" -p "$1" -n "$2" -t "$threads" -r 2 --json 2>/dev/null | tag dschat_b "$round" "$3"
-    fi
+  for gguf in "$@"; do
+    "$llama" -m "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 -o jsonl 2>/dev/null | tag llama "$round" "$gguf"
+    "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 --json 2>/dev/null | tag dschat "$round" "$gguf"
+    for level in ${LEVELS:-}; do
+      DSCHAT_SIMD=$level "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 --json 2>/dev/null |
+        tag "dschat_$level" "$round" "$gguf"
+    done
   done
   round=$((round + 1))
 done

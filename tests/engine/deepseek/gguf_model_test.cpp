@@ -84,10 +84,14 @@ TEST_P(GgufGolden, BothPathsMatchTheReferenceOnTheFilesWeights) {
 INSTANTIATE_TEST_SUITE_P(LlamaCppFiles, GgufGolden,
                          ::testing::Values(GgufCase{"v3_qlora", "F32", 1e-4, 1e-4}, GgufCase{"v3_qlora", "F16", 1e-4, 1e-4},
                                            GgufCase{"v3_qlora", "BF16", 1e-4, 1e-4},
-                                           GgufCase{"v3_qlora", "Q8_0", 1e-4, 3e-2},
+                                           // Q8_0 and Q4_0 prefill by the integer GEMV (activations quantized
+                                           // to Q8_0, as llama.cpp does) where a level has one for every
+                                           // token count (AVX-512: both; AVX2: Q4_0), so the full sequence
+                                           // carries the token-by-token path's error there.
+                                           GgufCase{"v3_qlora", "Q8_0", 3e-2, 3e-2},
                                            GgufCase{"v3_qlora", "Q4_0", 3e-2, 3e-2},
-                                           GgufCase{"v3_yarn", "Q8_0", 1e-4, 3e-2},
-                                           GgufCase{"v2_lite_no_qlora", "Q8_0", 1e-4, 8e-2},
+                                           GgufCase{"v3_yarn", "Q8_0", 3e-2, 3e-2},
+                                           GgufCase{"v2_lite_no_qlora", "Q8_0", 8e-2, 8e-2},
                                            GgufCase{"v3_kquant", "Q4_K_M", 3e-2, 3e-2},
                                            GgufCase{"v3_kquant", "Q6_K", 3e-2, 3e-2}),
                          [](const auto& info) { return info.param.name + "_" + info.param.type; });

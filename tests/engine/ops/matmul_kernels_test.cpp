@@ -13,6 +13,7 @@
 #include "engine/ops/cpu_features.h"
 #include "engine/quant/half_float.h"
 #include "engine/ops/block_dot.h"
+#include "engine/ops/block_gemv.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
@@ -87,7 +88,7 @@ TEST_P(SimdKernels, EqualScalarReferenceOnOddSizes) {
 }
 
 // The GEMVs take rows in groups (four at a time): every row of a range that starts and ends off
-// a group boundary, for 1..4 tokens, written at y[t*ldy + r] and nowhere else, equals the scalar
+// a group boundary, for 1..4 tokens (more for the GEMVs that also prefill), written at y[t*ldy + r] and nowhere else, equals the scalar
 // block dot product of that row; the bound is float rounding of Σ|terms|, not a loose one.
 TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
   const std::string level = GetParam();
@@ -105,7 +106,9 @@ TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
       if (dtype == DType::Q8_0) quantize_row_q8_0(w.data() + r * cols, reinterpret_cast<BlockQ8_0*>(dst), cols);
       else quantize_row_q4_0(w.data() + r * cols, reinterpret_cast<BlockQ4_0*>(dst), cols);
     }
-    for (int64_t n = 1; n <= std::min<int64_t>(4, k.gemv_max_tokens); ++n) {
+    // 1..4 tokens (decode), and for the GEMVs that prefill too, token counts past their tiles.
+    for (int64_t n : {1, 2, 3, 4, 5, 7, 9, 14}) {
+      if (n > k.gemv_max_tokens) continue;
       std::vector<float> x = random_values(42 + n, n * cols, 2.0f);
       const int64_t r0 = 1, r1 = rows - 1, ldy = rows + 3;
       const float sentinel = -12345.0f;
@@ -133,6 +136,36 @@ TEST_P(SimdKernels, RowGroupsEqualScalarReferenceForEveryRowAndToken) {
                                                          << t << " r " << r;
         }
       }
+    }
+  }
+}
+
+// Each level's preparation of Q8_0 activations (for Q8_0, Q4_0 and Q4_0_X8 weights) is the
+// reference quantize_row_q8_0 byte for byte: random blocks of several magnitudes, a zero block,
+// a block whose scale is an fp16 subnormal, and values exactly halfway between two codes (ties
+// go to even).
+TEST_P(SimdKernels, ActivationPreparationIsTheReferenceQuantizationByteForByte) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const int64_t blocks = 7, cols = blocks * kQuantBlock, n = 3;
+  std::vector<float> x = random_values(77, n * cols, 1.0f);
+  for (int64_t i = 0; i < cols; ++i) x[i] *= std::pow(10.0f, static_cast<float>(i / kQuantBlock) - 3);
+  for (int64_t i = 0; i < kQuantBlock; ++i) {
+    x[cols + i] = 0.0f;                                  // token 1, block 0: all zero
+    x[cols + kQuantBlock + i] = 5e-4f * (i % 5 - 2);     // block 1: d = 7.9e-6, an fp16 subnormal
+    x[2 * cols + i] = i == 0 ? 127.0f : (i % 7) - 3.5f;  // token 2, block 0: d = 1, ties at ±k.5
+  }
+  std::vector<std::byte> want(block_gemv::q8_activation_bytes(cols, n));
+  block_gemv::quantize_activations_q8_0(x.data(), cols, n, want.data());
+  for (DType dtype : {DType::Q8_0, DType::Q4_0, DType::Q4_0_X8}) {
+    const WeightKernels k = weight_kernels_for(level.c_str(), dtype);
+    ASSERT_TRUE(k.available() && k.prepare != nullptr) << level << " " << dtype_name(dtype);
+    ASSERT_EQ(k.prepared_bytes(cols, n), want.size());
+    std::vector<std::byte> got(want.size(), std::byte{0x55});
+    k.prepare(x.data(), cols, n, got.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << level << " " << dtype_name(dtype) << " byte " << i << " (block "
+                                 << i / sizeof(BlockQ8_0) << ")";
     }
   }
 }
@@ -200,9 +233,10 @@ WeightMatrix make_matrix(DType dtype, int64_t rows, int64_t cols, const std::vec
 }
 
 // The activations a kernel is expected to multiply: x itself, or its Q8_0 rounding where the
-// integer kernels run (block weights, few tokens).
-std::vector<float> expected_activations(DType dtype, int64_t n, int64_t cols, const std::vector<float>& x) {
-  if (!dtype_is_block(dtype) || n > weight_kernels(dtype).gemv_max_tokens) return x;
+// integer kernels of table `k` run (block weights, up to its GEMV's token count).
+std::vector<float> expected_activations(const WeightKernels& k, DType dtype, int64_t n, int64_t cols,
+                                        const std::vector<float>& x) {
+  if (!dtype_is_block(dtype) || n > k.gemv_max_tokens) return x;
   std::vector<float> out(x.size());
   std::vector<BlockQ8_0> q(cols / kQuantBlock);
   for (int64_t t = 0; t < n; ++t) {
@@ -230,7 +264,7 @@ TEST_P(FloatKernels, RowsEqualDoubleReferenceForEveryDtype) {
         std::vector<float> x = random_values(cols * 17 + n, n * cols, 1.0f);
         std::vector<std::byte> storage;
         const WeightMatrix m = make_matrix(dtype, rows, cols, wv, storage);
-        const std::vector<float> xe = expected_activations(dtype, n, cols, x);
+        const std::vector<float> xe = expected_activations(k, dtype, n, cols, x);
         const int64_t r0 = 3, r1 = rows, ldy = rows + 2;
         std::vector<float> y(n * ldy, -1.0f), wr(cols);
         level_rows(k, m, x.data(), n, y.data(), ldy, r0, r1);
@@ -384,11 +418,11 @@ TEST(FloatKernels, DispatchPicksTheSameLevelAsTheQuantizedKernels) {
 // matmul over a quantized matrix (odd rows) = Σ dequant(w)·dequant(q8(x)) for a few tokens
 // (integer kernels), Σ dequant(w)·x for more (float GEMM over dequantized rows).
 TEST(QuantizedMatmul, EqualsFloatMatmulOfDequantizedOperands) {
-  const int64_t gemv_max = weight_kernels(DType::Q8_0).gemv_max_tokens;
-  for (int64_t n : {int64_t{3}, gemv_max + 5}) {
+  for (int64_t n : {int64_t{3}, int64_t{9}}) {
   const int64_t rows = 37, cols = 5 * kQuantBlock;
   std::vector<float> w = random_values(7, rows * cols, 0.05f), x = random_values(8, n * cols, 1.0f);
   for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
+    const int64_t gemv_max = weight_kernels(dtype).gemv_max_tokens;  // 9 tokens: GEMM or integer prefill
     WeightMatrix m{dtype, rows, cols, nullptr};
     std::vector<std::byte> storage(m.bytes());
     m.data = storage.data();

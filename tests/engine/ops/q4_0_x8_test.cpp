@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/ops/block_dot.h"
@@ -75,7 +76,7 @@ TEST(Q4_0x8Layout, BytesAreWhereTheHeaderSaysAndRowsComeBackExactly) {
 
 class Q4_0x8Kernels : public ::testing::TestWithParam<std::string> {};
 
-// Rows [r0, r1) starting and ending inside a group, 1-5 tokens: each output is Q4_0's scalar
+// Rows [r0, r1) starting and ending inside a group, 1-20 tokens: each output is Q4_0's scalar
 // block dot product of that row within 2e-6 of Σ|w·x| (a 2e-5 relative error on one row fails
 // it), the scalar level's exactly, and nothing outside the range is written.
 TEST_P(Q4_0x8Kernels, GemvEqualsQ4_0ReferenceForEveryRowAndToken) {
@@ -88,38 +89,41 @@ TEST_P(Q4_0x8Kernels, GemvEqualsQ4_0ReferenceForEveryRowAndToken) {
   const std::vector<BlockQ4_0> q = random_q4_0(rows, blocks, 9);
   const std::vector<std::byte> x8 = interleave(q, rows, blocks);
   const WeightMatrix m{DType::Q4_0_X8, rows, cols, x8.data()};
-  for (int64_t n = 1; n <= 5; ++n) {
+  for (int64_t n : {1, 2, 3, 4, 5, 8, 9, 13, 20}) {  // past the kernels' token tiles (4, 8) and their remainders
     const std::vector<float> x = random_values(20 + n, n * cols, 2.0f);
     std::vector<std::byte> prepared(k.prepared_bytes(cols, n));
     k.prepare(x.data(), cols, n, prepared.data());
     const PreparedActivations a{x.data(), n, cols, prepared.data(), k.prepare};
     const auto* xq = reinterpret_cast<const BlockQ8_0*>(prepared.data());
-    const int64_t r0 = 3, r1 = 29, ldy = rows + 5;
-    const float sentinel = -12345.0f;
-    std::vector<float> y(n * ldy, sentinel);
-    KernelScratch scratch;
-    k.gemv(m, a, y.data(), ldy, r0, r1, scratch);
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t r = 0; r < ldy; ++r) {
-        const float got = y[t * ldy + r];
-        if (r < r0 || r >= r1) {
-          EXPECT_EQ(got, sentinel) << level << " wrote outside its rows: r " << r;
-          continue;
-        }
-        const BlockQ4_0* row = q.data() + r * blocks;
-        const float ref = dot_q4_0_q8_0_scalar(row, xq + t * blocks, blocks);
-        double magnitude = 0;
-        for (int64_t b = 0; b < blocks; ++b) {
-          const double scale = double(f16_to_f32(row[b].d)) * f16_to_f32(xq[t * blocks + b].d);
-          for (int j = 0; j < 16; ++j) {
-            magnitude += std::fabs(scale * ((row[b].qs[j] & 15) - 8) * xq[t * blocks + b].qs[j]);
-            magnitude += std::fabs(scale * ((row[b].qs[j] >> 4) - 8) * xq[t * blocks + b].qs[j + 16]);
+    // Whole groups, ranges starting and ending inside groups, one row, one group.
+    for (const auto& [r0, r1] : {std::pair<int64_t, int64_t>{0, 32}, {3, 29}, {9, 10}, {8, 16}, {17, 32}, {0, 5}}) {
+      const int64_t ldy = rows + 5;
+      const float sentinel = -12345.0f;
+      std::vector<float> y(n * ldy, sentinel);
+      KernelScratch scratch;
+      k.gemv(m, a, y.data(), ldy, r0, r1, scratch);
+      for (int64_t t = 0; t < n; ++t) {
+        for (int64_t r = 0; r < ldy; ++r) {
+          const float got = y[t * ldy + r];
+          if (r < r0 || r >= r1) {
+            EXPECT_EQ(got, sentinel) << level << " wrote outside its rows: r " << r;
+            continue;
           }
-        }
-        if (level == "scalar") {
-          EXPECT_EQ(got, ref) << "n " << n << " t " << t << " r " << r;
-        } else {
-          EXPECT_NEAR(got, ref, 2e-6 * magnitude + 1e-7) << level << " n " << n << " t " << t << " r " << r;
+          const BlockQ4_0* row = q.data() + r * blocks;
+          const float ref = dot_q4_0_q8_0_scalar(row, xq + t * blocks, blocks);
+          double magnitude = 0;
+          for (int64_t b = 0; b < blocks; ++b) {
+            const double scale = double(f16_to_f32(row[b].d)) * f16_to_f32(xq[t * blocks + b].d);
+            for (int j = 0; j < 16; ++j) {
+              magnitude += std::fabs(scale * ((row[b].qs[j] & 15) - 8) * xq[t * blocks + b].qs[j]);
+              magnitude += std::fabs(scale * ((row[b].qs[j] >> 4) - 8) * xq[t * blocks + b].qs[j + 16]);
+            }
+          }
+          if (level == "scalar") {
+            EXPECT_EQ(got, ref) << "n " << n << " t " << t << " r " << r;
+          } else {
+            EXPECT_NEAR(got, ref, 2e-6 * magnitude + 1e-7) << level << " n " << n << " t " << t << " r " << r;
+          }
         }
       }
     }
