@@ -260,7 +260,9 @@ int cmd_bench(const Args& args) {
                              std::to_string(config.max_position_embeddings));
     }
     const int context = static_cast<int>(wanted);
-    const int chunk = std::clamp(prompt_tokens, 1, kPrefillBatch);
+    // The depth is filled in batches as a prompt is (with -p 0 a batch of 1 fed the depth one
+    // token at a time).
+    const int chunk = std::clamp(std::max(prompt_tokens, depth), 1, kPrefillBatch);
     const int threads_used = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
     const uint64_t needed = bench_memory_estimate(config, cache_type, context, chunk, std::max(threads_used, 1));
     if (const uint64_t ram = physical_memory_bytes(); ram > 0 && needed > ram) {

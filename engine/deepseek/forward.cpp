@@ -154,14 +154,18 @@ class DeepSeekContext final : public InferenceContext {
       float* rows_out = all_logits.empty() ? nullptr : all_logits.data() + start * vocab;
       float* last_out = last_chunk && !last_logits.empty() ? last_logits.data() : nullptr;
       const std::span<const int32_t> chunk = tokens.subspan(start, m);
+      // A one-token chunk attends as a one-token append does: the full form would expand every
+      // cached latent into keys and values for that one query (quadratic over a prompt fed one
+      // token at a time: `bench -p 0 -d 4096` took minutes).
+      const AttentionForm chunk_form = m == 1 ? AttentionForm::Absorbed : form;
       const bool done = while_allocating(
           "the activations of " + std::to_string(m) + " tokens at position " + std::to_string(size()) + " of " +
               std::to_string(capacity()),
-          [&] { return trace_ ? forward<true>(chunk, form, cancel, rows_out, last_out)
-                              : forward<false>(chunk, form, cancel, rows_out, last_out); });
+          [&] { return trace_ ? forward<true>(chunk, chunk_form, cancel, rows_out, last_out)
+                              : forward<false>(chunk, chunk_form, cancel, rows_out, last_out); });
       if (!done) return false;
       final_hidden_rows_ = m;
-      if (mtp_) mtp_after_chunk(chunk, form);
+      if (mtp_) mtp_after_chunk(chunk, chunk_form);
     }
     return true;
   }
