@@ -116,7 +116,7 @@ class DeepSeekContext final : public InferenceContext {
 
   bool append(std::span<const int32_t> tokens, std::span<float> last_logits, const std::atomic<bool>* cancel,
               std::span<float> all_logits) override {
-    return run(tokens, last_logits, cancel, all_logits, tokens.size() == 1 ? AttentionForm::Absorbed : AttentionForm::Full);
+    return run(tokens, last_logits, cancel, all_logits, AttentionForm::Full);  // a one-token chunk: absorbed (run)
   }
 
  private:

@@ -29,9 +29,8 @@ int64_t integer_key(const GgufFile& file, const char* key, int64_t fallback) {
   return v->int_value;
 }
 
-}  // namespace
-
-std::filesystem::path GgufShards::shard_path(const std::filesystem::path& first, int no, int count) {
+// PREFIX-00001-of-0000N.gguf ... for `no` in [0, count), beside `first` (llama_split_path).
+std::filesystem::path shard_path(const std::filesystem::path& first, int no, int count) {
   const std::string name = first.filename().string(), first_suffix = split_suffix(0, count);
   if (name.size() <= first_suffix.size() ||
       name.compare(name.size() - first_suffix.size(), first_suffix.size(), first_suffix) != 0) {
@@ -40,6 +39,8 @@ std::filesystem::path GgufShards::shard_path(const std::filesystem::path& first,
   }
   return first.parent_path() / (name.substr(0, name.size() - first_suffix.size()) + split_suffix(no, count));
 }
+
+}  // namespace
 
 GgufShards::GgufShards(const std::filesystem::path& path) {
   files_.push_back(std::make_unique<GgufFile>(path));

@@ -40,9 +40,6 @@ class GgufShards {
   const std::vector<Tensor>& tensors() const { return tensors_; }
   const Tensor* find_tensor(const std::string& name) const;
 
-  // PREFIX-00001-of-0000N.gguf ... for `no` in [0, count): llama_split_path.
-  static std::filesystem::path shard_path(const std::filesystem::path& first, int no, int count);
-
  private:
   std::vector<std::unique_ptr<GgufFile>> files_;
   std::vector<Tensor> tensors_;
