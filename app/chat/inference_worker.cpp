@@ -205,18 +205,27 @@ void InferenceWorker::execute(const WorkerCommand& command) {
           post(LoadFailedEvent{error_message(error), /*cancelled=*/false});
           return;
         }
+        // The resumed conversation is posted before the load's notices, so that they follow its
+        // messages on screen (next to the prompt) instead of sitting above a long history.
+        std::string resume_error;
+        if (!command.text.empty()) {
+          try {
+            backend_->load_conversation(command.text);
+          } catch (const std::exception& error) {
+            resume_error = error_message(error);
+          }
+        }
+        post_conversation();
         post(LoadedEvent{backend_->model_name(), total_bytes, seconds_since(start), backend_->context_max(),
                          backend_->model_notice()});
         for (const std::string& warning : backend_->load_warnings()) error_event(warning);
         if (!command.text.empty()) {
-          try {
-            backend_->load_conversation(command.text);
+          if (resume_error.empty()) {
             notice("resumed " + command.text);
-          } catch (const std::exception& error) {
-            error_event("cannot resume: " + error_message(error));
+          } else {
+            error_event("cannot resume: " + resume_error);
           }
         }
-        post_conversation();
         return;
       }
       case K::Submit: {

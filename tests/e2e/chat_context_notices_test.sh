@@ -23,9 +23,8 @@ json.dump({"format": "dschat-conversation", "version": 1, "id": "20261203-100000
 PY
 
 start_chat 160 50 --resume "$conv" --ctx 128 --temp 0
-# (not wait_loaded: the 40 resumed messages can push the load line off the screen before a busy
-# machine's first capture)
-wait_for 'the model sees the last [0-9]+ of its 40 messages' 40
+wait_loaded
+wait_for 'the model sees the last [0-9]+ of its 40 messages' 10
 type_line "/set parameter num_predict 20"
 wait_for 'set num_predict to 20' 10
 type_line "One more question"

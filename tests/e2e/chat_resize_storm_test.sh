@@ -51,8 +51,8 @@ PY
 
 start_chat 250 100 --resume "$file"
 wait_loaded
-# The resumed transcript is complete once its last line, the reply's statistics, is on screen (not
-# the "resumed" notice: it sits above the conversation, and a long reply can push it off the top).
+# The resumed transcript is complete once its last line, the reply's statistics, is on screen (the
+# load's notices follow it; transcript() stops at the statistics).
 wait_for 'tok/s \| prompt' 20
 resumed=$(transcript)
 if [ "$live" != "$resumed" ]; then

@@ -19,10 +19,11 @@ first=$(ls "$XDG_DATA_HOME"/dschat/conversations/*.json)
 start_chat 80 24 --resume
 wait_loaded
 wait_for '^  Remember the word pomegranate\.' 10
-# The reply's statistics are the transcript's last line: once they show, the whole conversation
-# is on screen, and the "resumed FILE" notice above it (short enough to fit in 80x24) stays put.
+# The reply's statistics end the resumed messages: once they show, the whole conversation is on
+# screen, and the load's notices ("Loaded ...", "resumed FILE") follow it, next to the prompt.
 wait_for 'tokens, .* tok/s' 10
-screen | grep -q "resumed " || fail "no 'resumed FILE' notice with the resumed conversation"
+screen | sed -n '/tokens, .* tok\/s/,$p' | grep -q "^resumed " ||
+  fail "no 'resumed FILE' notice below the resumed conversation"
 type_line "/bye"
 wait_for '\[exit status 0\]' 10
 stop_chat

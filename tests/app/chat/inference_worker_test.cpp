@@ -171,7 +171,7 @@ TEST(InferenceWorker, LoadReportsMonotoneProgressThenLoaded) {
   FakeBackend::Shared shared;
   InferenceWorker worker(std::make_unique<FakeBackend>(shared));
   worker.send({CK::Load, "", ""});
-  auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
+  auto events = collect(worker, [](const WorkerEvent& e) { return is<LoadedEvent>(e); });
   uint64_t last = 0;
   bool saw_full = false;
   size_t loaded_at = 0;
@@ -390,6 +390,35 @@ TEST(InferenceWorker, ResumeAfterLoad) {
   auto events = collect(worker, [](const WorkerEvent& e) { return is<ConversationEvent>(e); });
   ASSERT_TRUE(as<ConversationEvent>(events.back()).conversation);
   EXPECT_EQ(as<ConversationEvent>(events.back()).conversation->messages.size(), 2u);
+}
+
+// The transcript places a notice after the messages it has when the notice comes, so the resumed
+// conversation comes first and the load's notices ("Loaded ...", "resumed FILE") after it: they
+// end up next to the prompt, not above a long resumed history (off the top of the screen).
+TEST(InferenceWorker, AResumedConversationComesBeforeTheLoadNotices) {
+  FakeBackend::Shared shared;
+  InferenceWorker worker(std::make_unique<FakeBackend>(shared));
+  worker.send({CK::Load, "", "good.json"});
+  auto events = collect(worker, [](const WorkerEvent& e) {
+    return is<NoticeEvent>(e) && as<NoticeEvent>(e).text == "resumed good.json";
+  });
+  size_t conversation_at = events.size(), loaded_at = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (is<ConversationEvent>(events[i]) && conversation_at == events.size()) conversation_at = i;
+    if (is<LoadedEvent>(events[i])) loaded_at = i;
+  }
+  ASSERT_LT(conversation_at, events.size());
+  EXPECT_EQ(as<ConversationEvent>(events[conversation_at]).conversation->messages.size(), 2u);
+  EXPECT_LT(conversation_at, loaded_at);
+  EXPECT_LT(loaded_at, events.size() - 1);  // the "resumed" notice is last
+
+  InferenceWorker failing(std::make_unique<FakeBackend>(shared));
+  failing.send({CK::Load, "", "bad.json"});
+  events = collect(failing, [](const WorkerEvent& e) { return is<ErrorEvent>(e); });
+  EXPECT_EQ(as<ErrorEvent>(events.back()).text, "cannot resume: bad.json: not a conversation file");
+  bool loaded_before_error = false;
+  for (const WorkerEvent& e : events) loaded_before_error = loaded_before_error || is<LoadedEvent>(e);
+  EXPECT_TRUE(loaded_before_error);
 }
 
 }  // namespace
