@@ -36,7 +36,7 @@ enum class AttentionForm { Full, Absorbed };
 struct HeadScratch {
   std::vector<float> keys, values_t, queries, scores, w_uv;
   std::vector<float> w_uk, row;  // W_UK widened from GGUF's W_UKᵀ (attn_k_b), and one row of it
-  std::vector<float> q_latent, q_rope, latent_out, partial, rope_scores;  // [heads of the thread, ...]
+  std::vector<float> q_latent, q_rope, latent_out, rope_scores;  // [heads of the thread, ...]
   std::vector<float> tile, tile_rope;  // cached rows decoded to floats, kDecodeTile at a time
   std::vector<float> running_max, running_sum;  // the absorbed form's online softmax, per head
 };
@@ -49,6 +49,9 @@ struct MlaScratch {
   std::vector<float> cos, sin;  // [rope/2]
   std::vector<float> latent_row, rope_row;       // one position's c_kv and roped k_pe before the cache encodes them
   std::vector<float> full_latents, full_rotary;  // the full form's decoded cache rows (non-F32 caches)
+  // The absorbed form over a long context, split over positions: every head's folded query, and
+  // per split and head the partial output [splits, heads, kv_lora], running max and sum.
+  std::vector<float> split_query, split_query_rope, split_out, split_max, split_sum;
   std::vector<HeadScratch> heads;  // per pool thread
   void reserve(const ModelConfig& config, int64_t max_tokens, int threads);
 };

@@ -16,6 +16,7 @@
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/q4_0_x8_kernels.h"
 #include "engine/ops/q8_0_kernels.h"
+#include "engine/ops/row_products_body.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -254,6 +255,15 @@ DSCHAT_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) { retu
 DSCHAT_AVX2 void softmax_avx2(float* v, int64_t n) { float_body::softmax(v, n); }
 DSCHAT_AVX2 void silu_mul_avx2(float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); }
 DSCHAT_AVX2 void axpy_avx2(float a, const float* x, float* y, int64_t n) { float_body::axpy(a, x, y, n); }
+// Two rows of A against four of B (8 ymm accumulators); four rows of P by two vectors of B.
+DSCHAT_AVX2 void row_dots_avx2(const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n,
+                               int64_t k, float* c, int64_t ldc) {
+  row_products::row_dots<8, 2, 4>(a, lda, m, b, ldb, n, k, c, ldc);
+}
+DSCHAT_AVX2 void weighted_row_sums_avx2(const float* p, int64_t ldp, int64_t m, const float* b, int64_t ldb,
+                                        int64_t n, int64_t k, float* c, int64_t ldc) {
+  row_products::weighted_row_sums<8, 4, 2>(p, ldp, m, b, ldb, n, k, c, ldc);
+}
 
 // The GEMVs of the GGUF block types (ggml_dot.h).
 GemvKernel ggml_gemv(DType type) {
@@ -317,6 +327,8 @@ VectorKernels avx2_vector_kernels() {
   k.softmax = softmax_avx2;
   k.silu_mul = silu_mul_avx2;
   k.axpy = axpy_avx2;
+  k.row_dots = row_dots_avx2;
+  k.weighted_row_sums = weighted_row_sums_avx2;
   return k;
 }
 

@@ -36,6 +36,7 @@
 #include <limits>
 
 #include "engine/ops/ggml_gemv.h"
+#include "engine/ops/row_products_body.h"
 #include "engine/ops/row_widening.h"
 #include "engine/quant/quantize.h"
 
@@ -410,6 +411,16 @@ DSCHAT_AVX512 void axpy_avx512(float a, const float* x, float* y, int64_t n) {
   }
 }
 
+// Four rows of A against four of B, four rows of P by four vectors of B: 16 zmm accumulators.
+DSCHAT_AVX512 void row_dots_avx512(const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n,
+                                   int64_t k, float* c, int64_t ldc) {
+  row_products::row_dots<16, 4, 4>(a, lda, m, b, ldb, n, k, c, ldc);
+}
+DSCHAT_AVX512 void weighted_row_sums_avx512(const float* p, int64_t ldp, int64_t m, const float* b, int64_t ldb,
+                                            int64_t n, int64_t k, float* c, int64_t ldc) {
+  row_products::weighted_row_sums<16, 4, 4>(p, ldp, m, b, ldb, n, k, c, ldc);
+}
+
 }  // namespace
 
 WeightKernels avx512_weight_kernels(DType type) {
@@ -461,6 +472,8 @@ VectorKernels avx512_vector_kernels() {
   k.softmax = softmax_avx512;
   k.silu_mul = silu_mul_avx512;
   k.axpy = axpy_avx512;
+  k.row_dots = row_dots_avx512;
+  k.weighted_row_sums = weighted_row_sums_avx512;
   return k;
 }
 

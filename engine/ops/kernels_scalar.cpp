@@ -7,6 +7,7 @@
 #include "engine/ops/ggml_dot.h"
 #include "engine/ops/matmul_float_body.h"
 #include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/row_products_body.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
 
@@ -65,6 +66,12 @@ VectorKernels scalar_vector_kernels() {
   k.softmax = [](float* v, int64_t n) { float_body::softmax(v, n); };
   k.silu_mul = [](float* g, const float* u, int64_t n) { float_body::silu_mul(g, u, n); };
   k.axpy = [](float a, const float* x, float* y, int64_t n) { float_body::axpy(a, x, y, n); };
+  k.row_dots = [](const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t kk,
+                  float* c, int64_t ldc) { row_products::row_dots<8, 2, 2>(a, lda, m, b, ldb, n, kk, c, ldc); };
+  k.weighted_row_sums = [](const float* p, int64_t ldp, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t kk,
+                           float* c, int64_t ldc) {
+    row_products::weighted_row_sums<8, 2, 2>(p, ldp, m, b, ldb, n, kk, c, ldc);
+  };
   return k;
 }
 

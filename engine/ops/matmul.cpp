@@ -90,5 +90,13 @@ void matmul_transposed_vector(const WeightMatrix& w, const float* a, float* out,
 float dot_f32(const float* a, const float* b, int64_t n) { return vector_kernels().dot_f32(a, b, n); }
 void softmax(float* v, int64_t n) { vector_kernels().softmax(v, n); }
 void silu_mul(float* g, const float* u, int64_t n) { vector_kernels().silu_mul(g, u, n); }
+void row_dots(const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t k, float* c,
+              int64_t ldc) {
+  vector_kernels().row_dots(a, lda, m, b, ldb, n, k, c, ldc);
+}
+void weighted_row_sums(const float* p, int64_t ldp, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t k,
+                       float* c, int64_t ldc) {
+  vector_kernels().weighted_row_sums(p, ldp, m, b, ldb, n, k, c, ldc);
+}
 
 }  // namespace dschat

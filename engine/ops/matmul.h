@@ -40,5 +40,11 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void softmax(float* v, int64_t n);
 // g[i] ← SiLU(g[i]) · u[i] (u null: SiLU(g[i])), vectorised where the CPU allows.
 void silu_mul(float* g, const float* u, int64_t n);
+// C = A·Bᵀ and C += P·B over matrices stored by rows (vector_kernels.h): attention over a tile of
+// cached rows, several heads at a time.
+void row_dots(const float* a, int64_t lda, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t k, float* c,
+              int64_t ldc);
+void weighted_row_sums(const float* p, int64_t ldp, int64_t m, const float* b, int64_t ldb, int64_t n, int64_t k,
+                       float* c, int64_t ldc);
 
 }  // namespace dschat

@@ -374,6 +374,58 @@ TEST_P(FloatKernels, DotAndTransposedVectorEqualDoubleReference) {
   }
 }
 
+// The small products of attention over a cached tile, against double sums: shapes with tails in
+// every blocked dimension (rows of A/P, rows of B, columns), strides wider than the rows, and
+// each output row the same bits when its row is computed alone (m = 1) as among m rows.
+TEST_P(FloatKernels, RowProductsEqualDoubleReferenceWhateverTheRowCount) {
+  const std::string level = GetParam();
+  if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
+  const VectorKernels k = vector_kernels_for(level.c_str());
+  struct Shape {
+    int64_t m, n, cols;
+  };
+  for (const Shape sh : {Shape{8, 64, 512}, Shape{7, 13, 64}, Shape{1, 1, 1}, Shape{5, 9, 131}, Shape{16, 64, 576}}) {
+    const int64_t lda = sh.cols + 3, ldb = sh.cols + 5, ldc = sh.n + 2;
+    std::vector<float> a = random_values(sh.m + 90, sh.m * lda, 1.0f), b = random_values(sh.n + 91, sh.n * ldb, 1.0f);
+    // row_dots: C = A·Bᵀ.
+    std::vector<float> c(sh.m * ldc, -7.0f);
+    k.row_dots(a.data(), lda, sh.m, b.data(), ldb, sh.n, sh.cols, c.data(), ldc);
+    for (int64_t i = 0; i < sh.m; ++i) {
+      std::vector<float> alone(sh.n);
+      k.row_dots(a.data() + i * lda, lda, 1, b.data(), ldb, sh.n, sh.cols, alone.data(), sh.n);
+      for (int64_t j = 0; j < sh.n; ++j) {
+        double ref = 0, scale = 0;
+        for (int64_t x = 0; x < sh.cols; ++x) {
+          ref += double(a[i * lda + x]) * b[j * ldb + x];
+          scale += std::fabs(double(a[i * lda + x]) * b[j * ldb + x]);
+        }
+        ASSERT_NEAR(c[i * ldc + j], ref, 1e-5 * scale + 1e-7) << level << " row_dots " << i << "," << j;
+        ASSERT_EQ(c[i * ldc + j], alone[j]) << level << " row " << i << " alone differs";
+      }
+      ASSERT_EQ(c[i * ldc + sh.n], -7.0f) << "row_dots wrote past n";
+    }
+    // weighted_row_sums: C += P·B, P [m, n] (the softmax weights), C [m, cols] with a start value.
+    const int64_t ldp = sh.n + 1, ldo = sh.cols + 4;
+    std::vector<float> p = random_values(sh.m + 92, sh.m * ldp, 1.0f), start = random_values(93, sh.m * ldo, 1.0f);
+    std::vector<float> o = start;
+    k.weighted_row_sums(p.data(), ldp, sh.m, b.data(), ldb, sh.n, sh.cols, o.data(), ldo);
+    for (int64_t i = 0; i < sh.m; ++i) {
+      std::vector<float> alone(start.begin() + i * ldo, start.begin() + (i + 1) * ldo);
+      k.weighted_row_sums(p.data() + i * ldp, ldp, 1, b.data(), ldb, sh.n, sh.cols, alone.data(), ldo);
+      for (int64_t x = 0; x < sh.cols; ++x) {
+        double ref = start[i * ldo + x], scale = std::fabs(ref);
+        for (int64_t t = 0; t < sh.n; ++t) {
+          ref += double(p[i * ldp + t]) * b[t * ldb + x];
+          scale += std::fabs(double(p[i * ldp + t]) * b[t * ldb + x]);
+        }
+        ASSERT_NEAR(o[i * ldo + x], ref, 1e-5 * scale + 1e-7) << level << " weighted_row_sums " << i << "," << x;
+        ASSERT_EQ(o[i * ldo + x], alone[x]) << level << " row " << i << " alone differs";
+      }
+      for (int64_t x = sh.cols; x < ldo; ++x) ASSERT_EQ(o[i * ldo + x], start[i * ldo + x]) << "wrote past cols";
+    }
+  }
+}
+
 TEST_P(FloatKernels, SoftmaxEqualsDoubleReference) {
   const std::string level = GetParam();
   if (!level_runs_here(level)) GTEST_SKIP() << "this CPU has no " << level;
