@@ -4,6 +4,8 @@
 # then (LEVELS) dschat at other levels, each line tagged with the load average before it.
 #   tools/bench/side_by_side_gguf.sh DSCHAT LLAMA_BENCH ROUNDS THREADS PROMPT GEN GGUF...
 #   LEVELS="avx2" (default: none) adds DSCHAT_SIMD=avx2 runs of the same dschat.
+#   DEPTH=N (default 0): both measure after N tokens already in the cache (llama-bench -d, dschat
+#   bench --depth); REPS (default 2) repetitions per measurement.
 set -eu
 if [ $# -lt 7 ]; then
   echo "usage: $0 DSCHAT LLAMA_BENCH ROUNDS THREADS PROMPT GEN GGUF..." >&2
@@ -11,14 +13,15 @@ if [ $# -lt 7 ]; then
 fi
 dschat=$1 llama=$2 rounds=$3 threads=$4 prompt=$5 gen=$6
 shift 6
+depth=${DEPTH:-0} reps=${REPS:-2}
 tag() { sed "s/^{/{\"prog\": \"$1\", \"round\": $2, \"file\": \"$(basename "$3")\", \"load\": $(cut -d' ' -f1 /proc/loadavg), /"; }
 round=1
 while [ "$round" -le "$rounds" ]; do
   for gguf in "$@"; do
-    "$llama" -m "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 -o jsonl 2>/dev/null | tag llama "$round" "$gguf"
-    "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 --json 2>/dev/null | tag dschat "$round" "$gguf"
+    "$llama" -m "$gguf" -p "$prompt" -n "$gen" -d "$depth" -t "$threads" -r "$reps" -o jsonl 2>/dev/null | tag llama "$round" "$gguf"
+    "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -d "$depth" -t "$threads" -r "$reps" --json 2>/dev/null | tag dschat "$round" "$gguf"
     for level in ${LEVELS:-}; do
-      DSCHAT_SIMD=$level "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -t "$threads" -r 2 --json 2>/dev/null |
+      DSCHAT_SIMD=$level "$dschat" bench --model "$gguf" -p "$prompt" -n "$gen" -d "$depth" -t "$threads" -r "$reps" --json 2>/dev/null |
         tag "dschat_$level" "$round" "$gguf"
     done
   done

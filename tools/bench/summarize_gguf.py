@@ -14,18 +14,21 @@ for line in open(sys.argv[1]):
     d = json.loads(line)
     key = (d["round"], d["file"])
     r = rows.setdefault(key, {})
+    # Measured after a depth of cached tokens (DEPTH=N): the test is named as llama-bench does.
+    depth = d.get("n_depth", 0) if d["prog"] == "llama" else d.get("depth", 0)
+    at = f" @ d{depth}" if depth else ""
     if d["prog"] == "llama":
         kind = "pp" if d["n_prompt"] > 0 else "tg"
-        r[("llama", kind)] = (d["avg_ts"], d["load"])
+        r[("llama", kind + at)] = (d["avg_ts"], d["load"])
     else:
-        r[(d["prog"], "pp")] = (d["prefill_tps"], d["load"])
-        r[(d["prog"], "tg")] = (d["decode_tps"], d["load"])
+        r[(d["prog"], "pp" + at)] = (d["prefill_tps"], d["load"])
+        r[(d["prog"], "tg" + at)] = (d["decode_tps"], d["load"])
 
 progs = sorted({p for r in rows.values() for (p, _) in r if p != "llama"})
 print("| round | file | test | llama.cpp (load) | " + " | ".join(f"{p} (load) | {p}/llama" for p in progs) + " |")
 print("|---" * (4 + 2 * len(progs)) + "|")
 for (rnd, f), r in sorted(rows.items()):
-    for kind in ("pp", "tg"):
+    for kind in sorted({k for (p, k) in r if p == "llama"}):
         if ("llama", kind) not in r:
             continue
         ll, ll_load = r[("llama", kind)]
