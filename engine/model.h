@@ -47,6 +47,9 @@ class Model {
   virtual std::string name() const = 0;                 // GGUF general.name, else directory or file name
   virtual uint64_t parameter_count() const = 0;         // main model, MTP layers excluded
   virtual uint64_t weight_bytes() const = 0;            // bytes of weights as held at run time
+  // Bytes of weight matrices one decoded token reads: every matrix but the routed experts it does
+  // not use and the embedding table beyond its one row (what decode streams from memory).
+  virtual uint64_t decode_weight_bytes() const { return weight_bytes(); }
   virtual std::string describe() const = 0;             // multi-line summary for `dschat info`
   // Whether the model carries a multi-token-prediction module that ContextOptions::mtp runs.
   virtual bool has_mtp_module() const { return false; }

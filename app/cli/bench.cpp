@@ -50,7 +50,8 @@ const char* kBenchHelp =
     "  --type           weight type at run time (default: the checkpoint's own)\n"
     "  --type-output    weight type of lm_head and embeddings (default: as --type)\n"
     "  -r, --repetitions  measured repetitions (default 5)\n"
-    "  --json           print one JSON object instead of the table\n"
+    "  --json           print one JSON object instead of the table (with the weight and cache bytes\n"
+    "                   a decoded token reads, and the GB/s of decode)\n"
     "  --mtp            decode as greedy generation, alternately without and with MTP speculative\n"
     "                   decoding (the model's multi-token-prediction module drafts, one pass verifies)\n"
     "  --draft N        with --mtp: tokens drafted per step (1-3, default 3)\n"
@@ -304,14 +305,23 @@ int cmd_bench(const Args& args) {
     const std::string type_name = type.name == output_type.name ? type.name : type.name + "/" + output_type.name;
     const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
 
+    // What a decoded token reads from memory: the weights it uses, and the cache rows it attends
+    // (depth + (n+1)/2 of them on average over the n timed tokens).
+    const uint64_t decode_weight_bytes = model->decode_weight_bytes();
+    const uint64_t decode_cache_bytes =
+        gen_tokens > 0 ? cache_bytes_per_token * (static_cast<uint64_t>(depth) + (static_cast<uint64_t>(gen_tokens) + 1) / 2)
+                       : 0;
+    const double decode_gb_per_s = static_cast<double>(decode_weight_bytes + decode_cache_bytes) * decode.mean / 1e9;
     if (json) {
       std::printf(
           "{\"type\": \"%s\", \"threads\": %d, \"prefill_tokens\": %d, \"decode_tokens\": %d, \"prefill_tps\": %.3f, "
           "\"prefill_tps_sd\": %.3f, \"decode_tps\": %.3f, \"decode_tps_sd\": %.3f, \"load_s\": %.4f, "
-          "\"peak_rss_bytes\": %llu, \"depth\": %d, \"cache_type\": \"%s\", \"cache_bytes_per_token\": %llu}\n",
+          "\"peak_rss_bytes\": %llu, \"depth\": %d, \"cache_type\": \"%s\", \"cache_bytes_per_token\": %llu, "
+          "\"decode_weight_bytes_per_token\": %llu, \"decode_cache_bytes_per_token\": %llu, \"decode_gb_per_s\": %.3f}\n",
           type_name.c_str(), threads, prompt_tokens, gen_tokens, prefill.mean, prefill.sd, decode.mean, decode.sd,
           load_s, static_cast<unsigned long long>(rss), depth, cache_type_name(cache_type),
-          static_cast<unsigned long long>(cache_bytes_per_token));
+          static_cast<unsigned long long>(cache_bytes_per_token), static_cast<unsigned long long>(decode_weight_bytes),
+          static_cast<unsigned long long>(decode_cache_bytes), decode_gb_per_s);
     } else {
       std::printf("model: %s (%.1f M parameters, %.1f MiB of weights as %s)\n", model->name().c_str(),
                   static_cast<double>(model->parameter_count()) / 1e6,
@@ -321,6 +331,11 @@ int cmd_bench(const Args& args) {
                   static_cast<double>(rss) / (1024.0 * 1024.0));
       std::printf("cache: %s, %llu bytes per token (%d layers)\n", cache_type_name(cache_type),
                   static_cast<unsigned long long>(cache_bytes_per_token), config.num_hidden_layers);
+      if (gen_tokens > 0) {
+        std::printf("decode reads %.1f MB of weights and %.1f MB of cache per token: %.1f GB/s\n",
+                    static_cast<double>(decode_weight_bytes) / 1e6, static_cast<double>(decode_cache_bytes) / 1e6,
+                    decode_gb_per_s);
+      }
       // llama-bench names a test at depth "pp512 @ d4096".
       const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
       std::printf("| %-8s | %7s | %-14s | %20s |\n", "type", "threads", "test", "t/s");

@@ -167,6 +167,32 @@ uint64_t DeepSeekModel::weight_bytes() const {
   return total;
 }
 
+uint64_t DeepSeekModel::decode_weight_bytes() const {
+  const ModelWeights& w = weights();
+  const auto mlp = [](const MlpWeights& m) { return m.gate_proj.bytes() + m.up_proj.bytes() + m.down_proj.bytes(); };
+  // The head reads all its rows; the embedding one row (all of it when it is the head).
+  const bool tied = w.lm_head.data == w.embed_tokens.data;
+  uint64_t total = w.lm_head.bytes() + (tied ? 0 : w.embed_tokens.row_bytes());
+  for (const LayerWeights& l : w.layers) {
+    const AttentionWeights& a = l.attention;
+    for (const WeightMatrix* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj, &a.kv_a_proj_with_mqa, &a.kv_b_proj, &a.k_b_proj,
+                                  &a.v_b_proj, &a.o_proj, &a.k_rope_from_latent}) {
+      total += m->bytes();
+    }
+    if (!l.is_moe) {
+      total += mlp(l.dense);
+      continue;
+    }
+    total += l.moe.gate.bytes() + (l.moe.has_shared ? mlp(l.moe.shared) : 0);
+    // num_experts_per_tok of the routed experts, at their mean size (mixes may differ per expert).
+    uint64_t experts = 0;
+    for (const MlpWeights& e : l.moe.experts) experts += mlp(e);
+    if (!l.moe.experts.empty()) experts = experts * static_cast<uint64_t>(config_.num_experts_per_tok) / l.moe.experts.size();
+    total += experts;
+  }
+  return total;
+}
+
 // The model's own files only (those of its TensorSource), not every mapping of the process.
 std::string DeepSeekModel::files_changed() const { return source_->changed().value_or(""); }
 

@@ -42,6 +42,7 @@ class DeepSeekModel final : public Model {
   std::string name() const override { return name_; }
   uint64_t parameter_count() const override { return count_parameters(config_).total(); }
   uint64_t weight_bytes() const override;
+  uint64_t decode_weight_bytes() const override;
   std::string describe() const override;
   std::string files_changed() const override;
   bool has_mtp_module() const override;

@@ -37,3 +37,24 @@ for (rnd, f), r in sorted(rows.items()):
             v, load = r.get((p, kind), (float("nan"), "-"))
             cells += [f"{v:.1f} ({load})", f"{v / ll:.2f}x"]
         print("| " + " | ".join(cells) + " |")
+
+# With several rounds: per file and test, the medians over the rounds (the machine's memory
+# bandwidth drifts between runs, so one round's ratio is noisy; the median of the rounds' ratios
+# is the figure to quote).
+rounds = sorted({rnd for (rnd, _) in rows})
+if len(rounds) > 1:
+    from statistics import median
+    print()
+    print("| file | test | rounds | llama.cpp median | " + " | ".join(f"{p} median | {p}/llama median of rounds" for p in progs) + " |")
+    print("|---" * (4 + 2 * len(progs)) + "|")
+    for f in sorted({f for (_, f) in rows}):
+        kinds = sorted({k for (rnd, ff), r in rows.items() if ff == f for (p, k) in r if p == "llama"})
+        for kind in kinds:
+            per_round = [r for (rnd, ff), r in sorted(rows.items()) if ff == f and ("llama", kind) in r]
+            ll = [r[("llama", kind)][0] for r in per_round]
+            cells = [f, kind, str(len(per_round)), f"{median(ll):.1f}"]
+            for p in progs:
+                mine = [r[(p, kind)][0] for r in per_round if (p, kind) in r]
+                ratios = [r[(p, kind)][0] / r[("llama", kind)][0] for r in per_round if (p, kind) in r]
+                cells += [f"{median(mine):.1f}", f"{median(ratios):.2f}x"] if mine else ["-", "-"]
+            print("| " + " | ".join(cells) + " |")

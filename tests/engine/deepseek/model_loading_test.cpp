@@ -65,6 +65,28 @@ TEST(ModelLoading, LoadsAndCountsParameters) {
   EXPECT_EQ(tied_model->parameter_count(), bound_elements(*tied_model));
 }
 
+// What a decoded token reads (bench's GB/s), from the config's parameter counts: the active
+// parameters less the vectors (norms, the routers' score biases) and the embedding table but for
+// its one row, four bytes each; a tied head reads the whole table.
+TEST(ModelLoading, DecodeWeightBytesAreTheActiveMatrices) {
+  for (const bool tie : {false, true}) {
+    TempDir dir;
+    json config = test::small_config();
+    config["tie_word_embeddings"] = tie;
+    test::write_random_model(dir.path(), config);
+    auto model = Model::load(dir.path());
+    const ModelConfig& c = model->config();
+    const ParameterCounts p = count_parameters(c);
+    uint64_t moe_layers = 0;
+    for (int l = 0; l < c.num_hidden_layers; ++l) moe_layers += c.is_moe_layer(l) ? 1 : 0;
+    const uint64_t biases = c.topk_method == TopkMethod::NoAuxTc ? moe_layers * c.n_routed_experts : 0;
+    const uint64_t table = uint64_t(c.vocab_size) * c.hidden_size;
+    const uint64_t matrices = p.active_per_token - p.norms - biases - (tie ? 0 : table - c.hidden_size);
+    EXPECT_EQ(model->decode_weight_bytes(), 4 * matrices) << "tied " << tie;
+    EXPECT_LT(model->decode_weight_bytes(), model->weight_bytes());
+  }
+}
+
 TEST(ModelLoading, MissingTensorNamesFileAndTensor) {
   TempDir dir;
   write_edited(dir.path(), test::small_config(), [](auto& ts) {
