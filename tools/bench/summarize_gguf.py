@@ -7,11 +7,18 @@ import json
 import sys
 
 rows = {}
+bandwidth = {}     # round -> GB/s read by the machine at the start of the round (BANDWIDTH=...)
+token_bytes = {}   # file -> bytes a decoded token reads (dschat's decode_weight_bytes_per_token)
 for line in open(sys.argv[1]):
     line = line.strip()
     if not line.startswith("{"):
         continue
     d = json.loads(line)
+    if d["prog"] == "bandwidth":
+        bandwidth[d["round"]] = d["best_gb_per_s"]
+        continue
+    if "decode_weight_bytes_per_token" in d:
+        token_bytes[d["file"]] = d["decode_weight_bytes_per_token"] + d.get("decode_cache_bytes_per_token", 0)
     key = (d["round"], d["file"])
     r = rows.setdefault(key, {})
     # Measured after a depth of cached tokens (DEPTH=N): the test is named as llama-bench does.
@@ -57,4 +64,26 @@ if len(rounds) > 1:
                 mine = [r[(p, kind)][0] for r in per_round if (p, kind) in r]
                 ratios = [r[(p, kind)][0] / r[("llama", kind)][0] for r in per_round if (p, kind) in r]
                 cells += [f"{median(mine):.1f}", f"{median(ratios):.2f}x"] if mine else ["-", "-"]
+            print("| " + " | ".join(cells) + " |")
+
+# With BANDWIDTH=...: each decode as GB/s (the file's bytes per decoded token, from dschat's JSON,
+# times the rate; llama.cpp reads the same tensors of the same file) and as a share of the read
+# bandwidth measured at the start of its round.
+if bandwidth and token_bytes:
+    print()
+    print("| round | machine GB/s | file | test | llama.cpp GB/s (share) | "
+          + " | ".join(f"{p} GB/s (share)" for p in progs) + " |")
+    print("|---" * (5 + len(progs)) + "|")
+    for (rnd, f), r in sorted(rows.items()):
+        if rnd not in bandwidth or f not in token_bytes:
+            continue
+        bw = bandwidth[rnd]
+        for kind in sorted(k for (p, k) in r if p == "llama" and k.startswith("tg")):
+            cells = [str(rnd), f"{bw:.1f}", f, kind]
+            for p in ["llama"] + progs:
+                if (p, kind) in r:
+                    gbs = token_bytes[f] * r[(p, kind)][0] / 1e9
+                    cells.append(f"{gbs:.1f} ({100 * gbs / bw:.0f}%)")
+                else:
+                    cells.append("-")
             print("| " + " | ".join(cells) + " |")
