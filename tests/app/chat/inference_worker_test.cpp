@@ -412,7 +412,8 @@ TEST(InferenceWorker, AResumedConversationComesBeforeTheLoadNotices) {
   EXPECT_LT(conversation_at, loaded_at);
   EXPECT_LT(loaded_at, events.size() - 1);  // the "resumed" notice is last
 
-  InferenceWorker failing(std::make_unique<FakeBackend>(shared));
+  FakeBackend::Shared failing_shared;
+  InferenceWorker failing(std::make_unique<FakeBackend>(failing_shared));
   failing.send({CK::Load, "", "bad.json"});
   events = collect(failing, [](const WorkerEvent& e) { return is<ErrorEvent>(e); });
   EXPECT_EQ(as<ErrorEvent>(events.back()).text, "cannot resume: bad.json: not a conversation file");
