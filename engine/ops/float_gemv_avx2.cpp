@@ -1,6 +1,7 @@
 // The AVX2 GEMV of the float weight types, widened in registers, tiled rows × tokens
 // (float_gemv.h says why and what it guarantees).
 #include "engine/ops/float_gemv.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -12,8 +13,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 // Weights i .. i+7 of a row as fp32.
 template <DType D>

@@ -3,6 +3,7 @@
 // subnormal becomes an F16 subnormal), so vcvtph2ps widens it exactly and 2^8 joins the block
 // scale. S.1111.111, E4M3's NaN, would be 480·2^-8: it is made an F16 NaN.
 #include "engine/ops/fp8_kernels.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -14,8 +15,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 // 16 E4M3 bytes -> 16 floats, each the stored value times 2^-8, exactly.
 DSCHAT_AVX2 inline void widen16(const uint8_t* q, __m256& lo, __m256& hi) {

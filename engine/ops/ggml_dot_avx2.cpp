@@ -7,6 +7,7 @@
 // sub-block scales and widened to int32 in one madd, summed per super-block in int32 (bounded
 // by 2^28), and scaled in float once per block.
 #include "engine/ops/ggml_dot.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -15,8 +16,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 DSCHAT_AVX2 inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

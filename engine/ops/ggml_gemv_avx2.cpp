@@ -1,9 +1,10 @@
 // The K-quant GEMV of ggml_gemv_body.h for the AVX2 level (AVX2 + FMA + F16C): the scale
 // multiply-accumulate is vpmaddwd + vpaddd.
 #include "engine/ops/ggml_gemv.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
-#define KQ_TARGET __attribute__((target("avx2,fma,f16c")))
+#define KQ_TARGET DSCHAT_AVX2
 #define KQ_TOKENS 1  // tokens per pass of the K-quant prefill loop (16 / 32 vector registers)
 #define KQ_VNNI 0
 #include "engine/ops/ggml_gemv_body.h"

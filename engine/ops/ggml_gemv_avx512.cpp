@@ -2,9 +2,10 @@
 // the scale multiply-accumulate is one vpdpwssd (int16 pairs × scales added to int32) where AVX2
 // needs vpmaddwd + vpaddd.
 #include "engine/ops/ggml_gemv.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
-#define KQ_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define KQ_TARGET DSCHAT_AVX512
 #define KQ_TOKENS 2  // tokens per pass of the K-quant prefill loop (16 / 32 vector registers)
 #define KQ_VNNI 1
 #include "engine/ops/ggml_gemv_body.h"

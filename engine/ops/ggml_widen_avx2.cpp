@@ -1,4 +1,5 @@
 #include "engine/ops/ggml_widen.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -10,8 +11,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 DSCHAT_AVX2 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 

@@ -19,6 +19,7 @@
 #include "engine/ops/row_products_body.h"
 #include "engine/ops/vector_kernels.h"
 #include "engine/ops/weight_kernels.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -30,8 +31,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 DSCHAT_AVX2 inline __m256 dot_block_i8(__m256i w, __m256i x) {
   const __m256i abs_w = _mm256_sign_epi8(w, w);

@@ -38,19 +38,13 @@
 #include "engine/ops/ggml_gemv.h"
 #include "engine/ops/row_products_body.h"
 #include "engine/ops/row_widening.h"
+#include "engine/ops/simd_target.h"
 #include "engine/quant/quantize.h"
 
-// GCC 12 reports its own _mm512_undefined_*() placeholders inside the AVX-512 intrinsics
-// (cast, shuffle, extract) as uninitialised; a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+DSCHAT_AVX512_INTRINSICS_ARE_INITIALISED  // a GCC 12 false positive (simd_target.h)
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // Masks of the first `count` lanes; none when count <= 0 (a padded tail past the end).
 inline __mmask16 first_lanes16(int64_t count) {

@@ -12,6 +12,8 @@
 // Per block of eight rows that is 12 unpacking ops shared by the tokens, then per token 8
 // maddubs, 8 adds and 4 ops of scaling (the row-major kernel: ~7 per row and token).
 #include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/simd_target.h"
+#include "engine/ops/token_count.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,8 +26,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 DSCHAT_AVX2 inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -116,13 +116,14 @@ DSCHAT_AVX2 void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivati
   }
   // Groups outer, tokens inner (four at a time): a group's 8 rows (144 bytes a block) stay in L1
   // while every token passes over them, so a prefill reads its weights once.
-  const BlockQ8_0* xs[4];
-  const float* dx[4];
-  const float* bias[4];
+  constexpr int kMaxTokens = 4;  // tokens per pass over a group (16 ymm registers)
+  const BlockQ8_0* xs[kMaxTokens];
+  const float* dx[kMaxTokens];
+  const float* bias[kMaxTokens];
   for (int64_t g = r0 / kQ4_0x8Rows; g * kQ4_0x8Rows < r1; ++g) {
     const std::byte* group = w.data + static_cast<size_t>(g) * group_bytes;
-    for (int64_t t0 = 0; t0 < x.n; t0 += 4) {
-      const int n = static_cast<int>(std::min<int64_t>(4, x.n - t0));
+    for (int64_t t0 = 0; t0 < x.n; t0 += kMaxTokens) {
+      const int n = static_cast<int>(std::min<int64_t>(kMaxTokens, x.n - t0));
       for (int i = 0; i < n; ++i) {
         xs[i] = xq + (t0 + i) * blocks;
         dx[i] = per_token + 2 * blocks * (t0 + i);
@@ -130,12 +131,9 @@ DSCHAT_AVX2 void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivati
       }
       float* yt = y + t0 * ldy;
       const int64_t first = g * kQ4_0x8Rows;
-      switch (n) {
-        case 1: group_tokens<1>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
-        case 2: group_tokens<2>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
-        case 3: group_tokens<3>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
-        default: group_tokens<4>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1); break;
-      }
+      with_token_count<kMaxTokens>(n, [&](auto tokens) DSCHAT_AVX2 {
+        group_tokens<decltype(tokens)::value>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
+      });
     }
   }
 }

@@ -12,6 +12,8 @@
 // d_w·(d_x·Σ q·x − 8·d_x·Σx), the same two roundings as the AVX2 kernel.
 // Measured: docs/benchmarks.md, "The AVX-512 level on real widths".
 #include "engine/ops/q4_0_x8_kernels.h"
+#include "engine/ops/simd_target.h"
+#include "engine/ops/token_count.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,8 +26,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 constexpr int kMaxTokens = 8;  // tokens per pass over a group (registers: 8 nibbles + 8 sums)
 
@@ -125,32 +125,9 @@ DSCHAT_AVX512 void q4_0_x8_gemv_avx512(const WeightMatrix& w, const PreparedActi
       }
       float* yt = y + t0 * ldy;
       const int64_t first = g * kQ4_0x8Rows;
-      switch (n) {
-        case 1:
-          group_tokens<1>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 2:
-          group_tokens<2>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 3:
-          group_tokens<3>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 4:
-          group_tokens<4>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 5:
-          group_tokens<5>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 6:
-          group_tokens<6>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        case 7:
-          group_tokens<7>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-        default:
-          group_tokens<8>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
-          break;
-      }
+      with_token_count<kMaxTokens>(n, [&](auto tokens) DSCHAT_AVX512 {
+        group_tokens<decltype(tokens)::value>(group, blocks, first, xs, dx, bias, yt, ldy, r0, r1);
+      });
     }
   }
 }

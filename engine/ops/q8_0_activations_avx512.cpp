@@ -5,22 +5,16 @@
 // even (as f32_to_f16). A prefill quantizes every token of every matmul's input before the rows
 // are split across threads, so the scalar loop was serial work on the critical path.
 #include "engine/ops/q8_0_kernels.h"
+#include "engine/ops/simd_target.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #include "engine/quant/quantize.h"
 
-// GCC 12 reports its own _mm512_undefined_*() placeholders inside the AVX-512 intrinsics as
-// uninitialised; a known false positive (as in kernels_avx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+DSCHAT_AVX512_INTRINSICS_ARE_INITIALISED  // a GCC 12 false positive (simd_target.h)
 
 namespace dschat {
-
-#define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 namespace {
 

@@ -17,6 +17,8 @@
 // the float scaling is d_w·d_x·Σ w·x per block, as the AVX2 kernel's. Measured: docs/benchmarks.md,
 // "The AVX-512 level on real widths".
 #include "engine/ops/q8_0_kernels.h"
+#include "engine/ops/simd_target.h"
+#include "engine/ops/token_count.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -28,8 +30,6 @@
 
 namespace dschat {
 namespace {
-
-#define DSCHAT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 constexpr int kGroupRows = 8, kGroupTokens = 8;
 // Fewer tokens run q8_0_gemv_avx2: decode, and MTP's verify of up to 3 drafts + 1, which must
@@ -155,32 +155,9 @@ DSCHAT_AVX512 void q8_0_gemv_avx512(const WeightMatrix& w, const PreparedActivat
         terms[i] = {dx, reinterpret_cast<const int32_t*>(dx + blocks)};
       }
       float* yt = y + t0 * ldy + g;
-      switch (n) {
-        case 1:
-          group_tokens<1>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 2:
-          group_tokens<2>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 3:
-          group_tokens<3>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 4:
-          group_tokens<4>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 5:
-          group_tokens<5>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 6:
-          group_tokens<6>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        case 7:
-          group_tokens<7>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-        default:
-          group_tokens<8>(row, blocks, xs, terms, yt, ldy, count);
-          break;
-      }
+      with_token_count<kGroupTokens>(n, [&](auto tokens) DSCHAT_AVX512 {
+        group_tokens<decltype(tokens)::value>(row, blocks, xs, terms, yt, ldy, count);
+      });
     }
   }
 }
