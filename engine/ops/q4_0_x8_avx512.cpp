@@ -55,9 +55,7 @@ DSCHAT_AVX512 void group_tokens(const std::byte* group, int64_t blocks, int64_t 
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     const std::byte* p = group + static_cast<size_t>(b) * kQ4_0x8BlockBytes;
-    _mm_prefetch(reinterpret_cast<const char*>(p) + kQ4_0x8PrefetchBlocks * kQ4_0x8BlockBytes, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p) + kQ4_0x8PrefetchBlocks * kQ4_0x8BlockBytes + 64, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p) + kQ4_0x8PrefetchBlocks * kQ4_0x8BlockBytes + 128, _MM_HINT_T0);
+    prefetch_q4_0_x8_ahead(p);
     __m256i lo[4], hi[4];  // chunk k: weights 4k..4k+3 (low nibbles) and 16+4k.. (high) of each row
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {

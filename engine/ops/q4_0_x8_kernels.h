@@ -8,6 +8,11 @@
 #include <cstdint>
 
 #include "engine/ops/weight_kernels.h"
+#include "engine/quant/q4_0_x8.h"
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 namespace dschat {
 
@@ -27,6 +32,15 @@ WeightKernels q4_0_x8_weight_kernels(const char* level, GemvKernel gemv, GemmKer
                                      void (*group_row_to_f32)(const std::byte*, int64_t, int64_t, float*));
 
 #if defined(__x86_64__)
+// The GEMVs' prefetch while they read the group block at `block`: the 144 bytes
+// kQ4_0x8PrefetchBlocks blocks ahead (three lines cover them at any alignment).
+inline void prefetch_q4_0_x8_ahead(const std::byte* block) {
+  const char* ahead = reinterpret_cast<const char*>(block) + kQ4_0x8PrefetchBlocks * kQ4_0x8BlockBytes;
+  _mm_prefetch(ahead, _MM_HINT_T0);
+  _mm_prefetch(ahead + 64, _MM_HINT_T0);
+  _mm_prefetch(ahead + 128, _MM_HINT_T0);
+}
+
 // AVX2: one 32-bit lane per row, so a block's eight rows are summed vertically and scaled by one
 // multiply (q4_0_x8_avx2.cpp).
 void q4_0_x8_gemv_avx2(const WeightMatrix& w, const PreparedActivations& x, float* y, int64_t ldy, int64_t r0,
